@@ -1,0 +1,25 @@
+// Loss names accepted by `--loss`, mapped to plug-ins.
+import { ceLoss, laCeLoss } from './classification.js';
+import type { LossHyperParams, LossPlugin } from './types.js';
+
+export const DEFAULT_LOSS_HPARAMS: LossHyperParams = { temperature: 0.1, laTau: 1, lambdaBc: 1, lambdaCc: 1 };
+
+const factories: Record<string, (hp: LossHyperParams) => LossPlugin> = {
+  ce: () => ceLoss(),
+  'la-ce': (hp) => laCeLoss(hp.laTau),
+};
+
+export function lossNames(): string[] {
+  return Object.keys(factories);
+}
+
+export function createLoss(name: string, hp: Partial<LossHyperParams> = {}): LossPlugin {
+  const f = factories[name];
+  if (!f) throw new Error(`unknown loss '${name}' (expected one of: ${lossNames().join(', ')})`);
+  return f({ ...DEFAULT_LOSS_HPARAMS, ...hp });
+}
+
+/** For other modules (ECL, BCL) to add themselves. */
+export function registerLoss(name: string, f: (hp: LossHyperParams) => LossPlugin): void {
+  factories[name] = f;
+}
