@@ -1,6 +1,9 @@
 // The one module that decides which tfjs backend runs training and evaluation.
 // Order: tfjs-node-gpu -> tfjs-node -> webgpu (Dawn, only with an adapter) -> wasm -> cpu.
 import * as tf from '@tensorflow/tfjs-core';
+// tfjs-core's node bundle ships no gradient functions (its per-op ESM files cannot be loaded by Node);
+// the umbrella package's bundle registers all of them on the same tfjs-core instance.
+import '@tensorflow/tfjs';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 

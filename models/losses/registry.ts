@@ -1,5 +1,6 @@
 // Loss names accepted by `--loss`, mapped to plug-ins.
 import { ceLoss, laCeLoss } from './classification.js';
+import { bclPlugin, eclLoss, eclNoBalLoss, eclNoCcLoss } from './ecl.js';
 import type { LossHyperParams, LossPlugin } from './types.js';
 
 export const DEFAULT_LOSS_HPARAMS: LossHyperParams = { temperature: 0.1, laTau: 1, lambdaBc: 1, lambdaCc: 1 };
@@ -7,6 +8,11 @@ export const DEFAULT_LOSS_HPARAMS: LossHyperParams = { temperature: 0.1, laTau: 
 const factories: Record<string, (hp: LossHyperParams) => LossPlugin> = {
   ce: () => ceLoss(),
   'la-ce': (hp) => laCeLoss(hp.laTau),
+  // ECL and its ablations / the BCL baseline (docs/ECL.md). All need the contrastive views.
+  ecl: (hp) => eclLoss(hp),
+  'ecl-no-cc': (hp) => eclNoCcLoss(hp),
+  'ecl-no-bal': (hp) => eclNoBalLoss(hp),
+  bcl: (hp) => bclPlugin(hp),
 };
 
 export function lossNames(): string[] {

@@ -1,0 +1,129 @@
+#!/usr/bin/env node
+// `ecl <stage>`: the pipeline's single entry point. Each stage lives in its own module; this file only
+// parses arguments and turns any failure into one clear line on stderr and a non-zero exit code.
+import yargs, { type Argv } from 'yargs';
+import { hideBin } from 'yargs/helpers';
+import { BACKENDS } from './backend.js';
+import { DEFAULTS, type TrainConfig, resolveConfig } from './config.js';
+import { MODEL_FAMILIES } from '../models/spec.js';
+import { lossNames } from '../models/losses/registry.js';
+import { stages } from './stages.js';
+
+const trainOptions = (y: Argv) =>
+  y
+    .option('dataset', { type: 'string', default: 'fmnist-lt', describe: 'fmnist-lt | embedded | cifar10-lt | cifar100-lt | imagenet-lt | isic2019' })
+    .option('data-root', { type: 'string', describe: 'dataset folder (default: per dataset, e.g. /usr/share/datasets/fashion-mnist)' })
+    .option('imbalance', { type: 'number', default: DEFAULTS.imbalance, describe: 'imbalance factor n_max/n_min (100, 50, 10; 1 = balanced)' })
+    .option('model', { type: 'string', choices: MODEL_FAMILIES as unknown as string[], describe: 'backbone (default: cnn28 for Fashion-MNIST, resnet32 otherwise)' })
+    .option('loss', { type: 'string', default: DEFAULTS.loss, describe: `one of: ${lossNames().join(', ')}` })
+    .option('name', { type: 'string', describe: 'run name: artifacts go to runs/<name>/ (default <dataset>-<loss>)' })
+    .option('runs-dir', { type: 'string', default: DEFAULTS.runsDir })
+    .option('epochs', { type: 'number', default: DEFAULTS.epochs })
+    .option('batch-size', { type: 'number', default: DEFAULTS.batchSize })
+    .option('lr', { type: 'number', default: DEFAULTS.lr })
+    .option('momentum', { type: 'number', default: DEFAULTS.momentum })
+    .option('weight-decay', { type: 'number', default: DEFAULTS.weightDecay })
+    .option('schedule', { type: 'string', choices: ['cosine', 'step'], default: DEFAULTS.schedule })
+    .option('warmup-epochs', { type: 'number', default: DEFAULTS.warmupEpochs })
+    .option('step-epochs', { type: 'array', number: true, default: [] as number[], describe: 'epochs at which the step schedule divides lr by 10' })
+    .option('temperature', { type: 'number', default: DEFAULTS.temperature, describe: 'contrastive temperature tau' })
+    .option('la-tau', { type: 'number', default: DEFAULTS.laTau, describe: 'logit-adjustment strength tau_LA' })
+    .option('lambda-bc', { type: 'number', default: DEFAULTS.lambdaBc, describe: 'weight of the balanced contrastive term' })
+    .option('lambda-cc', { type: 'number', default: DEFAULTS.lambdaCc, describe: 'weight of the classifier-centre alignment term' })
+    .option('seed', { type: 'number', default: DEFAULTS.seed })
+    .option('backend', { type: 'string', default: 'auto', describe: `auto | ${BACKENDS.join(' | ')}` })
+    .option('augment', { type: 'boolean', default: true, describe: 'random crop + flip (+ colour jitter for RGB); --no-augment disables' })
+    .option('train-limit', { type: 'number', default: 0, describe: 'use only the first N long-tail training images (smoke runs)' })
+    .option('test-limit', { type: 'number', default: 0, describe: 'evaluate on at most N test images per epoch' })
+    .option('val-per-class', { type: 'number', default: DEFAULTS.valPerClass })
+    .option('resume', { type: 'boolean', default: false, describe: 'continue runs/<name> from its last checkpoint' });
+
+export function configFromArgs(a: Record<string, unknown>): TrainConfig {
+  return resolveConfig({
+    dataset: a.dataset as string,
+    dataRoot: a['data-root'] as string | undefined,
+    imbalance: a.imbalance as number,
+    model: a.model as TrainConfig['model'] | undefined,
+    loss: a.loss as string,
+    name: a.name as string | undefined,
+    runsDir: a['runs-dir'] as string,
+    epochs: a.epochs as number,
+    batchSize: a['batch-size'] as number,
+    lr: a.lr as number,
+    momentum: a.momentum as number,
+    weightDecay: a['weight-decay'] as number,
+    schedule: a.schedule as TrainConfig['schedule'],
+    warmupEpochs: a['warmup-epochs'] as number,
+    stepEpochs: a['step-epochs'] as number[],
+    temperature: a.temperature as number,
+    laTau: a['la-tau'] as number,
+    lambdaBc: a['lambda-bc'] as number,
+    lambdaCc: a['lambda-cc'] as number,
+    seed: a.seed as number,
+    backend: a.backend as string,
+    augment: a.augment as boolean,
+    trainLimit: a['train-limit'] as number,
+    testLimit: a['test-limit'] as number,
+    valPerClass: a['val-per-class'] as number,
+  });
+}
+
+async function main(): Promise<void> {
+  const cli = yargs(hideBin(process.argv))
+    .scriptName('ecl')
+    .usage('$0 <stage> [options]\n\nStages run in order: train -> eval -> export -> serve / parity.')
+    .command('train', 'train a long-tail classifier', trainOptions, (a) => stages.train(configFromArgs(a), Boolean(a.resume)))
+    .command(
+      'eval <run>',
+      'evaluate a run on its balanced test set',
+      (y) =>
+        y
+          .positional('run', { type: 'string', demandOption: true, describe: 'run directory, e.g. runs/fmnist-lt-la-ce' })
+          .option('backend', { type: 'string', describe: 'tfjs backend (default: the run config)' })
+          .option('data-root', { type: 'string' })
+          .option('limit', { type: 'number', describe: 'evaluate only the first N test images' }),
+      (a) => stages.eval(a.run as string, { backend: a.backend as string | undefined, dataRoot: a['data-root'] as string | undefined, limit: a.limit as number | undefined }),
+    )
+    .command(
+      'export <run>',
+      'export the run to runs/<name>/model.onnx',
+      (y) =>
+        y
+          .positional('run', { type: 'string', demandOption: true })
+          .option('embedding', { type: 'boolean', default: false, describe: 'add the projection-head embedding as a third output' })
+          .option('output', { type: 'string', describe: 'output path (default runs/<name>/model.onnx)' })
+          .option('validate', { type: 'boolean', default: true, describe: 'run the ONNX checker and an onnxruntime smoke test' }),
+      (a) => stages.export(a.run as string, { embedding: a.embedding as boolean, output: a.output as string | undefined, validate: a.validate as boolean }),
+    )
+    .command(
+      'export-check <run>',
+      'compare the exported model with the tfjs model on the full test set',
+      (y) => y.positional('run', { type: 'string', demandOption: true }).option('limit', { type: 'number' }).option('backend', { type: 'string', default: 'auto' }),
+      (a) => stages.exportCheck(a.run as string, { limit: a.limit as number | undefined, backend: a.backend as string }),
+    )
+    .command(
+      'loss-probe',
+      'print {"lc","bcEcl","bcl","ccGe"} for tensors given as JSON',
+      (y) => y.option('input', { type: 'string', demandOption: true, describe: 'JSON file (- for stdin)' }),
+      (a) => stages.lossProbe(a.input as string),
+    )
+    .demandCommand(1, 'name a stage: ecl <stage> (see --help)')
+    .strict()
+    .recommendCommands()
+    .help()
+    .fail((msg, err, y) => {
+      if (err) throw err;
+      void y;
+      process.stderr.write(`ecl: ${msg}. Run 'ecl --help' for usage.\n`);
+      process.exit(2);
+    });
+  for (const extra of stages.extraCommands) cli.command(extra);
+  await cli.parseAsync();
+}
+
+main().catch((e: unknown) => {
+  const msg = e instanceof Error ? e.message : String(e);
+  process.stderr.write(`ecl: error: ${msg}\n`);
+  if (process.env.ECL_DEBUG && e instanceof Error) process.stderr.write(`${e.stack}\n`);
+  process.exit(1);
+});

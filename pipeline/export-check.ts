@@ -1,0 +1,21 @@
+// `ecl export-check runs/<name>`: the exported ONNX model against the tfjs model on the run's full test set.
+import { join } from 'node:path';
+import { readCheckpoint } from './checkpoint.js';
+import type { TrainConfig } from './config.js';
+import { loadDataset } from './data/registry.js';
+import { selectBackend, describeBackend } from './backend.js';
+import { CHECKPOINT_FILE } from './trainer.js';
+
+export async function runExportCheck(runDir: string, opts: { limit?: number; backend: string }): Promise<boolean> {
+  const ck = readCheckpoint(join(runDir, CHECKPOINT_FILE));
+  const cfg = ck.meta.config as unknown as TrainConfig;
+  const backend = await selectBackend(opts.backend);
+  console.log(describeBackend(backend));
+  const data = await loadDataset(cfg.dataset, { imbalance: cfg.imbalance, seed: cfg.seed, root: cfg.dataRoot, valPerClass: cfg.valPerClass });
+  const n = opts.limit && opts.limit > 0 ? Math.min(opts.limit, data.test.count) : data.test.count;
+  const { exportCheck } = (await import('../export/compare.js')) as unknown as {
+    exportCheck(runDir: string, images: Uint8Array, labels: Int32Array, count: number): Promise<{ passed: boolean }>;
+  };
+  const r = await exportCheck(runDir, data.test.images, data.test.labels, n);
+  return r.passed;
+}

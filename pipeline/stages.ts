@@ -1,0 +1,60 @@
+// Stage implementations behind the CLI. Heavy modules are imported lazily so `ecl --help` is instant and
+// a stage only loads what it needs.
+import type { CommandModule } from 'yargs';
+import { readFileSync } from 'node:fs';
+import type { TrainConfig } from './config.js';
+
+async function train(cfg: TrainConfig, resume: boolean): Promise<void> {
+  const { train: run } = await import('./trainer.js');
+  const r = await run(cfg, { resume });
+  const last = r.epochs.at(-1);
+  console.log('');
+  console.log(`done: ${r.runDir}  (backend ${r.backend.name}, ${r.wallSeconds.toFixed(0)} s wall, ${r.imgPerSec.toFixed(1)} img/s training)`);
+  if (last) console.log(`final test top-1 ${(100 * last.test.top1).toFixed(2)}%, balanced accuracy ${(100 * last.test.balancedAccuracy).toFixed(2)}%`);
+  console.log(`artifacts: ${r.runDir}/checkpoint.ckpt, config.json, metrics.jsonl, run.json, train-summary.json`);
+}
+
+async function evalStage(runDir: string, opts: { backend?: string; dataRoot?: string; limit?: number }): Promise<void> {
+  const { evaluateRun, formatEval } = await import('./eval-run.js');
+  const r = await evaluateRun(runDir, opts);
+  console.log(formatEval(r));
+  console.log(`\nwrote ${runDir}/eval.json`);
+}
+
+async function exportStage(runDir: string, opts: { embedding: boolean; output?: string; validate: boolean }): Promise<void> {
+  const mod = (await import('../export/export-run.js')) as {
+    exportRun(dir: string, o: { embedding?: boolean; output?: string; validate?: boolean }): Promise<unknown>;
+    formatExportResult?(r: unknown): string;
+  };
+  const r = await mod.exportRun(runDir, opts);
+  console.log(mod.formatExportResult ? mod.formatExportResult(r) : JSON.stringify(r, null, 2));
+}
+
+async function exportCheck(runDir: string, opts: { limit?: number; backend: string }): Promise<void> {
+  const { runExportCheck } = await import('./export-check.js');
+  const ok = await runExportCheck(runDir, opts);
+  if (!ok) throw new Error('export check failed: the ONNX model does not match the tfjs model (see the table above)');
+}
+
+async function lossProbe(input: string): Promise<void> {
+  const { selectBackend } = await import('./backend.js');
+  await selectBackend('cpu');
+  const { runLossProbe } = await import('./loss-probe.js');
+  let text: string;
+  try {
+    text = input === '-' ? readFileSync(0, 'utf8') : readFileSync(input, 'utf8');
+  } catch (e) {
+    throw new Error(`cannot read ${input}: ${(e as NodeJS.ErrnoException).code === 'ENOENT' ? 'file not found' : (e as Error).message}`);
+  }
+  console.log(JSON.stringify(runLossProbe(text)));
+}
+
+export const stages = {
+  train,
+  eval: evalStage,
+  export: exportStage,
+  exportCheck,
+  lossProbe,
+  /** Commands contributed by later stages (serve, parity, benchmarks). */
+  extraCommands: [] as CommandModule[],
+};

@@ -1,0 +1,219 @@
+// Dynamic batching. Requests (each holding 1..maxBatch images) wait in a bounded FIFO; one batch runs
+// at a time. When the runner is idle the batcher takes, in arrival order, as many whole requests as fit
+// in maxBatch images and runs them together:
+//   - at once when maxBatch images are waiting, or when maxDelayMs is 0 ("run as soon as idle": under
+//     load, everything that arrived while the previous batch computed forms the next batch);
+//   - otherwise when the oldest waiting request has waited maxDelayMs.
+// A full queue (maxQueue requests waiting, not counting the running batch) refuses new requests with
+// QueueFullError (HTTP 503 + Retry-After); after close() new requests get ShuttingDownError while
+// everything already accepted still runs.
+import type { OutputTensor, RunResult } from './runner.js';
+
+export interface BatcherOptions {
+  maxBatch: number;
+  maxDelayMs: number;
+  maxQueue: number;
+  /** [H, W, C] of one image. */
+  imageShape: readonly [number, number, number];
+}
+
+export interface BatchStats {
+  images: number;
+  requests: number;
+  computeMs: number;
+  queueMs: number[];
+}
+
+export interface SubmitResult {
+  /** This request's rows of every output. */
+  outputs: Record<string, OutputTensor>;
+  queueMs: number;
+  computeMs: number;
+  /** Images in the batch this request ran in. */
+  batchImages: number;
+}
+
+export class QueueFullError extends Error {
+  constructor(queued: number) {
+    super(`server busy: the inference queue is full (${queued} requests waiting); retry later`);
+    this.name = 'QueueFullError';
+  }
+}
+
+export class ShuttingDownError extends Error {
+  constructor() {
+    super('server is shutting down');
+    this.name = 'ShuttingDownError';
+  }
+}
+
+interface Job {
+  pixels: Uint8Array;
+  n: number;
+  enqueuedAt: number;
+  resolve: (r: SubmitResult) => void;
+  reject: (e: Error) => void;
+}
+
+type RunFn = (pixels: Uint8Array, dims: number[]) => Promise<RunResult>;
+
+export class DynamicBatcher {
+  private readonly queue: Job[] = [];
+  private queuedImagesCount = 0;
+  private running = false;
+  private paused = false;
+  private closed = false;
+  private timer: NodeJS.Timeout | null = null;
+  private immediate: NodeJS.Immediate | null = null;
+  private idleWaiters: Array<() => void> = [];
+  readonly imageBytes: number;
+  /** Called after every batch (metrics). */
+  onBatch: ((s: BatchStats) => void) | null = null;
+
+  constructor(
+    private readonly run: RunFn,
+    readonly opts: BatcherOptions,
+  ) {
+    if (!(opts.maxBatch >= 1) || !(opts.maxQueue >= 1) || !(opts.maxDelayMs >= 0)) throw new Error('batcher: maxBatch and maxQueue must be >= 1, maxDelayMs >= 0');
+    this.imageBytes = opts.imageShape[0] * opts.imageShape[1] * opts.imageShape[2];
+  }
+
+  get queuedRequests(): number {
+    return this.queue.length;
+  }
+  get queuedImages(): number {
+    return this.queuedImagesCount;
+  }
+  get busy(): boolean {
+    return this.running;
+  }
+  get isClosed(): boolean {
+    return this.closed;
+  }
+
+  /** Queues n images (uint8 [n, H, W, C]); resolves with this request's output rows. */
+  submit(pixels: Uint8Array, n: number): Promise<SubmitResult> {
+    if (this.closed) return Promise.reject(new ShuttingDownError());
+    if (!Number.isInteger(n) || n < 1 || n > this.opts.maxBatch) return Promise.reject(new RangeError(`batch of ${n} images (allowed 1..${this.opts.maxBatch})`));
+    if (pixels.length !== n * this.imageBytes) return Promise.reject(new RangeError(`pixel buffer has ${pixels.length} bytes, expected ${n * this.imageBytes}`));
+    if (this.queue.length >= this.opts.maxQueue) return Promise.reject(new QueueFullError(this.queue.length));
+    return new Promise<SubmitResult>((resolve, reject) => {
+      this.queue.push({ pixels, n, enqueuedAt: performance.now(), resolve, reject });
+      this.queuedImagesCount += n;
+      this.schedule();
+    });
+  }
+
+  /** Test/ops hook: stop starting new batches (the running one finishes). */
+  pause(): void {
+    this.paused = true;
+    this.clearTimers();
+  }
+  resume(): void {
+    this.paused = false;
+    this.schedule();
+  }
+
+  /** Refuse new requests; already queued ones still run. Resolves when the queue is empty and idle. */
+  close(): Promise<void> {
+    this.closed = true;
+    this.paused = false;
+    this.schedule();
+    return this.drained();
+  }
+
+  /** Resolves once nothing is queued or running. */
+  drained(): Promise<void> {
+    if (!this.running && this.queue.length === 0) return Promise.resolve();
+    return new Promise((resolve) => this.idleWaiters.push(resolve));
+  }
+
+  private clearTimers(): void {
+    if (this.timer) clearTimeout(this.timer);
+    if (this.immediate) clearImmediate(this.immediate);
+    this.timer = null;
+    this.immediate = null;
+  }
+
+  private schedule(): void {
+    if (this.running || this.paused || this.queue.length === 0) return;
+    if (this.immediate) return;
+    const full = this.queuedImagesCount >= this.opts.maxBatch;
+    const wait = this.opts.maxDelayMs - (performance.now() - this.queue[0]!.enqueuedAt);
+    if (full || this.closed || wait <= 0) {
+      if (this.timer) clearTimeout(this.timer);
+      this.timer = null;
+      // setImmediate, not a direct call: requests parsed in the same event-loop turn join this batch.
+      this.immediate = setImmediate(() => {
+        this.immediate = null;
+        void this.dispatch();
+      });
+    } else if (!this.timer) {
+      this.timer = setTimeout(() => {
+        this.timer = null;
+        this.schedule();
+      }, Math.max(1, Math.ceil(wait)));
+    }
+  }
+
+  private async dispatch(): Promise<void> {
+    if (this.running || this.paused || this.queue.length === 0) return;
+    this.running = true;
+    const jobs: Job[] = [];
+    let images = 0;
+    while (this.queue.length && images + this.queue[0]!.n <= this.opts.maxBatch) {
+      const j = this.queue.shift()!;
+      jobs.push(j);
+      images += j.n;
+    }
+    this.queuedImagesCount -= images;
+    const started = performance.now();
+    const queueMs = jobs.map((j) => started - j.enqueuedAt);
+    let batch: Uint8Array;
+    if (jobs.length === 1) batch = jobs[0]!.pixels.slice();
+    else {
+      batch = new Uint8Array(images * this.imageBytes);
+      let off = 0;
+      for (const j of jobs) {
+        batch.set(j.pixels, off);
+        off += j.pixels.length;
+      }
+    }
+    const [h, w, c] = this.opts.imageShape;
+    try {
+      const r = await this.run(batch, [images, h, w, c]);
+      let row = 0;
+      jobs.forEach((j, k) => {
+        try {
+          j.resolve({ outputs: sliceRows(r.outputs, images, row, j.n), queueMs: queueMs[k]!, computeMs: r.computeMs, batchImages: images });
+        } catch (e) {
+          j.reject(e as Error);
+        }
+        row += j.n;
+      });
+      this.onBatch?.({ images, requests: jobs.length, computeMs: r.computeMs, queueMs });
+    } catch (e) {
+      const err = e instanceof Error ? e : new Error(String(e));
+      for (const j of jobs) j.reject(err);
+    } finally {
+      this.running = false;
+      if (this.queue.length) this.schedule();
+      else if (this.idleWaiters.length) {
+        const ws = this.idleWaiters;
+        this.idleWaiters = [];
+        for (const w of ws) w();
+      }
+    }
+  }
+}
+
+/** Rows [start, start + n) of every [N, ...] output. */
+export function sliceRows(outputs: Record<string, OutputTensor>, total: number, start: number, n: number): Record<string, OutputTensor> {
+  const res: Record<string, OutputTensor> = {};
+  for (const [name, t] of Object.entries(outputs)) {
+    if (t.dims[0] !== total) throw new Error(`output '${name}' has batch dimension ${t.dims[0]}, expected ${total}`);
+    const per = t.data.length / total;
+    res[name] = { dims: [n, ...t.dims.slice(1)], data: total === n ? t.data : t.data.subarray(start * per, (start + n) * per) };
+  }
+  return res;
+}
