@@ -15,8 +15,11 @@ import { INPUT_NAME, OUTPUT_EMBEDDING, OUTPUT_LOGITS, type ParamLookup } from '.
 export interface CompareOptions {
   /** Ground-truth labels (length >= count) for the accuracy columns. */
   labels?: ArrayLike<number>;
-  /** tfjs backend for the reference (default 'cpu'). */
-  backend?: 'cpu' | 'wasm';
+  /**
+   * tfjs backend for the reference (default 'cpu'). 'cpu' and 'wasm' are set up here (inference only);
+   * any other name ('auto', 'webgpu', 'tfjs-node', ...) goes through pipeline/backend.ts selectBackend.
+   */
+  backend?: string;
   /** tfjs batch size (default 32); onnxruntime runs batches of 4x that. */
   batchSize?: number;
   /**
@@ -54,13 +57,17 @@ let wasmPathsSet = false;
  * Initialises a tfjs backend for inference only. (Self-contained rather than pipeline/backend.ts's
  * selectBackend, which also sets up training kernels/gradients the reference forward pass does not need.)
  */
-export async function useTfjsBackend(name: 'cpu' | 'wasm'): Promise<string> {
+export async function useTfjsBackend(name: string): Promise<string> {
   if (tf.getBackend() === name) return name;
+  if (name !== 'cpu' && name !== 'wasm') {
+    const { selectBackend } = await import('../pipeline/backend.js');
+    return (await selectBackend(name)).tfBackend;
+  }
   tf.env().set('IS_TEST', true); // no "install tfjs-node" banner
   if (name === 'cpu') await import('@tensorflow/tfjs-backend-cpu');
   else {
     const wasm = await import('@tensorflow/tfjs-backend-wasm');
-    if (!wasmPathsSet) {
+    if (!wasmPathsSet && !tf.findBackend('wasm')) {
       const dir = dirname(createRequire(import.meta.url).resolve('@tensorflow/tfjs-backend-wasm/package.json'));
       wasm.setWasmPaths(join(dir, 'dist') + '/');
       wasmPathsSet = true;
@@ -134,6 +141,8 @@ export async function compareWithTfjs(source: CompareSource, images: Uint8Array,
     await session.release();
   }
 
+  // Switch tfjs to the reference backend for this comparison only; the caller's backend is restored below.
+  const previousBackend = tf.getBackend() as string | null;
   const backend = await useTfjsBackend(opts.backend ?? 'cpu');
   const tfLogits = new Float32Array(count * K);
   const tfEmb = wantEmb ? new Float32Array(count * D) : null;
@@ -153,6 +162,7 @@ export async function compareWithTfjs(source: CompareSource, images: Uint8Array,
     }
   } finally {
     for (const t of pt.values()) t.dispose();
+    if (previousBackend && previousBackend !== backend) await tf.setBackend(previousBackend);
   }
 
   let maxAbs = 0;

@@ -3,7 +3,7 @@
 // validated there, and only then renamed over model.onnx, so a failure never leaves a partial or
 // invalid model behind and a previous model.onnx keeps its bytes.
 import { createHash } from 'node:crypto';
-import { existsSync, readFileSync, renameSync, rmSync } from 'node:fs';
+import { existsSync, readFileSync, renameSync, rmSync, statSync } from 'node:fs';
 import { basename, dirname, join, resolve } from 'node:path';
 import type { ModelSpec } from '../models/spec.js';
 import { type CheckpointMeta, checkpointSha256, readCheckpoint } from '../pipeline/checkpoint.js';
@@ -112,6 +112,20 @@ export interface ExportResult {
   validation: ValidationResult | null;
 }
 
+/** The target's directory must exist and be a directory (checked first for a clear message). */
+function checkOutputDir(output: string): void {
+  const dir = dirname(output);
+  let st;
+  try {
+    st = statSync(dir);
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code ?? 'error';
+    throw new Error(`${code}: directory ${dir} ${code === 'ENOENT' ? 'does not exist' : code === 'ENOTDIR' ? 'has a non-directory in its path' : 'is not accessible'}`);
+  }
+  if (!st.isDirectory()) throw new Error(`ENOTDIR: ${dir} is not a directory`);
+  if (existsSync(output) && statSync(output).isDirectory()) throw new Error(`EISDIR: ${output} is a directory`);
+}
+
 const msg = (e: unknown) => (e instanceof Error ? e.message : String(e));
 
 /** Exports runs/<name>/checkpoint.ckpt to ONNX. Throws ExportError; never leaves a partial or unvalidated file. */
@@ -136,33 +150,33 @@ export async function exportRun(runDir: string, opts: ExportOptions = {}): Promi
 
   const validate = opts.validate ?? true;
   let validation: ValidationResult | null = null;
-  if (!validate) {
+  // Write to a temporary file next to the target (validated there when asked), then rename over it.
+  const tmp = join(dirname(output), `.${basename(output)}.${process.pid}.${Date.now()}.partial.onnx`);
+  try {
     try {
-      writeFileAtomic(output, built.bytes);
+      checkOutputDir(output);
+      writeFileAtomic(tmp, built.bytes);
     } catch (e) {
-      return fail('', e);
+      // writeFileAtomic names the temporary file; report the target instead.
+      fail(`cannot write ${output}: `, new Error(msg(e).replace(`cannot write ${tmp}: `, '')));
     }
-  } else {
-    const tmp = join(dirname(output), `.${basename(output)}.${process.pid}.${Date.now()}.validating.onnx`);
-    try {
-      try {
-        writeFileAtomic(tmp, built.bytes);
-      } catch (e) {
-        // writeFileAtomic names the temporary file; report the target instead.
-        fail(`cannot write ${output}: `, new Error(msg(e).replace(`cannot write ${tmp}: `, '')));
-      }
+    if (validate) {
       try {
         validation = await validateOnnx(tmp, opts.validateOptions);
       } catch (e) {
         fail('the exported model did not validate (previous model left untouched): ', e);
       }
-      try {
-        renameSync(tmp, output);
-      } catch (e) {
-        fail(`cannot install ${output}: `, e);
-      }
-    } finally {
+    }
+    try {
+      renameSync(tmp, output);
+    } catch (e) {
+      fail(`cannot install ${output}: `, e);
+    }
+  } finally {
+    try {
       if (existsSync(tmp)) rmSync(tmp, { force: true });
+    } catch {
+      // nothing was created
     }
   }
   return {
@@ -177,4 +191,18 @@ export async function exportRun(runDir: string, opts: ExportOptions = {}): Promi
     metadata: built.metadata,
     validation,
   };
+}
+
+/** Human-readable summary of an export (used by the CLI). */
+export function formatExportResult(r: ExportResult): string {
+  const ops = Object.entries(r.opCounts)
+    .map(([op, n]) => `${op}x${n}`)
+    .join(' ');
+  return [
+    `wrote ${r.path} (${(r.bytes / 1024).toFixed(1)} KiB, sha256 ${r.sha256.slice(0, 16)}…)`,
+    `  opset ${r.opset}, IR ${r.irVersion}, input pixels uint8 [N,${r.metadata.input_size?.replace(/x/g, ',')}] (NHWC), outputs ${r.outputs.join(', ')}`,
+    `  ops: ${ops}`,
+    `  BatchNorm folded: ${r.foldedBatchNorms}`,
+    r.validation ? `  validation: onnx.checker ${r.validation.checker}; onnxruntime-node CPU ${r.validation.ortCpu}` : '  validation: off',
+  ].join('\n');
 }

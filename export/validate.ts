@@ -112,6 +112,14 @@ export async function runOrtCpuSmoke(path: string, batch = 2): Promise<void> {
       const data = t.data as Float32Array;
       for (let i = 0; i < data.length; i++)
         if (!Number.isFinite(data[i]!)) throw new Error(`onnxruntime-node (CPU): output '${vi.name}' has a non-finite value at ${i}`);
+      if (vi.name === 'probs') {
+        const k = want[want.length - 1]!;
+        for (let r = 0; r * k < data.length; r++) {
+          let sum = 0;
+          for (let j = 0; j < k; j++) sum += data[r * k + j]!;
+          if (Math.abs(sum - 1) > 1e-3) throw new Error(`onnxruntime-node (CPU): 'probs' row ${r} sums to ${sum}, not 1`);
+        }
+      }
     }
   } finally {
     await session.release();

@@ -1,13 +1,16 @@
 #!/usr/bin/env node
 // `ecl <stage>`: the pipeline's single entry point. Each stage lives in its own module; this file only
 // parses arguments and turns any failure into one clear line on stderr and a non-zero exit code.
-import yargs, { type Argv } from 'yargs';
+import yargs, { type Argv, type CommandModule } from 'yargs';
 import { hideBin } from 'yargs/helpers';
 import { BACKENDS } from './backend.js';
 import { DEFAULTS, type TrainConfig, resolveConfig } from './config.js';
 import { MODEL_FAMILIES } from '../models/spec.js';
 import { lossNames } from '../models/losses/registry.js';
 import { stages } from './stages.js';
+import { serveCommand, benchServeCommand } from '../serve/node/command.js';
+import { parityCommand } from './parity/command.js';
+import { STUDY_METHODS } from './study.js';
 
 const trainOptions = (y: Argv) =>
   y
@@ -107,6 +110,42 @@ async function main(): Promise<void> {
       (y) => y.option('input', { type: 'string', demandOption: true, describe: 'JSON file (- for stdin)' }),
       (a) => stages.lossProbe(a.input as string),
     )
+    .command(serveCommand as unknown as CommandModule)
+    .command(benchServeCommand as unknown as CommandModule)
+    .command(parityCommand as unknown as CommandModule)
+    .command(
+      'study',
+      'train every method for several seeds and write the comparison table (docs/results.md)',
+      (y) =>
+        y
+          .option('dataset', { type: 'string', default: 'fmnist-lt' })
+          .option('imbalance', { type: 'number', default: 100 })
+          .option('epochs', { type: 'number', default: 3 })
+          .option('batch-size', { type: 'number', default: 128 })
+          .option('seeds', { type: 'array', number: true, default: [1, 2, 3] })
+          .option('methods', { type: 'array', string: true, default: STUDY_METHODS })
+          .option('parallel', { type: 'number', default: 2, describe: 'training processes at a time' })
+          .option('runs-dir', { type: 'string', default: 'runs' })
+          .option('backend', { type: 'string', default: 'wasm' })
+          .option('out', { type: 'string', default: 'docs/results.md' })
+          .option('extra', { type: 'string', default: '', describe: 'extra train options, e.g. "--temperature 0.2"' }),
+      async (a) => {
+        const { runStudy } = await import('./study.js');
+        await runStudy({
+          dataset: a.dataset as string,
+          imbalance: a.imbalance as number,
+          epochs: a.epochs as number,
+          batchSize: a['batch-size'] as number,
+          seeds: a.seeds as number[],
+          methods: (a.methods as string[]).flatMap((m) => m.split(',')).filter(Boolean),
+          parallel: a.parallel as number,
+          runsDir: a['runs-dir'] as string,
+          backend: a.backend as string,
+          out: a.out as string,
+          extraArgs: (a.extra as string).split(' ').filter(Boolean),
+        });
+      },
+    )
     .demandCommand(1, 'name a stage: ecl <stage> (see --help)')
     .strict()
     .recommendCommands()
@@ -117,7 +156,6 @@ async function main(): Promise<void> {
       process.stderr.write(`ecl: ${msg}. Run 'ecl --help' for usage.\n`);
       process.exit(2);
     });
-  for (const extra of stages.extraCommands) cli.command(extra);
   await cli.parseAsync();
 }
 

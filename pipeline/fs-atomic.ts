@@ -17,7 +17,11 @@ export function writeFileAtomic(path: string, data: Uint8Array | string): void {
     renameSync(tmp, path);
   } catch (e) {
     if (fd !== undefined) closeSync(fd);
-    rmSync(tmp, { force: true });
+    try {
+      rmSync(tmp, { force: true });
+    } catch {
+      // The temp file could not even be created (e.g. the parent is not a directory): nothing to clean.
+    }
     throw new Error(`cannot write ${path}: ${(e as Error).message}`);
   }
 }

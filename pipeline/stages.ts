@@ -1,6 +1,5 @@
 // Stage implementations behind the CLI. Heavy modules are imported lazily so `ecl --help` is instant and
 // a stage only loads what it needs.
-import type { CommandModule } from 'yargs';
 import { readFileSync } from 'node:fs';
 import type { TrainConfig } from './config.js';
 
@@ -55,6 +54,4 @@ export const stages = {
   export: exportStage,
   exportCheck,
   lossProbe,
-  /** Commands contributed by later stages (serve, parity, benchmarks). */
-  extraCommands: [] as CommandModule[],
 };

@@ -92,8 +92,10 @@ export async function train(cfg: TrainConfig, opts: TrainOptions = {}): Promise<
       root: cfg.dataRoot,
       valPerClass: cfg.valPerClass,
       trainLimit: cfg.trainLimit || undefined,
+      testLimit: cfg.testLimit || undefined,
     }));
   const C = data.classNames.length;
+  for (const note of data.notes) log(`note: ${note}`);
   log(`data: ${data.name} from ${data.source}: train ${data.train.count} (per class ${data.classCounts.join(', ')}), val ${data.val.count}, test ${data.test.count}`);
 
   let spec: ModelSpec;
@@ -199,7 +201,7 @@ export async function train(cfg: TrainConfig, opts: TrainOptions = {}): Promise<
       totalTrainSeconds += epochSeconds;
 
       const params = state.params();
-      const testRes = await runInference(spec, params, data.test, { limit: cfg.testLimit });
+      const testRes = await runInference(spec, params, data.test);
       const test = reportFromLogits(testRes, data.test.labels, C, data.classCounts);
       let val: EpochMetrics['val'] = null;
       if (data.val.count > 0) {

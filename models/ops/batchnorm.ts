@@ -10,39 +10,43 @@ export interface BatchNormTrainingResult {
 /**
  * Training-mode BN with batch statistics (biased variance, as in the forward pass of PyTorch/Keras).
  *
- * y has a hand-written gradient (tf.customGrad) built from per-channel reductions, so the backward pass
- * costs two reductions and three full-size elementwise ops on any backend, instead of autodiff through
- * moments (which materialises several full-size broadcasts). With xc = x - mean, s = rsqrt(var + eps):
- *   dbeta  = sum(dy)                    dgamma = s * sum(dy * xc)
- *   dx     = gamma * s * (dy - dbeta / n - xc * s^2 * sum(dy * xc) / n)
- * mean/variance are returned for running-stat updates only; no gradient flows through them.
+ * y has a hand-written gradient (tf.customGrad) built from per-channel reductions. With
+ * xc = x - mean, s = rsqrt(var + eps), n = elements per channel:
+ *   dbeta  = sum(dy)            dgamma = s * sum(dy * xc)
+ *   dx     = gamma * s * dy  -  (gamma * s / n) * (dbeta + xc * s * dgamma)
+ * Every full-size step is either a same-shape elementwise op or tf.batchNorm (a per-channel affine
+ * map, one fused kernel on every backend); per-channel vectors are only ever broadcast, never tiled.
+ * Backward: one multiply, two reductions, two batchNorm passes and one add. mean/variance are
+ * returned for running-stat updates only; no gradient flows through them.
  */
 export function batchNormTraining(x: tf.Tensor, gamma: tf.Tensor1D, beta: tf.Tensor1D, epsilon: number): BatchNormTrainingResult {
   const axes = x.shape.slice(0, -1).map((_, i) => i);
   const channels = x.shape[x.rank - 1]!;
   const n = x.size / channels;
   const mean = tf.mean(x, axes) as tf.Tensor1D;
-  const variance = tf.mean(tf.squaredDifference(x, mean), axes) as tf.Tensor1D;
+  const zero = tf.zerosLike(mean);
+  const one = tf.onesLike(mean);
+  // xc = x - mean as a per-channel affine map (same kernel as the normalisation itself). Offset and
+  // scale are always passed: tfjs's own FusedBatchNorm gradient config saves them unconditionally.
+  const xc = tf.batchNorm(x, mean, one, zero, one, 0);
+  const variance = tf.mean(tf.mul(xc, xc), axes) as tf.Tensor1D;
 
+  // Only x, gamma, beta are inputs of the custom op, so the gradient never flows into mean/variance.
+  // xc/variance/zero exist before the op runs: saving them allocates no new backend buffers.
   const bn = tf.customGrad((xIn, gIn, bIn, save) => {
-    const xt = xIn as tf.Tensor;
-    const g = gIn as tf.Tensor1D;
-    // mean/variance are created before this op, so saving them adds no new backend buffers.
-    (save as tf.GradSaveFunc)([xt, g, mean, variance]);
-    const value = tf.batchNorm(xt, mean, variance, bIn as tf.Tensor1D, g, epsilon);
+    (save as tf.GradSaveFunc)([xc, gIn as tf.Tensor, variance, zero]);
+    const value = tf.batchNorm(xc, zero, variance, bIn as tf.Tensor1D, gIn as tf.Tensor1D, epsilon);
     const gradFunc = (dy: tf.Tensor, saved: tf.Tensor[]): tf.Tensor[] => {
-      const [xs, gs, m, v] = saved as [tf.Tensor, tf.Tensor1D, tf.Tensor1D, tf.Tensor1D];
+      const [xcs, g, v, z] = saved as [tf.Tensor, tf.Tensor1D, tf.Tensor1D, tf.Tensor1D];
       const invStd = tf.rsqrt(tf.add(v, epsilon));
       const dbeta = tf.sum(dy, axes);
-      // sum(dy * (x - mean)) = sum(dy * x) - mean * sum(dy): one full-size op instead of two.
-      const sdyxc = tf.sub(tf.sum(tf.mul(dy, xs), axes), tf.mul(m, dbeta));
-      const dgamma = tf.mul(sdyxc, invStd);
-      const a = tf.mul(gs, invStd);
-      // u = -(a/n) * (dbeta + xc * s * dgamma), as one fused per-channel affine of x.
-      const aOverN = tf.mul(a, -1 / n);
-      const u = tf.batchNorm(xs, m, v, tf.mul(aOverN, dbeta), tf.mul(aOverN, dgamma), epsilon);
-      const dx = tf.add(tf.mul(dy, a), u);
-      return [dx, dgamma, dbeta];
+      const dgamma = tf.mul(tf.sum(tf.mul(dy, xcs), axes), invStd);
+      const c = tf.mul(tf.mul(g, invStd), -1 / n);
+      // u = c * (dbeta + xc * s * dgamma)
+      const u = tf.batchNorm(xcs, z, v, tf.mul(c, dbeta), tf.mul(c, dgamma), epsilon);
+      // gamma * s * dy
+      const scaled = tf.batchNorm(dy, z, v, z, g, epsilon);
+      return [tf.add(scaled, u), dgamma, dbeta];
     };
     return { value, gradFunc };
   });

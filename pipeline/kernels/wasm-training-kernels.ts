@@ -53,6 +53,11 @@ const conv = (b: BackendWasm, x: TI, filter: TI, pad: [number, number, number, n
     dilations,
     dataFormat: 'NHWC',
   } as unknown as Attrs);
+/** A second handle on x's buffer with another shape (same element order); dispose it like any output. */
+function reshapeView(b: BackendWasm, x: TI, shape: number[]): TI {
+  b.incRef(x.dataId);
+  return { dataId: x.dataId, shape, dtype: x.dtype };
+}
 const slice = (b: BackendWasm, x: TI, begin: number[], size: number[]) => call(tf.Slice, b, { x }, { begin, size });
 
 function checkNHWC(kernel: string, dataFormat: unknown): void {
@@ -90,7 +95,8 @@ function conv2DBackpropFilter({ inputs, backend, attrs }: KernelArgs): TI {
   bottom = Math.max(0, bottom);
   right = Math.max(0, right);
 
-  const xT = transpose(backend, x, [3, 1, 2, 0]); // [Cin, H, W, N]
+  const n = x.shape[0]!;
+  const xT = swapOuterInner(backend, x, n, H * W, cin, [cin, H, W, n]); // [Cin, H, W, N]
   const dyT = transpose(backend, dy, [1, 2, 0, 3]); // [Ho, Wo, N, Cout]
   let r = conv(backend, xT, dyT, [top, bottom, left, right], [sh, sw]); // [Cin, kh(+), kw(+), Cout]
   backend.disposeData(xT.dataId);
@@ -102,10 +108,7 @@ function conv2DBackpropFilter({ inputs, backend, attrs }: KernelArgs): TI {
   }
   if (cin === 1) {
     // [1, kh, kw, Cout] and [kh, kw, 1, Cout] share one memory layout.
-    const out = backend.makeOutput([kh, kw, 1, cout], 'float32');
-    backend.typedArrayFromHeap(out).set(backend.typedArrayFromHeap(r));
-    backend.disposeData(r.dataId);
-    return out;
+    return { dataId: r.dataId, shape: [kh, kw, 1, cout], dtype: 'float32' };
   }
   const out = transpose(backend, r, [1, 2, 0, 3]);
   backend.disposeData(r.dataId);
@@ -194,13 +197,8 @@ function conv2DBackpropInput(args: KernelArgs): TI {
   }
   let r = conv(backend, dy, F, [ph.lo, ph.hi, pw.lo, pw.hi]); // [N, convOutH, convOutW, s*s*Cin]
   backend.disposeData(F.dataId);
-  if (s > 1) {
-    const d = call(tf.DepthToSpace, backend, { x: r }, { blockSize: s, dataFormat: 'NHWC' });
-    backend.disposeData(r.dataId);
-    r = d;
-  }
-  if (ph.c0 !== 0 || pw.c0 !== 0 || r.shape[1] !== H || r.shape[2] !== W) {
-    const c = slice(backend, r, [0, ph.c0, pw.c0, 0], [n, H, W, cin]);
+  if (s > 1 || ph.c0 !== 0 || pw.c0 !== 0 || r.shape[1] !== H || r.shape[2] !== W) {
+    const c = depthToSpaceCrop(backend, r, s, ph.c0, pw.c0, H, W);
     backend.disposeData(r.dataId);
     r = c;
   }
@@ -218,6 +216,296 @@ function identity(args: KernelArgs): TI {
 }
 
 // ---------------------------------------------------------------------------------------------
+// Layout helpers in plain JS on the wasm heap. The stock C transpose / depth-to-space / tile walk
+// memory element by element with div/mod index math (10-170 ms for a 2M-element NHWC tensor); these
+// loops stream contiguous rows and are 3-80x faster.
+
+const f32 = (b: BackendWasm, t: TI) => b.typedArrayFromHeap(t) as Float32Array;
+
+/** [A, B, C] -> [C, B, A] (used as NHWC -> CHWN with B = H*W). */
+function swapOuterInner(backend: BackendWasm, x: TI, a: number, bMid: number, c: number, outShape: number[]): TI {
+  const out = backend.makeOutput(outShape, 'float32');
+  const xv = f32(backend, x);
+  const ov = f32(backend, out);
+  const bA = bMid * a;
+  for (let j = 0; j < bMid; j++) {
+    for (let i = 0; i < a; i++) {
+      const src = (i * bMid + j) * c;
+      let dst = j * a + i;
+      for (let k = 0; k < c; k++, dst += bA) ov[dst] = xv[src + k]!;
+    }
+  }
+  return out;
+}
+
+/** DepthToSpace(block s) of x [N, h, w, s*s*C] followed by the crop [c0h, c0w] size [H, W]. */
+function depthToSpaceCrop(backend: BackendWasm, x: TI, s: number, c0h: number, c0w: number, H: number, W: number): TI {
+  const [n, h, w, cs] = x.shape as [number, number, number, number];
+  const C = cs / (s * s);
+  const out = backend.makeOutput([n, H, W, C], 'float32');
+  const xv = f32(backend, x);
+  const ov = f32(backend, out);
+  let dst = 0;
+  for (let b = 0; b < n; b++) {
+    for (let oh = 0; oh < H; oh++) {
+      const fh = oh + c0h;
+      const ih = Math.floor(fh / s);
+      const rh = fh - ih * s;
+      const rowBase = ((b * h + ih) * w) * cs + rh * s * C;
+      for (let ow = 0; ow < W; ow++) {
+        const fw = ow + c0w;
+        const iw = Math.floor(fw / s);
+        const rw = fw - iw * s;
+        const src = rowBase + iw * cs + rw * C;
+        for (let k = 0; k < C; k++) ov[dst++] = xv[src + k]!;
+      }
+    }
+  }
+  return out;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Tile (tf.broadcastTo lowers to it): copy whole input rows, then replicate blocks with copyWithin.
+
+function tile(args: KernelArgs): TI {
+  const { inputs, backend, attrs } = args;
+  const x = inputs.x!;
+  const reps = attrs.reps as number[];
+  if (x.dtype !== 'float32' || x.shape.length === 0 || reps.length !== x.shape.length) return stock(tf.Tile)(args) as TI;
+  const shape = x.shape;
+  const rank = shape.length;
+  const outShape = shape.map((d, i) => d * reps[i]!);
+  const out = backend.makeOutput(outShape, 'float32');
+  if (tf.util.sizeFromShape(outShape) === 0) return out;
+  const xv = f32(backend, x);
+  const ov = f32(backend, out);
+  // Build the output bottom-up: level r holds the tile of dims r..rank-1 for one index prefix.
+  // rec(dim, srcOff, dstOff) writes the [outShape[dim..]] block for input prefix offset srcOff.
+  const inStride: number[] = new Array(rank);
+  const outStride: number[] = new Array(rank);
+  inStride[rank - 1] = 1;
+  outStride[rank - 1] = 1;
+  for (let d = rank - 2; d >= 0; d--) {
+    inStride[d] = inStride[d + 1]! * shape[d + 1]!;
+    outStride[d] = outStride[d + 1]! * outShape[d + 1]!;
+  }
+  const rec = (d: number, src: number, dst: number): void => {
+    const n = shape[d]!;
+    if (d === rank - 1) {
+      if (n === 1) ov.fill(xv[src]!, dst, dst + reps[d]!);
+      else {
+        ov.set(xv.subarray(src, src + n), dst);
+        for (let r = 1; r < reps[d]!; r++) ov.copyWithin(dst + r * n, dst, dst + n);
+      }
+      return;
+    }
+    for (let i = 0; i < n; i++) rec(d + 1, src + i * inStride[d]!, dst + i * outStride[d]!);
+    const block = n * outStride[d]!;
+    for (let r = 1; r < reps[d]!; r++) ov.copyWithin(dst + r * block, dst, dst + block);
+  };
+  rec(0, 0, 0);
+  return out;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Sum / Mean over a contiguous run of axes that is not the innermost one (BatchNorm statistics and
+// its gradient reduce NHWC over [0,1,2]; global average pooling over [1,2]). Stock wasm transposes
+// the reduced axes to the back first. Accumulates in float64, like the cpu backend.
+
+function contiguousReduction(x: TI, axisAttr: unknown): { outer: number; red: number; inner: number; axes: number[] } | null {
+  if (x.dtype !== 'float32') return null;
+  const rank = x.shape.length;
+  if (rank === 0) return null;
+  const axes = tf.util.parseAxisParam(axisAttr as number | number[], x.shape).slice().sort((p, q) => p - q);
+  if (axes.length === 0) return null;
+  for (let i = 1; i < axes.length; i++) if (axes[i] !== axes[i - 1]! + 1) return null;
+  const first = axes[0]!;
+  const last = axes[axes.length - 1]!;
+  if (last === rank - 1) return null; // innermost: stock is fine
+  const prod = (a: number, b: number) => x.shape.slice(a, b).reduce((p, d) => p * d, 1);
+  return { outer: prod(0, first), red: prod(first, last + 1), inner: prod(last + 1, rank), axes };
+}
+
+function reduceSum(backend: BackendWasm, x: TI, r: { outer: number; red: number; inner: number; axes: number[] }, keepDims: boolean, scale: number): TI {
+  const outShape = x.shape.map((d, i) => (r.axes.includes(i) ? 1 : d)).filter((_, i) => keepDims || !r.axes.includes(i));
+  const out = backend.makeOutput(outShape, 'float32');
+  const xv = f32(backend, x);
+  const ov = f32(backend, out);
+  const { outer, red, inner } = r;
+  const acc = new Float64Array(inner);
+  for (let o = 0; o < outer; o++) {
+    acc.fill(0);
+    let p = o * red * inner;
+    for (let k = 0; k < red; k++) {
+      for (let c = 0; c < inner; c++) acc[c]! += xv[p + c]!;
+      p += inner;
+    }
+    const ob = o * inner;
+    for (let c = 0; c < inner; c++) ov[ob + c] = acc[c]! * scale;
+  }
+  return out;
+}
+
+function sum(args: KernelArgs): TI {
+  const x = args.inputs.x!;
+  const r = contiguousReduction(x, args.attrs.axis);
+  if (!r) return stock(tf.Sum)(args) as TI;
+  return reduceSum(args.backend, x, r, !!args.attrs.keepDims, 1);
+}
+
+function mean(args: KernelArgs): TI {
+  const x = args.inputs.x!;
+  const r = contiguousReduction(x, args.attrs.axis);
+  if (!r) return stock(tf.Mean)(args) as TI;
+  return reduceSum(args.backend, x, r, !!args.attrs.keepDims, 1 / r.red);
+}
+
+// ---------------------------------------------------------------------------------------------
+// FusedBatchNorm (tf.batchNorm) with per-channel parameters: stock wasm evaluates
+// offset + (x - mean) * scale * rsqrt(var + eps) with four modulo indices per element (~10 ms per
+// 2M elements); here it is one XNNPACK 1x1 depthwise conv (x * s + t), plus one more for x - mean
+// when mean is non-zero (kept separate so large means do not cancel against the offset).
+
+function channelParam(backend: BackendWasm, t: TI | undefined, c: number, dflt: number): Float64Array | null {
+  const out = new Float64Array(c);
+  if (t == null) return out.fill(dflt);
+  const size = tf.util.sizeFromShape(t.shape);
+  if (t.dtype !== 'float32' || (size !== c && size !== 1)) return null;
+  const v = f32(backend, t);
+  for (let i = 0; i < c; i++) out[i] = v[size === 1 ? 0 : i]!;
+  return out;
+}
+
+function depthwiseAffine(backend: BackendWasm, x: TI, w: Float64Array, b: Float64Array): TI {
+  const c = w.length;
+  const filter = backend.makeOutput([1, 1, c, 1], 'float32');
+  const bias = backend.makeOutput([c], 'float32');
+  f32(backend, filter).set(w);
+  f32(backend, bias).set(b);
+  const out = call(tf.FusedDepthwiseConv2D, backend, { x, filter, bias }, {
+    strides: [1, 1],
+    pad: 'valid',
+    dilations: [1, 1],
+    dataFormat: 'NHWC',
+    activation: 'linear',
+  } as unknown as Attrs);
+  backend.disposeData(filter.dataId);
+  backend.disposeData(bias.dataId);
+  return out;
+}
+
+function fusedBatchNorm(args: KernelArgs): TI {
+  const { inputs, backend, attrs } = args;
+  const x = inputs.x!;
+  if (x.dtype !== 'float32' || x.shape.length !== 4) return stock(tf.FusedBatchNorm)(args) as TI;
+  const c = x.shape[3]!;
+  const eps = (attrs.varianceEpsilon as number | undefined) ?? 0.001;
+  const m = channelParam(backend, inputs.mean, c, 0);
+  const v = channelParam(backend, inputs.variance, c, 1);
+  const off = channelParam(backend, inputs.offset, c, 0);
+  const sc = channelParam(backend, inputs.scale, c, 1);
+  if (!m || !v || !off || !sc) return stock(tf.FusedBatchNorm)(args) as TI;
+  const s = new Float64Array(c);
+  for (let i = 0; i < c; i++) s[i] = Math.fround(sc[i]! * Math.fround(1 / Math.sqrt(Math.fround(v[i]! + eps))));
+  let cur = x;
+  if (m.some((e) => e !== 0)) {
+    cur = depthwiseAffine(backend, x, new Float64Array(c).fill(1), m.map((e) => -e));
+    if (s.every((e) => e === 1) && off.every((e) => e === 0)) return cur;
+  }
+  const out = depthwiseAffine(backend, cur, s, off);
+  if (cur !== x) backend.disposeData(cur.dataId);
+  return out;
+}
+
+// ---------------------------------------------------------------------------------------------
+// MaxPoolGrad: gradient to the first maximum of each window (row-major scan, strict '>'), exactly
+// the tfjs cpu rule. Stock wasm loops over dx and re-derives windows per element (~35 ms for
+// [128,14,14,64]); this does one pass over the windows.
+
+function maxPoolGrad(args: KernelArgs): TI {
+  const { inputs, backend, attrs } = args;
+  const dy = inputs.dy!;
+  const x = inputs.input!;
+  if (x.dtype !== 'float32') return stock(tf.MaxPoolGrad)(args) as TI;
+  const info = tf.backend_util.computePool2DInfo(
+    x.shape as [number, number, number, number],
+    attrs.filterSize as [number, number],
+    attrs.strides as [number, number],
+    1,
+    attrs.pad as 'same',
+    attrs.dimRoundingMode as 'floor' | undefined,
+  );
+  const { batchSize: n, inHeight: H, inWidth: W, inChannels: C, outHeight: ho, outWidth: wo } = info;
+  const { strideHeight: sh, strideWidth: sw, effectiveFilterHeight: fh, effectiveFilterWidth: fw } = info;
+  const { top, left } = info.padInfo;
+  const out = backend.makeOutput(x.shape, 'float32');
+  const xv = f32(backend, x);
+  const dyv = f32(backend, dy);
+  const dxv = f32(backend, out);
+  dxv.fill(0);
+  const best = new Float32Array(C);
+  const pos = new Int32Array(C);
+  for (let b = 0; b < n; b++) {
+    for (let yr = 0; yr < ho; yr++) {
+      const r0 = yr * sh - top;
+      const rMin = Math.max(0, r0);
+      const rMax = Math.min(H, r0 + fh);
+      for (let yc = 0; yc < wo; yc++) {
+        const c0 = yc * sw - left;
+        const cMin = Math.max(0, c0);
+        const cMax = Math.min(W, c0 + fw);
+        best.fill(-Infinity);
+        pos.fill(-1);
+        for (let r = rMin; r < rMax; r++) {
+          for (let cc = cMin; cc < cMax; cc++) {
+            const base = ((b * H + r) * W + cc) * C;
+            for (let d = 0; d < C; d++) {
+              const v = xv[base + d]!;
+              if (v > best[d]!) {
+                best[d] = v;
+                pos[d] = base + d;
+              }
+            }
+          }
+        }
+        const ob = ((b * ho + yr) * wo + yc) * C;
+        for (let d = 0; d < C; d++) {
+          const p = pos[d]!;
+          if (p >= 0) dxv[p]! += dyv[ob + d]!;
+        }
+      }
+    }
+  }
+  return out;
+}
+
+// ---------------------------------------------------------------------------------------------
+// BatchMatMul: stock wasm only uses XNNPACK when neither operand is transposed; with a transpose
+// flag it falls back to a scalar loop (10x slower for the dense-layer gradients). Transpose first.
+
+function batchMatMul(args: KernelArgs): TI {
+  const { inputs, backend, attrs } = args;
+  let a = inputs.a!;
+  let b = inputs.b!;
+  const ta = !!attrs.transposeA;
+  const tb = !!attrs.transposeB;
+  if ((!ta && !tb) || a.dtype !== 'float32' || b.dtype !== 'float32') return stock(tf.BatchMatMul)(args) as TI;
+  const swapLast = (t: TI) => {
+    const r = t.shape.length;
+    const perm = t.shape.map((_, i) => i);
+    perm[r - 2] = r - 1;
+    perm[r - 1] = r - 2;
+    return transpose(backend, t, perm);
+  };
+  const tmp: TI[] = [];
+  if (ta) tmp.push((a = swapLast(a)));
+  if (tb) tmp.push((b = swapLast(b)));
+  const out = call(tf.BatchMatMul, backend, { a, b }, { ...attrs, transposeA: false, transposeB: false });
+  for (const t of tmp) backend.disposeData(t.dataId);
+  return out;
+}
+
+// ---------------------------------------------------------------------------------------------
 
 const STOCK_BACKPROP_INPUT = 'Conv2DBackpropInput';
 const STOCK_IDENTITY = 'Identity';
@@ -230,6 +518,12 @@ interface Replacement {
 const replacements: Replacement[] = [
   { kernelName: tf.Conv2DBackpropFilter, kernelFunc: conv2DBackpropFilter },
   { kernelName: tf.Conv2DBackpropInput, kernelFunc: conv2DBackpropInput },
+  { kernelName: tf.MaxPoolGrad, kernelFunc: maxPoolGrad },
+  { kernelName: tf.FusedBatchNorm, kernelFunc: fusedBatchNorm },
+  { kernelName: tf.Sum, kernelFunc: sum },
+  { kernelName: tf.Mean, kernelFunc: mean },
+  { kernelName: tf.Tile, kernelFunc: tile },
+  { kernelName: tf.BatchMatMul, kernelFunc: batchMatMul },
   { kernelName: tf.Identity, kernelFunc: identity },
 ];
 
@@ -243,7 +537,9 @@ export function registerWasmTrainingKernels(): string[] {
   if (registered) return registered;
   registerTrainingGradients();
   // Kernels we call into; capture them before replacing any.
-  for (const name of [tf.Conv2D, tf.Transpose, tf.Slice, tf.DepthToSpace, STOCK_BACKPROP_INPUT, STOCK_IDENTITY]) stock(name);
+  for (const name of [tf.Conv2D, tf.Transpose, tf.Slice, tf.FusedDepthwiseConv2D, ...replacements.map((r) => r.kernelName)]) {
+    if (name !== tf.Conv2DBackpropFilter) stock(name);
+  }
   const names: string[] = [];
   for (const r of replacements) {
     const old = tf.getKernel(r.kernelName, BACKEND);

@@ -48,3 +48,44 @@ export function writeFixtureRun(runDir: string, opts: FixtureOptions = {}): stri
   });
   return path;
 }
+
+/** writeFixtureRun + the real exporter (export/export-run.ts): <runDir>/checkpoint.ckpt and <runDir>/model.onnx. */
+export async function writeExportedFixtureRun(runDir: string, opts: FixtureOptions & { validate?: boolean } = {}): Promise<{ checkpoint: string; model: string }> {
+  const checkpoint = writeFixtureRun(runDir, opts);
+  const { exportRun } = await import('../../export/export-run.js');
+  const r = await exportRun(runDir, { validate: opts.validate ?? false });
+  return { checkpoint, model: r.path };
+}
+
+/**
+ * A copy of an ONNX model with `delta` added to every value of the bias of the node that produces `output`
+ * (default 'logits'): a deliberately wrong model for testing that parity checks catch it.
+ */
+export async function perturbOnnxModel(bytes: Uint8Array, delta: number, output = 'logits'): Promise<Uint8Array> {
+  const { decodeModel, encodeModel } = await import('../../export/onnx-builder.js');
+  const model = decodeModel(bytes);
+  const g = model.graph;
+  if (!g) throw new Error('model has no graph');
+  const inits = new Map((g.initializer ?? []).map((t) => [t.name ?? '', t]));
+  // Walk back from the output through single-input ops (e.g. Identity) to the first node with an initializer input.
+  let want = output;
+  for (let hops = 0; hops < 8; hops++) {
+    const node = (g.node ?? []).find((n) => (n.output ?? []).includes(want));
+    if (!node) break;
+    const ins = node.input ?? [];
+    const biasName = [...ins].reverse().find((i) => inits.has(i));
+    if (biasName) {
+      const t = inits.get(biasName)!;
+      if (t.floatData && t.floatData.length) t.floatData = t.floatData.map((v) => v + delta);
+      else if (t.rawData && t.rawData.length) {
+        const raw = new Uint8Array(t.rawData);
+        const f = new Float32Array(raw.buffer.slice(raw.byteOffset, raw.byteOffset + raw.byteLength));
+        for (let i = 0; i < f.length; i++) f[i]! += delta;
+        t.rawData = new Uint8Array(f.buffer);
+      } else throw new Error(`initializer ${biasName} has no float data`);
+      return encodeModel(model);
+    }
+    want = ins[0] ?? '';
+  }
+  throw new Error(`no initializer found on the path to output '${output}'`);
+}

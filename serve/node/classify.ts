@@ -132,7 +132,7 @@ export function registerClassifyRoute(app: FastifyInstance, ctx: ServeContext, a
     try {
       result = await ctx.batcher.submit(pixels, decoded.length);
     } catch (e) {
-      throw submitError(e);
+      throw submitError(e, ctx);
     }
     const probs = result.outputs.probs ?? result.outputs.logits;
     if (!probs) throw new HttpError(500, 'model has neither a probs nor a logits output');

@@ -136,7 +136,7 @@ export function buildApp(ctx: ServeContext, opts: { bodyLimit: number }): Fastif
     app.route({
       method: others,
       url,
-      handler: async (req, reply) => reply.code(405).header('allow', methods.join(', ')).send({ error: `method ${req.method} not allowed on ${url} (allowed: ${methods.join(', ')})` }),
+      handler: async (req, reply) => reply.code(405).header('allow', methods.join(', ')).send({ error: `method ${req.method} not allowed on ${req.url.split("?")[0]} (allowed: ${methods.join(', ')})` }),
     });
   };
 

@@ -200,9 +200,15 @@ export function modelMetadata(ctx: ServeContext): Record<string, unknown> {
 }
 
 /** Maps batcher failures to 503 (queue full / shutting down) or 500. */
-export function submitError(e: unknown): HttpError {
-  if (e instanceof QueueFullError) return unavailable(e.message, 1);
-  if (e instanceof ShuttingDownError) return unavailable(e.message, 5);
+export function submitError(e: unknown, ctx: ServeContext): HttpError {
+  if (e instanceof QueueFullError) {
+    ctx.metrics.rejected.inc({ reason: 'queue_full' });
+    return unavailable(e.message, 1);
+  }
+  if (e instanceof ShuttingDownError) {
+    ctx.metrics.rejected.inc({ reason: 'shutting_down' });
+    return unavailable(e.message, 5);
+  }
   if (e instanceof HttpError) return e;
   return new HttpError(500, `inference failed: ${errorMessage(e)}`);
 }
@@ -238,12 +244,12 @@ export function registerV2Routes(app: FastifyInstance, ctx: ServeContext, allow:
   const infer = async (req: FastifyRequest, reply: FastifyReply) => {
     const p = req.params as Params;
     checkModel(ctx, p.model, p.version);
-    const ct = String(req.headers['content-type'] ?? '');
+    const ct = String(req.headers['content-type'] ?? '').toLowerCase();
     let body: unknown = req.body;
     let binary: Buffer | null = null;
     const headerLen = req.headers[BINARY_HEADER];
     if (headerLen !== undefined) {
-      if (!Buffer.isBuffer(req.body)) throw unsupportedMedia('binary tensor requests must be sent as application/octet-stream');
+      if (!Buffer.isBuffer(req.body)) throw unsupportedMedia(`binary tensor requests must be sent as application/octet-stream (got ${ct || 'no content type'})`);
       const len = Number(headerLen);
       const buf = req.body;
       if (!Number.isInteger(len) || len < 2 || len > buf.length) throw badRequest(`${BINARY_HEADER} ${String(headerLen)} is not a valid JSON header length for a ${buf.length}-byte body`);
@@ -253,17 +259,17 @@ export function registerV2Routes(app: FastifyInstance, ctx: ServeContext, allow:
         throw badRequest(`invalid JSON inference header: ${errorMessage(e)}`);
       }
       binary = buf.subarray(len);
-    } else if (Buffer.isBuffer(req.body)) {
-      throw ct.startsWith('application/octet-stream')
-        ? badRequest(`binary inference requests need the ${BINARY_HEADER} header`)
-        : unsupportedMedia(`inference requests must be application/json (got ${ct || 'no content type'})`);
+    } else if (ct.startsWith('application/octet-stream')) {
+      throw badRequest(`binary inference requests need the ${BINARY_HEADER} header`);
+    } else if (!/^application\/([\w.+-]+\+)?json/.test(ct)) {
+      throw unsupportedMedia(`inference requests must be application/json, or application/octet-stream with ${BINARY_HEADER} (got ${ct || 'no content type'})`);
     } else if (req.body === undefined || req.body === null) throw badRequest('missing request body: send a JSON inference request');
     const parsed = parseInferRequest(body, binary, ctx);
     let result;
     try {
       result = await ctx.batcher.submit(parsed.pixels, parsed.n);
     } catch (e) {
-      throw submitError(e);
+      throw submitError(e, ctx);
     }
     const outs = parsed.outputs.map((o) => outputJson(o.name, result.outputs[o.name]!, o.binary));
     const response = {

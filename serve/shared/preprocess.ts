@@ -254,7 +254,10 @@ export function parseOnnxMetadataProps(model: Uint8Array): Record<string, string
     if (wire === 0) varint(buf, pos, end);
     else if (wire === 1) pos.p += 8;
     else if (wire === 5) pos.p += 4;
-    else if (wire === 2) pos.p += varint(buf, pos, end);
+    else if (wire === 2) {
+      const len = varint(buf, pos, end); // read first: `pos.p += varint(...)` would add to the stale pos.p
+      pos.p += len;
+    }
     else throw new PreprocessError(`malformed ONNX model (wire type ${wire})`);
     if (pos.p > end) throw new PreprocessError('truncated ONNX model');
   };

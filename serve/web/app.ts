@@ -66,6 +66,8 @@ export interface Prediction {
   totalMs: number;
   ep: WebEp;
   source: string;
+  /** base64 of the uint8 NHWC tensor the model got (to check preprocessing against the server's). */
+  input: string;
 }
 
 export interface BatchResult {
@@ -241,8 +243,8 @@ async function runPixels(pixels: Uint8Array, n: number): Promise<{ logits: Float
   return { logits, probs, ms };
 }
 
-const toB64 = (a: Float32Array): string => {
-  const u8 = new Uint8Array(a.buffer, a.byteOffset, a.byteLength);
+const toB64 = (a: Float32Array): string => bytesToB64(new Uint8Array(a.buffer, a.byteOffset, a.byteLength));
+const bytesToB64 = (u8: Uint8Array): string => {
   let s = '';
   for (let i = 0; i < u8.length; i += 0x8000) s += String.fromCharCode(...u8.subarray(i, i + 0x8000));
   return btoa(s);
@@ -304,6 +306,7 @@ async function classifyBlob(file: Blob, source: string): Promise<Prediction> {
     totalMs: t2 - t0,
     ep: state.ep!,
     source,
+    input: bytesToB64(pixels),
   };
   drawPreview(pixels, info.input);
   lastResult = pred;
@@ -344,9 +347,10 @@ function renderState(): void {
     setEpText('no execution provider', 'bad');
     add('error', state.error ?? 'unknown', 'bad');
   } else if (state.ep) {
-    const fellBack = state.tried.some((t) => !t.ok);
-    setEpText(`${EP_LABEL[state.ep]}${fellBack ? ' (fallback)' : ''}`, state.allNodesOnEp ? (fellBack ? 'warn' : 'ok') : 'warn');
-    add('running on', `${EP_LABEL[state.ep]}: ${state.placementText}`, state.allNodesOnEp ? 'ok' : 'warn');
+    const failed = state.tried.filter((t) => !t.ok).map((t) => EP_LABEL[t.ep]);
+    const fellBack = failed.length > 0;
+    setEpText(`${EP_LABEL[state.ep]}${fellBack ? ` — fallback: ${failed.join(', ')} unavailable` : ''}`, state.allNodesOnEp ? (fellBack ? 'warn' : 'ok') : 'warn');
+    add('running on', `${EP_LABEL[state.ep]} (${state.placementText}, from onnxruntime's session log)`, state.allNodesOnEp ? 'ok' : 'warn');
     for (const n of state.placement?.elsewhere ?? []) add('not on EP', n, 'warn');
   }
   add('requested', state.requested === 'auto' ? 'webgpu, then wasm' : state.requested);

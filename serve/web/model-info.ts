@@ -9,6 +9,7 @@ import { buildModelInfo, type ModelInfo, type TensorInfo } from '../model-info.j
 /** What GET /model/info returns (the server's ModelInfo without the server-side path, plus the file's hash). */
 export type WebModelInfo = Omit<ModelInfo, 'path'> & { sha256: string; bytes: number };
 
+type ValueInfo = Parameters<typeof valueInfoShape>[0];
 const DT = onnx.TensorProto.DataType;
 /** ONNX element types -> onnxruntime Tensor.Type names. */
 const ORT_TYPE: Record<number, string> = {
@@ -28,7 +29,7 @@ export function graphSignature(bytes: Uint8Array): { inputs: TensorInfo[]; outpu
   const g = model.graph;
   if (!g) throw new Error('the ONNX model has no graph');
   const inits = new Set((g.initializer ?? []).map((t) => t.name ?? ''));
-  const info = (vi: onnx.IValueInfoProto): TensorInfo => ({
+  const info = (vi: ValueInfo): TensorInfo => ({
     name: vi.name ?? '',
     type: ORT_TYPE[vi.type?.tensorType?.elemType ?? -1] ?? 'unknown',
     shape: valueInfoShape(vi),

@@ -11,7 +11,7 @@ import { compareWithTfjs, exportCheck } from '../../export/compare.js';
 import { exportRun } from '../../export/export-run.js';
 import { decodeModel, metadataMap } from '../../export/onnx-builder.js';
 import { onnxPythonUnavailable, runOnnxChecker } from '../../export/validate.js';
-import type { ModelFamily } from '../../models/spec.js';
+import { type ModelFamily, walkLayers } from '../../models/spec.js';
 import { checkpointSha256 } from '../../pipeline/checkpoint.js';
 import { makeRun, randomImages } from './export-fixtures.js';
 
@@ -50,8 +50,11 @@ for (const c of CASES) {
     assert.deepEqual(transposes[0]!.attribute!.find((a) => a.name === 'perm')!.ints!.map(Number), [0, 3, 1, 2]);
     assert.deepEqual(ops.slice(0, 4), ['Cast', 'Mul', 'Add', 'Transpose'], 'preprocessing first');
     assert.ok(ops.includes('Softmax') && ops.includes('ReduceL2'));
-    const folded = run.spec.backbone.length; // sanity: there are BNs to fold
-    assert.ok(folded > 0 && res.foldedBatchNorms > 0);
+    let bnCount = 0;
+    walkLayers([...run.spec.backbone, ...run.spec.projector], (l) => (bnCount += l.kind === 'batchnorm' ? 1 : 0));
+    assert.ok(bnCount > 0);
+    assert.equal(res.foldedBatchNorms, bnCount, 'every BatchNorm folded into its conv');
+    assert.equal(ops.filter((o) => o === 'Conv').length, g.initializer!.filter((i) => /\/weight$/.test(i.name!) && i.dims!.length === 4).length);
 
     const input = g.input!.filter((i) => !(g.initializer ?? []).some((init) => init.name === i.name));
     assert.equal(input.length, 1);

@@ -5,9 +5,9 @@ import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { buildModelSpec, initParams, type ParamStore } from '../../models/builders.js';
 import { useTfjsBackend } from '../../export/compare.js';
-import { forwardClassifier, type ParamTensors, projectFeatures } from '../../models/forward.js';
+import { type ParamTensors, preprocess, runLayers } from '../../models/forward.js';
 import { deriveRng } from '../../models/rng.js';
-import type { InputSpec, ModelFamily, ModelSpec } from '../../models/spec.js';
+import type { InputSpec, LayerSpec, ModelFamily, ModelSpec } from '../../models/spec.js';
 import { type CheckpointMeta, writeCheckpoint } from '../../pipeline/checkpoint.js';
 
 export const MNIST_INPUT: InputSpec = { height: 28, width: 28, channels: 1, mean: [0.1307], std: [0.3081] };
@@ -41,29 +41,45 @@ export async function perturbedParams(spec: ModelSpec, seed: number): Promise<Pa
   for (let i = 0; i < ck.data.length; i++) ck.data[i] = ck.data[i]! * 16;
 
   await useTfjsBackend('wasm');
-  const stats = new Map<string, { mean: Float32Array; variance: Float32Array }>();
+  // Walk the spec with the tfjs interpreter's inference path, one leaf layer at a time; before each
+  // BatchNorm runs, set its moving statistics from the batch reaching it, perturbed.
   const pt: ParamTensors = new Map([...params].map(([n, t]) => [n, tf.tensor(t.data, t.shape, 'float32')]));
-  const { images } = randomImages(spec, 32, seed + 1000);
-  const { height: H, width: W, channels: C } = spec.input;
-  const opts = {
-    training: true,
-    onBatchStats: (layer: string, mean: tf.Tensor1D, variance: tf.Tensor1D) =>
-      stats.set(layer, { mean: mean.dataSync() as Float32Array, variance: variance.dataSync() as Float32Array }),
-  };
-  tf.tidy(() => {
-    const { features } = forwardClassifier(spec, pt, tf.tensor4d(Float32Array.from(images), [32, H, W, C]), opts);
-    projectFeatures(spec, pt, features, opts);
-  });
-  tf.dispose([...pt.values()]);
-  for (const [layer, s] of stats) {
+  const setStats = (layer: string, x: tf.Tensor) => {
+    const axes = x.shape.slice(0, -1).map((_, i) => i);
+    const { mean, variance } = tf.moments(x, axes);
+    const m = mean.dataSync();
+    const v = variance.dataSync();
     const mm = params.get(`${layer}/movingMean`)!.data;
     const mv = params.get(`${layer}/movingVariance`)!.data;
     for (let i = 0; i < mm.length; i++) {
-      const sd = Math.sqrt(s.variance[i]!);
-      mm[i] = s.mean[i]! + rng.normal() * 0.2 * sd;
-      mv[i] = Math.max(s.variance[i]! * u(0.7, 1.4), 1e-3);
+      mm[i] = m[i]! + rng.normal() * 0.2 * Math.sqrt(v[i]!);
+      mv[i] = Math.max(v[i]! * u(0.7, 1.4), 1e-3);
     }
-  }
+    for (const [role, d] of [['movingMean', mm], ['movingVariance', mv]] as const) {
+      pt.get(`${layer}/${role}`)!.dispose();
+      pt.set(`${layer}/${role}`, tf.tensor1d(d));
+    }
+  };
+  const walk = (layers: LayerSpec[], x: tf.Tensor): tf.Tensor => {
+    for (const l of layers) {
+      if (l.kind === 'residual') {
+        const body = walk(l.body, x);
+        const sc = l.shortcut.length ? walk(l.shortcut, x) : x;
+        x = l.postRelu ? tf.relu(tf.add(body, sc)) : tf.add(body, sc);
+      } else {
+        if (l.kind === 'batchnorm') setStats(l.name, x);
+        x = runLayers([l], x, pt, { training: false });
+      }
+    }
+    return x;
+  };
+  const { images } = randomImages(spec, 32, seed + 1000);
+  const { height: H, width: W, channels: C } = spec.input;
+  tf.tidy(() => {
+    const h = walk(spec.backbone, preprocess(spec, tf.tensor4d(Float32Array.from(images), [32, H, W, C])));
+    walk(spec.projector, h);
+  });
+  tf.dispose([...pt.values()]);
   return params;
 }
 
