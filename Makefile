@@ -7,7 +7,7 @@ DEMO_RUN ?= demo
 EPOCHS ?= 12
 BACKEND ?= auto
 
-.PHONY: install build demo test test-unit test-integration test-browser train eval export export-check clean
+.PHONY: install build demo test test-unit test-browser train eval export export-check parity study clean
 
 node_modules/.package-lock.json: package.json package-lock.json
 	npm ci --no-audit --no-fund
@@ -37,14 +37,26 @@ export: build
 export-check: build
 	$(ECL) export-check runs/$(RUN)
 
-UNIT_TESTS = $(wildcard dist/tests/unit/*.test.js)
-INTEGRATION_TESTS = $(wildcard dist/tests/integration/*.test.js)
+# Parity of every runtime against the trained tfjs model, on the demo run (trained first if missing).
+parity: build
+	@test -f runs/$(DEMO_RUN)/checkpoint.ckpt || $(MAKE) demo
+	$(ECL) export runs/$(DEMO_RUN)
+	$(ECL) parity --run runs/$(DEMO_RUN)
+
+# The method comparison (docs/results.md): 6 methods x 3 seeds on Fashion-MNIST-LT IF 100. Hours on 2 cores.
+STUDY_EPOCHS ?= 3
+study: build
+	$(ECL) study --dataset fmnist-lt --imbalance 100 --epochs $(STUDY_EPOCHS) --seeds 1 2 3 --parallel 2
+
 
 test: build
 	node --test --test-concurrency=1 $(sort $(wildcard dist/tests/unit/*.test.js) $(wildcard dist/tests/integration/*.test.js) $(wildcard dist/tests/browser/*.test.js) $(wildcard dist/tests/parity/*.test.js))
 
 test-unit: build
 	node --test $(sort $(wildcard dist/tests/unit/*.test.js))
+
+test-browser: build
+	node --test --test-concurrency=1 $(sort $(wildcard dist/tests/browser/*.test.js) $(wildcard dist/tests/parity/*.test.js))
 
 clean:
 	rm -rf dist

@@ -14,8 +14,9 @@ export async function runExportCheck(runDir: string, opts: { limit?: number; bac
   const data = await loadDataset(cfg.dataset, { imbalance: cfg.imbalance, seed: cfg.seed, root: cfg.dataRoot, valPerClass: cfg.valPerClass });
   const n = opts.limit && opts.limit > 0 ? Math.min(opts.limit, data.test.count) : data.test.count;
   const { exportCheck } = (await import('../export/compare.js')) as unknown as {
-    exportCheck(runDir: string, images: Uint8Array, labels: Int32Array, count: number): Promise<{ passed: boolean }>;
+    exportCheck(runDir: string, images: Uint8Array, labels: Int32Array, count: number, opts: { backend?: string; batchSize?: number }): Promise<{ passed: boolean }>;
   };
-  const r = await exportCheck(runDir, data.test.images, data.test.labels, n);
+  // The reference runs on the selected backend (wasm: ~10x faster than cpu for these convnets).
+  const r = await exportCheck(runDir, data.test.images, data.test.labels, n, { backend: backend.name, batchSize: 200 });
   return r.passed;
 }

@@ -8,7 +8,7 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
-import { cpus, tmpdir } from 'node:os';
+import { cpus, loadavg, tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import ort from 'onnxruntime-node';
@@ -28,6 +28,8 @@ export interface BenchServeOptions {
   payload?: 'json' | 'binary';
   inference?: 'worker' | 'inline';
   out?: string;
+  /** Extra `serve` options for the server process, e.g. ['--ort-spin']. */
+  serverArgs?: string[];
   /** Print progress and the table (default true). */
   print?: boolean;
 }
@@ -58,6 +60,10 @@ export interface BenchServeResult {
   maxDelayMs: number;
   durationS: number;
   cpus: number;
+  /** os.loadavg() before and after the run: other processes on the machine skew both sides. */
+  loadavgBefore: number[];
+  loadavgAfter: number[];
+  serverArgs: string[];
   node: string;
   levels: BenchLevel[];
   date: string;
@@ -92,27 +98,18 @@ async function generatedModel(family: string): Promise<{ path: string; cleanup: 
   return { path, cleanup: () => rmSync(dir, { recursive: true, force: true }) };
 }
 
-/** Raw session.run images/s at batch size b (same process, nothing else running). */
-async function ceiling(model: string, ep: EpChoice, shape: [number, number, number], batches: number[], seconds: number): Promise<Map<number, number>> {
-  const { session, ep: loaded } = await createSession(model, { ep });
-  const res = new Map<number, number>();
-  try {
-    for (const b of batches) {
-      const x = new ort.Tensor('uint8', randomPixels(b * shape[0] * shape[1] * shape[2], b), [b, ...shape]);
-      for (let i = 0; i < 3; i++) await session.run({ [session.inputNames[0]!]: x });
-      let n = 0;
-      const t0 = performance.now();
-      while (performance.now() - t0 < seconds * 1000) {
-        await session.run({ [session.inputNames[0]!]: x });
-        n++;
-      }
-      res.set(b, (n * b) / ((performance.now() - t0) / 1000));
-    }
-  } finally {
-    await session.release();
+/** Raw session.run images/s at batch size b on an open session (nothing else running in this process). */
+async function measureCeiling(session: ort.InferenceSession, shape: [number, number, number], b: number, seconds: number): Promise<number> {
+  const x = new ort.Tensor('uint8', randomPixels(b * shape[0] * shape[1] * shape[2], b), [b, ...shape]);
+  const feeds = { [session.inputNames[0]!]: x };
+  for (let i = 0; i < 3; i++) await session.run(feeds);
+  let n = 0;
+  const t0 = performance.now();
+  while (performance.now() - t0 < seconds * 1000) {
+    await session.run(feeds);
+    n++;
   }
-  void loaded;
-  return res;
+  return (n * b) / ((performance.now() - t0) / 1000);
 }
 
 function randomPixels(n: number, seed: number): Uint8Array {
@@ -150,7 +147,9 @@ async function batchHistogram(url: string): Promise<{ sum: number; count: number
 
 export function formatBenchTable(r: BenchServeResult): string {
   const lines = [
-    `serve benchmark: ${r.model} (input ${r.input.join('x')}, ep ${r.ep}, ${r.payload} payload, inference ${r.inference}, max-batch ${r.maxBatch}, max-delay ${r.maxDelayMs} ms, ${r.cpus} CPUs)`,
+    `serve benchmark: ${r.family ? `generated ${r.family}` : r.model} (input ${r.input.join('x')}, ep ${r.ep}, ${r.payload} payload, inference ${r.inference}, ` +
+      `max-batch ${r.maxBatch}, max-delay ${r.maxDelayMs} ms${r.serverArgs.length ? `, ${r.serverArgs.join(' ')}` : ''}; ${r.cpus} CPUs, load average ${r.loadavgBefore[0]} -> ${r.loadavgAfter[0]})`,
+    'ratio = served single-image req/s / raw session.run img/s at batch = concurrency (measured before and after each level, averaged)',
     '',
     '| concurrency | req/s | p50 ms | p99 ms | mean batch | session.run img/s (batch = concurrency) | ratio |',
     '|---:|---:|---:|---:|---:|---:|---:|',
@@ -178,19 +177,27 @@ export async function benchServe(opts: BenchServeOptions = {}): Promise<BenchSer
   const out = opts.out ?? 'bench/serve.json';
   if (levels.some((c) => !Number.isInteger(c) || c < 1)) throw new Error(`--connections must be positive integers, got ${levels.join(',')}`);
 
+  const loadBefore = loadavg();
   const gen = opts.model ? null : await generatedModel(family);
   const model = opts.model ? resolve(opts.model) : gen!.path;
   let server: { proc: ChildProcess; url: string } | null = null;
+  let ceilingSession!: ort.InferenceSession;
   try {
     const props = readModelMetadataProps(model);
     const spec = inputSpecFromMetadata(props);
     const shape: [number, number, number] = [spec.height, spec.width, spec.channels];
     const name = defaultModelName(model);
 
-    say(`ceiling: session.run at batch ${levels.join(', ')} (${ep})`);
-    const ceil = await ceiling(model, ep, shape, levels, Math.min(3, Math.max(1, durationS / 3)));
+    // The ceiling session stays open (idle) while the server is loaded; it is measured right before and
+    // right after each load level and averaged, so slow drifts of the machine affect both sides alike.
+    const { session: ceilSession } = await createSession(model, { ep });
+    ceilingSession = ceilSession;
+    const ceilS = Math.min(3, Math.max(1, durationS / 4));
 
-    server = await startServer(['--model', model, '--ep', ep, '--max-batch', String(maxBatch), '--max-delay-ms', String(maxDelayMs), '--max-queue', '4096', '--inference', inference]);
+    server = await startServer([
+      '--model', model, '--ep', ep, '--max-batch', String(maxBatch), '--max-delay-ms', String(maxDelayMs), '--max-queue', '4096', '--inference', inference,
+      ...(opts.serverArgs ?? []),
+    ]);
     say(`server ${server.url}`);
     const pixels = randomPixels(shape[0] * shape[1] * shape[2], 7);
     let body: Buffer;
@@ -214,13 +221,15 @@ export async function benchServe(opts: BenchServeOptions = {}): Promise<BenchSer
     const results: BenchLevel[] = [];
     for (const c of levels) {
       const target = { url: `${server.url}/v2/models/${name}/infer`, method: 'POST', headers, body, connections: c, pipelining: 1 };
+      say(`concurrency ${c}: session.run ceiling at batch ${c}, then ${durationS} s of load`);
+      const ceilBefore = await measureCeiling(ceilingSession, shape, c, ceilS);
       await autocannon({ ...target, duration: 1 }); // warm-up at this concurrency
       const before = await batchHistogram(server.url);
-      say(`concurrency ${c}: ${durationS} s`);
       const r = await autocannon({ ...target, duration: durationS });
       const after = await batchHistogram(server.url);
+      const ceilAfter = await measureCeiling(ceilingSession, shape, c, ceilS);
       const reqPerSec = r['2xx'] / r.duration;
-      const ceilingImgPerSec = ceil.get(c)!;
+      const ceilingImgPerSec = (ceilBefore + ceilAfter) / 2;
       results.push({
         concurrency: c,
         reqPerSec,
@@ -245,6 +254,9 @@ export async function benchServe(opts: BenchServeOptions = {}): Promise<BenchSer
       maxDelayMs,
       durationS,
       cpus: cpus().length,
+      loadavgBefore: loadBefore.map((x) => Number(x.toFixed(2))),
+      loadavgAfter: loadavg().map((x) => Number(x.toFixed(2))),
+      serverArgs: opts.serverArgs ?? [],
       node: process.version,
       levels: results,
       date: new Date().toISOString(),
@@ -254,6 +266,7 @@ export async function benchServe(opts: BenchServeOptions = {}): Promise<BenchSer
     if (print) process.stdout.write(`${formatBenchTable(result)}\n\nwrote ${out}\n`);
     return result;
   } finally {
+    await ceilingSession?.release();
     if (server) {
       const exited = new Promise((r) => server!.proc.once('exit', r));
       server.proc.kill('SIGTERM');

@@ -1,13 +1,16 @@
-// Times a full training step (forward, tf.variableGrads of softmax CE via one-hot, SGD update) on a backend.
-// Usage: node dist/scripts/bench-wasm-step.js [--model cnn28|resnet8|resnet20|resnet32] [--batch 128]
-//        [--steps 5] [--backend wasm|cpu] [--profile] [--no-custom]
+// Times a full training step (forward, tf.variableGrads of softmax CE via one-hot, SGD update).
+//   node dist/scripts/bench-wasm-step.js [--model cnn28|resnet8|resnet20|resnet32] [--batch 128]
+//        [--steps 5] [--backend wasm|cpu] [--profile]
+// --verify: instead, compare one step's gradients on wasm against the cpu backend at a small batch
+//        (--batch defaults to 2) and check that tensor counts stay flat over 3 wasm steps.
+// Reports wall time and this process's CPU time per step (the machine may be shared: CPU time is the
+// better measure of the single-threaded wasm backend's own cost).
 import * as tf from '@tensorflow/tfjs-core';
 import { selectBackend } from '../pipeline/backend.js';
-import { registerTrainingGradients } from '../pipeline/kernels/gradients.js';
-import { buildModelSpec, initParams } from '../models/builders.js';
+import { buildModelSpec, initParams, type ParamStore } from '../models/builders.js';
 import { forwardClassifier } from '../models/forward.js';
 import { softmaxCrossEntropy } from '../models/losses/classification.js';
-import type { ModelFamily } from '../models/spec.js';
+import type { ModelFamily, ModelSpec } from '../models/spec.js';
 
 function arg(name: string, def: string): string {
   const i = process.argv.indexOf(`--${name}`);
@@ -16,64 +19,146 @@ function arg(name: string, def: string): string {
 const flag = (name: string) => process.argv.includes(`--${name}`);
 
 const model = arg('model', 'cnn28') as ModelFamily;
-const batch = Number(arg('batch', '128'));
+const verify = flag('verify');
+const batch = Number(arg('batch', verify ? '2' : '128'));
 const steps = Number(arg('steps', '5'));
 const backend = arg('backend', 'wasm');
 const lr = 0.01;
 
-async function main(): Promise<void> {
-  registerTrainingGradients();
-  const choice = await selectBackend(backend);
-  if (flag('no-test-mode')) tf.env().set('IS_TEST', false);
+interface Setup {
+  spec: ModelSpec;
+  store: ParamStore;
+  trainNames: string[];
+  pixels: Float32Array;
+  labels: number[];
+  input: ModelSpec['input'];
+}
+
+function setup(): Setup {
   const input =
     model === 'cnn28'
       ? { height: 28, width: 28, channels: 1, mean: [0.5], std: [0.5] }
       : { height: 32, width: 32, channels: 3, mean: [0.49, 0.48, 0.45], std: [0.25, 0.24, 0.26] };
   const spec = buildModelSpec(model, { numClasses: 10, input });
   const store = initParams(spec, 7);
-  const params = new Map<string, tf.Tensor>();
-  const trainable = new Map<string, tf.Variable>();
-  for (const [name, p] of store) {
-    const train = !name.endsWith('/movingMean') && !name.endsWith('/movingVariance');
-    const v = tf.variable(tf.tensor(p.data, p.shape), train, name.replace(/\//g, '__'));
-    params.set(name, v);
-    if (train) trainable.set(name, v);
-  }
   // Only backbone + classifier parameters take part in this loss.
-  const x = tf.randomUniform([batch, input.height, input.width, input.channels], 0, 255, 'float32', 1) as tf.Tensor4D;
-  const labels = tf.tensor1d(Array.from({ length: batch }, (_, i) => (i * 7) % 10), 'int32');
-  const oneHot = tf.cast(tf.oneHot(labels, 10), 'float32') as tf.Tensor2D;
-  const usedVars: tf.Variable[] = [...trainable.entries()].filter(([n]) => !n.startsWith('proj_') && !n.startsWith('proto_map')).map(([, v]) => v);
+  const trainNames = [...store.keys()].filter((n) => !n.includes('/moving') && !n.startsWith('proj_') && !n.startsWith('proto_map'));
+  const pixels = new Float32Array(batch * input.height * input.width * input.channels);
+  let s = 12345;
+  for (let i = 0; i < pixels.length; i++) {
+    s = (s * 1103515245 + 12345) >>> 0;
+    pixels[i] = (s >>> 8) % 256;
+  }
+  const labels = Array.from({ length: batch }, (_, i) => (i * 7) % 10);
+  return { spec, store, trainNames, pixels, labels, input };
+}
 
-  const step = (): number => {
-    const loss = tf.tidy(() => {
-      const { value, grads } = tf.variableGrads(() => {
-        const { logits } = forwardClassifier(spec, params, x, { training: true });
-        return softmaxCrossEntropy(logits, oneHot);
-      }, usedVars);
-      for (const v of usedVars) v.assign(tf.sub(v, tf.mul(grads[v.name]!, lr)));
-      return value;
+function makeStep(st: Setup, tag: string) {
+  const params = new Map<string, tf.Tensor>();
+  const vars: tf.Variable[] = [];
+  for (const [name, p] of st.store) {
+    const train = st.trainNames.includes(name);
+    const v = tf.variable(tf.tensor(p.data, p.shape), train, `${tag}_${name}`.replace(/\//g, '__'));
+    params.set(name, v);
+    if (train) vars.push(v);
+  }
+  const { height, width, channels } = st.input;
+  const x = tf.tensor4d(st.pixels, [batch, height, width, channels]);
+  const oneHot = tf.cast(tf.oneHot(tf.tensor1d(st.labels, 'int32'), 10), 'float32') as tf.Tensor2D;
+  /** One SGD step; returns the loss and (optionally) copies of the gradients, in vars order. */
+  const step = (keepGrads = false): { loss: number; grads: Float32Array[] } => {
+    const out = tf.tidy(() => {
+      const { value, grads } = tf.variableGrads(() => softmaxCrossEntropy(forwardClassifier(st.spec, params, x, { training: true }).logits, oneHot), vars);
+      const g = vars.map((v) => grads[v.name]!);
+      for (const v of vars) v.assign(tf.sub(v, tf.mul(grads[v.name]!, lr)));
+      return [value, ...(keepGrads ? g : [])];
     });
-    const l = loss.dataSync()[0]!;
-    loss.dispose();
-    return l;
+    const loss = out[0]!.dataSync()[0]!;
+    const grads = out.slice(1).map((t) => Float32Array.from(t.dataSync() as Float32Array));
+    tf.dispose(out);
+    return { loss, grads };
   };
+  const dispose = () => tf.dispose([...params.values(), x, oneHot]);
+  return { step, dispose };
+}
 
+function wasmHeapBytes(): number {
+  const b = tf.backend() as unknown as { wasm?: { HEAPU8: Uint8Array } };
+  return b.wasm ? b.wasm.HEAPU8.buffer.byteLength : 0;
+}
+
+async function runVerify(st: Setup): Promise<void> {
+  await selectBackend('wasm');
+  await selectBackendByName('cpu');
+  const ref = makeStep(st, 'cpu');
+  const want = ref.step(true).grads;
+  ref.dispose();
+  await selectBackendByName('wasm');
+  const run = makeStep(st, 'wasm');
+  const got = run.step(true).grads;
+  const counts = [tf.memory().numTensors];
+  for (let i = 0; i < 2; i++) {
+    run.step();
+    counts.push(tf.memory().numTensors);
+  }
+  run.dispose();
+  let worst = 0;
+  st.trainNames.forEach((n, i) => {
+    let num = 0;
+    let den = 0;
+    const a = got[i]!;
+    const b = want[i]!;
+    for (let k = 0; k < b.length; k++) {
+      num = Math.max(num, Math.abs(a[k]! - b[k]!));
+      den = Math.max(den, Math.abs(b[k]!));
+    }
+    const e = den === 0 ? num : num / den;
+    worst = Math.max(worst, e);
+    if (flag('verbose')) console.log(`  ${n.padEnd(28)} rel err ${e.toExponential(2)}`);
+  });
+  const flat = counts.every((c) => c === counts[0]);
+  console.log(`verify ${model} batch ${batch}: ${st.trainNames.length} gradients, worst rel err vs cpu ${worst.toExponential(2)} (limit 1e-4); tensor counts ${counts.join(',')} ${flat ? 'flat' : 'GROWING'}`);
+  if (worst > 1e-4 || !flat) process.exitCode = 1;
+}
+
+async function selectBackendByName(name: string): Promise<void> {
+  if (!(await tf.setBackend(name))) throw new Error(`backend ${name} failed to initialise`);
+}
+
+async function main(): Promise<void> {
+  const st = setup();
+  if (verify) return runVerify(st);
+  const choice = await selectBackend(backend);
   console.log(`backend ${choice.name}; ${choice.details.kernels ?? ''}`);
   console.log(`model ${model} batch ${batch} steps ${steps}`);
-  const times: number[] = [];
+  const { step } = makeStep(st, 'bench');
+  const wall: number[] = [];
+  const cpu: number[] = [];
   let tensorsAfterFirst = -1;
+  let heapAfterFirst = 0;
   for (let s = 0; s < steps + 1; s++) {
+    const c0 = process.cpuUsage();
     const t0 = performance.now();
-    const l = step();
+    const { loss } = step();
     const dt = performance.now() - t0;
-    if (s === 0) tensorsAfterFirst = tf.memory().numTensors;
-    else times.push(dt);
-    console.log(`step ${s}${s === 0 ? ' (warm-up)' : ''}: ${dt.toFixed(0)} ms, loss ${l.toFixed(4)}, tensors ${tf.memory().numTensors}`);
+    const c = process.cpuUsage(c0);
+    const dc = (c.user + c.system) / 1000;
+    if (s === 0) {
+      tensorsAfterFirst = tf.memory().numTensors;
+      heapAfterFirst = wasmHeapBytes();
+    } else {
+      wall.push(dt);
+      cpu.push(dc);
+    }
+    console.log(`step ${s}${s === 0 ? ' (warm-up)' : ''}: wall ${dt.toFixed(0)} ms, cpu ${dc.toFixed(0)} ms, loss ${loss.toFixed(4)}, tensors ${tf.memory().numTensors}, wasm heap ${(wasmHeapBytes() / 2 ** 20).toFixed(0)} MiB`);
   }
-  times.sort((a, b) => a - b);
-  const med = times[Math.floor(times.length / 2)]!;
-  console.log(`median ${med.toFixed(0)} ms/step = ${((batch * 1000) / med).toFixed(1)} img/s; tensors flat: ${tf.memory().numTensors === tensorsAfterFirst}`);
+  const median = (a: number[]) => a.slice().sort((p, q) => p - q)[Math.floor(a.length / 2)]!;
+  const mw = median(wall);
+  const mc = median(cpu);
+  console.log(
+    `median: wall ${mw.toFixed(0)} ms/step = ${((batch * 1000) / mw).toFixed(1)} img/s; cpu ${mc.toFixed(0)} ms/step = ${((batch * 1000) / mc).toFixed(1)} img/s`,
+  );
+  console.log(`tensors flat: ${tf.memory().numTensors === tensorsAfterFirst}; wasm heap ${(heapAfterFirst / 2 ** 20).toFixed(0)} -> ${(wasmHeapBytes() / 2 ** 20).toFixed(0)} MiB`);
 
   if (flag('profile')) {
     const info = await tf.profile(() => {
@@ -88,8 +173,8 @@ async function main(): Promise<void> {
     }
     const rows = [...byKernel.entries()].sort((a, b) => b[1].ms - a[1].ms);
     const total = rows.reduce((a, [, e]) => a + e.ms, 0);
-    console.log(`profile: total kernel ms ${total.toFixed(0)}`);
-    for (const [name, e] of rows.slice(0, 30)) console.log(`  ${name.padEnd(28)} ${e.ms.toFixed(1).padStart(8)} ms  x${e.n}`);
+    console.log(`profile (wall ms, nested kernels counted in their callers too): total ${total.toFixed(0)}`);
+    for (const [name, e] of rows.slice(0, 25)) console.log(`  ${name.padEnd(28)} ${e.ms.toFixed(1).padStart(8)} ms  x${e.n}`);
     if (flag('profile-detail')) {
       const det = info.kernels
         .map((k) => ({ name: k.name, ms: Number(k.kernelTimeMs), shapes: k.inputShapes.map((s) => JSON.stringify(s)).join(' ') }))

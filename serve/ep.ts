@@ -11,7 +11,14 @@ import { execFileSync } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
-import ort from 'onnxruntime-node';
+import type * as Ort from 'onnxruntime-node';
+
+type OrtModule = typeof Ort;
+/** onnxruntime-node, loaded on first use (importing this module stays cheap, e.g. for `ecl --help`). */
+export async function loadOrt(): Promise<OrtModule> {
+  const m = (await import('onnxruntime-node')) as OrtModule & { default?: OrtModule };
+  return m.default ?? m;
+}
 
 export type EpName = 'cuda' | 'webgpu' | 'cpu';
 export type EpChoice = 'auto' | EpName;
@@ -27,7 +34,7 @@ export interface EpAttempt {
 export interface CreateSessionOptions {
   ep?: EpChoice;
   /** Extra onnxruntime session options (executionProviders is set here). */
-  sessionOptions?: Omit<ort.InferenceSession.SessionOptions, 'executionProviders'>;
+  sessionOptions?: Omit<Ort.InferenceSession.SessionOptions, 'executionProviders'>;
   /** GPU ordinal for cuda (default 0). */
   deviceId?: number;
   /** Run one batch of zeros after creating the session (default true): catches EPs that load but cannot run. */
@@ -37,7 +44,7 @@ export interface CreateSessionOptions {
 }
 
 export interface CreatedSession {
-  session: ort.InferenceSession;
+  session: Ort.InferenceSession;
   /** The provider that actually loaded (and ran the warm-up). */
   ep: EpName;
   /** Every provider tried, in order, with the reason it was or was not used. */
@@ -113,7 +120,7 @@ const firstLine = (e: unknown): string => {
   return m.split('\n').find((l) => l.trim().length > 0)?.trim() ?? m;
 };
 
-function precheck(ep: EpName): string | null {
+function precheck(ep: EpName, ort: OrtModule): string | null {
   if (ep === 'cuda') {
     if (process.platform !== 'linux' || process.arch !== 'x64')
       return `the CUDA provider of onnxruntime-node is only available on linux-x64 (this is ${process.platform}-${process.arch})`;
@@ -125,14 +132,14 @@ function precheck(ep: EpName): string | null {
   return null;
 }
 
-function providerConfig(ep: EpName, deviceId: number): ort.InferenceSession.ExecutionProviderConfig {
+function providerConfig(ep: EpName, deviceId: number): Ort.InferenceSession.ExecutionProviderConfig {
   if (ep === 'cuda') return { name: 'cuda', deviceId };
   return ep;
 }
 
 /** Feeds of zeros for every tensor input (symbolic dims -> 1). */
-export function zeroFeeds(session: ort.InferenceSession): Record<string, ort.Tensor> {
-  const feeds: Record<string, ort.Tensor> = {};
+export function zeroFeeds(session: Ort.InferenceSession, ort: OrtModule): Record<string, Ort.Tensor> {
+  const feeds: Record<string, Ort.Tensor> = {};
   for (const m of session.inputMetadata) {
     if (!m.isTensor) throw new Error(`input '${m.name}' is not a tensor`);
     const dims = m.shape.map((d) => (typeof d === 'number' && d > 0 ? d : 1));
@@ -160,18 +167,19 @@ export async function createSession(model: string | Uint8Array, opts: CreateSess
   const choice = opts.ep ?? 'auto';
   const log = opts.log ?? (() => {});
   const tried: EpAttempt[] = [];
+  const ort = await loadOrt();
   for (const ep of epOrder(choice)) {
-    const pre = precheck(ep);
+    const pre = precheck(ep, ort);
     if (pre) {
       tried.push({ ep, ok: false, reason: pre });
       log(`ep ${ep}: unavailable: ${pre}`);
       continue;
     }
-    let session: ort.InferenceSession | undefined;
+    let session: Ort.InferenceSession | undefined;
     try {
-      const so: ort.InferenceSession.SessionOptions = { graphOptimizationLevel: 'all', ...opts.sessionOptions, executionProviders: [providerConfig(ep, opts.deviceId ?? 0)] };
+      const so: Ort.InferenceSession.SessionOptions = { graphOptimizationLevel: 'all', ...opts.sessionOptions, executionProviders: [providerConfig(ep, opts.deviceId ?? 0)] };
       session = typeof model === 'string' ? await ort.InferenceSession.create(model, so) : await ort.InferenceSession.create(model, so);
-      if (opts.warmup ?? true) await session.run(zeroFeeds(session));
+      if (opts.warmup ?? true) await session.run(zeroFeeds(session, ort));
     } catch (e) {
       if (session) await session.release().catch(() => {});
       let reason = firstLine(e);

@@ -1,20 +1,26 @@
 // Kernels that let tfjs-backend-wasm (4.22) train convnets, and train them fast.
 //
-// Stock wasm lacks Conv2DBackpropFilter entirely, and its Conv2DBackpropInput is a naive scalar loop.
-// Both are rewritten here as ONE XNNPACK forward convolution each (plus cheap layout ops):
-//  - filter gradient: x^T [Cin,H,W,N] (*) dy^T [Ho,Wo,N,Cout] with dilation = forward stride, giving
-//    [Cin,kh,kw,Cout] (input channels act as the batch, the batch acts as the channels);
-//  - input gradient: a sub-pixel ("phase") decomposition of the transposed convolution: for stride s
-//    every output phase (r_h, r_w) is a stride-1 conv of dy with a ceil(k/s)-tap slice of the flipped
-//    filter; all s*s phases run as one conv with s*s*Cin output channels, then DepthToSpace interleaves
-//    them (for s = 1 this is just the flipped-filter conv). No zero-dilated dy, no wasted 3/4 of MACs.
-// Identity is replaced by the zero-copy version every other backend uses (incRef instead of memcpy):
-// tf.clone / customGrad's save() then cost nothing, and the engine's IS_TEST leak check (which
-// pipeline/backend.ts turns on) no longer fails every customGrad op (tf.logSoftmax, BN) on wasm.
+// Missing in stock wasm:
+//  - Conv2DBackpropFilter: ONE XNNPACK forward conv on transposed tensors: x^T [Cin,H,W,N] (*)
+//    dy^T [Ho,Wo,N,Cout] with dilation = the forward stride gives [Cin,kh,kw,Cout] (input channels act
+//    as the batch, the batch as the channels).
+// Replaced for measured speed-ups (single-threaded, batch-128 NHWC tensors of ~2M elements):
+//  - Conv2DBackpropInput (stock: scalar loop): a sub-pixel ("phase") decomposition of the transposed
+//    conv. For stride s every output phase (r_h, r_w) is a stride-1 conv of dy with a ceil(k/s)-tap
+//    slice of the flipped filter; all s*s phases run as ONE XNNPACK conv with s*s*Cin output channels,
+//    then a JS depth-to-space interleaves them (s = 1: just the flipped-filter conv). No zero-dilated
+//    dy, no wasted MACs on inserted zeros.
+//  - MaxPoolGrad (~35 ms -> ~3 ms), FusedBatchNorm (~10 ms -> ~1 ms, as XNNPACK 1x1 depthwise convs),
+//    Sum/Mean over non-innermost axes (~5 ms -> ~0.5 ms, XNNPACK average pooling + float64 chunk sums),
+//    Tile (~170 ms -> ~2 ms), BatchMatMul with transpose flags (~40 ms -> ~6 ms: transpose, then the
+//    XNNPACK path), Identity and same-dtype Cast (memcpy -> zero-copy incRef, as on every other
+//    backend). The zero-copy Identity also makes customGrad's save() (tf.logSoftmax, our BatchNorm)
+//    pass the engine's IS_TEST leak check, which pipeline/backend.ts turns on and which otherwise
+//    throws "Backend 'wasm' has an internal memory leak" in every training step.
+// Every kernel falls back to the stock one for cases it does not handle (other dtypes, NCHW, ...).
 import * as tf from '@tensorflow/tfjs-core';
 import '@tensorflow/tfjs-backend-wasm';
 import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
-import { registerTrainingGradients } from './gradients.js';
 
 type TI = tf.TensorInfo;
 type Attrs = tf.NamedAttrMap;
@@ -53,11 +59,6 @@ const conv = (b: BackendWasm, x: TI, filter: TI, pad: [number, number, number, n
     dilations,
     dataFormat: 'NHWC',
   } as unknown as Attrs);
-/** A second handle on x's buffer with another shape (same element order); dispose it like any output. */
-function reshapeView(b: BackendWasm, x: TI, shape: number[]): TI {
-  b.incRef(x.dataId);
-  return { dataId: x.dataId, shape, dtype: x.dtype };
-}
 const slice = (b: BackendWasm, x: TI, begin: number[], size: number[]) => call(tf.Slice, b, { x }, { begin, size });
 
 function checkNHWC(kernel: string, dataFormat: unknown): void {
@@ -215,6 +216,13 @@ function identity(args: KernelArgs): TI {
   return { dataId: x.dataId, shape: x.shape, dtype: x.dtype };
 }
 
+/** Cast to the same dtype is an identity (tfjs's Relu gradient casts step(x) to float32): no copy. */
+function cast(args: KernelArgs): TI {
+  const x = args.inputs.x!;
+  if (x.dtype !== args.attrs.dtype || x.dtype === 'string') return stock(tf.Cast)(args) as TI;
+  return identity(args);
+}
+
 // ---------------------------------------------------------------------------------------------
 // Layout helpers in plain JS on the wasm heap. The stock C transpose / depth-to-space / tile walk
 // memory element by element with div/mod index math (10-170 ms for a 2M-element NHWC tensor); these
@@ -326,23 +334,43 @@ function contiguousReduction(x: TI, axisAttr: unknown): { outer: number; red: nu
   return { outer: prod(0, first), red: prod(first, last + 1), inner: prod(last + 1, rank), axes };
 }
 
+/** Largest divisor of n in [lo, hi], or 0. */
+function divisorIn(n: number, lo: number, hi: number): number {
+  for (let d = Math.min(n, hi); d >= lo; d--) if (n % d === 0) return d;
+  return 0;
+}
+
 function reduceSum(backend: BackendWasm, x: TI, r: { outer: number; red: number; inner: number; axes: number[] }, keepDims: boolean, scale: number): TI {
   const outShape = x.shape.map((d, i) => (r.axes.includes(i) ? 1 : d)).filter((_, i) => keepDims || !r.axes.includes(i));
-  const out = backend.makeOutput(outShape, 'float32');
-  const xv = f32(backend, x);
-  const ov = f32(backend, out);
   const { outer, red, inner } = r;
+  // Chunks of c reduced rows are averaged by XNNPACK's average pooling (10x faster than a JS loop);
+  // the chunk means are then summed in float64.
+  const c = inner >= 4 ? divisorIn(red, 16, 1024) : 0;
+  let src: TI = x;
+  let rows = red;
+  let rowScale = 1;
+  if (c > 0) {
+    const view: TI = { dataId: x.dataId, shape: [outer * (red / c), c, 1, inner], dtype: 'float32' };
+    src = call(tf.AvgPool, backend, { x: view }, { filterSize: [c, 1], strides: [c, 1], pad: 'valid' } as unknown as Attrs);
+    rows = red / c;
+    rowScale = c;
+  }
+  const out = backend.makeOutput(outShape, 'float32');
+  const xv = f32(backend, src);
+  const ov = f32(backend, out);
   const acc = new Float64Array(inner);
   for (let o = 0; o < outer; o++) {
     acc.fill(0);
-    let p = o * red * inner;
-    for (let k = 0; k < red; k++) {
-      for (let c = 0; c < inner; c++) acc[c]! += xv[p + c]!;
+    let p = o * rows * inner;
+    for (let k = 0; k < rows; k++) {
+      for (let j = 0; j < inner; j++) acc[j]! += xv[p + j]!;
       p += inner;
     }
     const ob = o * inner;
-    for (let c = 0; c < inner; c++) ov[ob + c] = acc[c]! * scale;
+    const f = rowScale * scale;
+    for (let j = 0; j < inner; j++) ov[ob + j] = acc[j]! * f;
   }
+  if (src !== x) backend.disposeData(src.dataId);
   return out;
 }
 
@@ -443,6 +471,33 @@ function maxPoolGrad(args: KernelArgs): TI {
   const dyv = f32(backend, dy);
   const dxv = f32(backend, out);
   dxv.fill(0);
+  if (fh === 2 && fw === 2 && sh === 2 && sw === 2 && top === 0 && left === 0 && 2 * ho <= H && 2 * wo <= W) {
+    // The usual 2x2/2 'valid' pool: four candidates per output, no bounds checks.
+    const rowStride = W * C;
+    for (let b = 0; b < n; b++) {
+      for (let yr = 0; yr < ho; yr++) {
+        for (let yc = 0; yc < wo; yc++) {
+          const p00 = ((b * H + 2 * yr) * W + 2 * yc) * C;
+          const p10 = p00 + rowStride;
+          const ob = ((b * ho + yr) * wo + yc) * C;
+          for (let d = 0; d < C; d++) {
+            let m = -Infinity;
+            let p = -1;
+            let v = xv[p00 + d]!;
+            if (v > m) (m = v), (p = p00 + d);
+            v = xv[p00 + C + d]!;
+            if (v > m) (m = v), (p = p00 + C + d);
+            v = xv[p10 + d]!;
+            if (v > m) (m = v), (p = p10 + d);
+            v = xv[p10 + C + d]!;
+            if (v > m) (m = v), (p = p10 + C + d);
+            if (p >= 0) dxv[p] = dyv[ob + d]!;
+          }
+        }
+      }
+    }
+    return out;
+  }
   const best = new Float32Array(C);
   const pos = new Int32Array(C);
   for (let b = 0; b < n; b++) {
@@ -525,19 +580,20 @@ const replacements: Replacement[] = [
   { kernelName: tf.Tile, kernelFunc: tile },
   { kernelName: tf.BatchMatMul, kernelFunc: batchMatMul },
   { kernelName: tf.Identity, kernelFunc: identity },
+  { kernelName: tf.Cast, kernelFunc: cast },
 ];
 
 let registered: string[] | undefined;
 
 /**
- * Registers the wasm training kernels (and the gradient configs tfjs-core's Node bundle lacks).
- * Idempotent. Call before tf.setBackend('wasm'); works after it too.
+ * Registers the wasm training kernels; returns their names. Idempotent. Call it after importing
+ * '@tensorflow/tfjs-backend-wasm' (this module does) and before tf.setBackend('wasm'); it also works
+ * after. Gradient functions themselves come from the '@tensorflow/tfjs' bundle (see pipeline/backend.ts).
  */
 export function registerWasmTrainingKernels(): string[] {
   if (registered) return registered;
-  registerTrainingGradients();
   // Kernels we call into; capture them before replacing any.
-  for (const name of [tf.Conv2D, tf.Transpose, tf.Slice, tf.FusedDepthwiseConv2D, ...replacements.map((r) => r.kernelName)]) {
+  for (const name of [tf.Conv2D, tf.Transpose, tf.Slice, tf.FusedDepthwiseConv2D, tf.AvgPool, ...replacements.map((r) => r.kernelName)]) {
     if (name !== tf.Conv2DBackpropFilter) stock(name);
   }
   const names: string[] = [];

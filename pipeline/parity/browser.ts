@@ -45,7 +45,8 @@ export interface WebServer {
 export async function startWebServer(modelPath: string): Promise<WebServer> {
   const { default: Fastify } = await import('fastify');
   const { webAppPlugin } = await import('../../serve/web/plugin.js');
-  const app = Fastify({ logger: false });
+  // forceCloseConnections: close() must not wait for browsers' keep-alive sockets or unfinished downloads.
+  const app = Fastify({ logger: false, forceCloseConnections: true });
   await app.register(webAppPlugin, { modelPath });
   const url = await app.listen({ host: '127.0.0.1', port: 0 });
   return { url, close: () => app.close() };

@@ -1,5 +1,6 @@
 // `ecl parity --run runs/<name>`: yargs command module (registered by pipeline/cli.ts). Heavy modules load
 // only when the command runs. Exit code != 0 when any runtime fails (or a --require'd one is unavailable).
+import { mkdirSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import type { Argv, CommandModule } from 'yargs';
 
@@ -79,6 +80,7 @@ export async function parityHandler(a: ParityArgs): Promise<void> {
   const jsonPath = a.out ?? join(a.run, 'parity.json');
   const mdPath = markdownPathFor(jsonPath);
   const md = formatParityMarkdown(report);
+  mkdirSync(dirname(jsonPath), { recursive: true });
   writeFileAtomic(jsonPath, JSON.stringify(report, null, 2) + '\n');
   writeFileAtomic(mdPath, md);
   process.stdout.write(md);

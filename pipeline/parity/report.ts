@@ -30,7 +30,8 @@ export function formatParityMarkdown(r: ParityReport): string {
   for (const x of r.results) {
     const c = x.comparison;
     if (!c) {
-      lines.push(`| ${x.runtime} | ${STATUS[x.status]} | – | – | – | – | – | – | – | – | – | – |`);
+      const why = (x.reason ?? '').length > 90 ? `${(x.reason ?? '').slice(0, 87)}…` : (x.reason ?? '');
+      lines.push(`| ${x.runtime} | ${STATUS[x.status]} | ${cell(why)} | – | – | – | – | – | – | – | – | – |`);
       continue;
     }
     lines.push(

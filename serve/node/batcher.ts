@@ -63,6 +63,7 @@ export class DynamicBatcher {
   private running = false;
   private paused = false;
   private closed = false;
+  private expedited = false;
   private timer: NodeJS.Timeout | null = null;
   private immediate: NodeJS.Immediate | null = null;
   private idleWaiters: Array<() => void> = [];
@@ -114,6 +115,14 @@ export class DynamicBatcher {
     this.schedule();
   }
 
+  /** Stop waiting for companions (maxDelayMs) but keep accepting requests: the first step of a shutdown. */
+  expedite(): void {
+    this.expedited = true;
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = null;
+    this.schedule();
+  }
+
   /** Refuse new requests; already queued ones still run. Resolves when the queue is empty and idle. */
   close(): Promise<void> {
     this.closed = true;
@@ -140,7 +149,7 @@ export class DynamicBatcher {
     if (this.immediate) return;
     const full = this.queuedImagesCount >= this.opts.maxBatch;
     const wait = this.opts.maxDelayMs - (performance.now() - this.queue[0]!.enqueuedAt);
-    if (full || this.closed || wait <= 0) {
+    if (full || this.closed || this.expedited || wait <= 0) {
       if (this.timer) clearTimeout(this.timer);
       this.timer = null;
       // setImmediate, not a direct call: requests parsed in the same event-loop turn join this batch.

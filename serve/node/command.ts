@@ -2,7 +2,8 @@
 // runs `serve` standalone). Heavy modules load only when a command runs.
 import type { Argv, CommandModule } from 'yargs';
 import { EP_CHOICES, type EpChoice } from '../ep.js';
-import { SERVE_DEFAULTS, type RunningServer, type ServeOptions } from './server.js';
+import { SERVE_DEFAULTS } from './defaults.js';
+import type { RunningServer, ServeOptions } from './server.js';
 
 export interface ServeArgs {
   model: string;
@@ -17,6 +18,7 @@ export interface ServeArgs {
   'model-name'?: string;
   inference: string;
   'intra-op-threads': number;
+  'ort-spin': boolean;
   'shutdown-timeout': number;
 }
 
@@ -38,6 +40,7 @@ export const serveOptions = <T>(y: Argv<T>) =>
     .option('model-name', { type: 'string', describe: 'name in /v2/models/{name} (default: runs/<name>/model.onnx -> <name>)' })
     .option('inference', { type: 'string', choices: ['worker', 'inline'], default: SERVE_DEFAULTS.inference, describe: 'run onnxruntime in a worker thread or on the event loop' })
     .option('intra-op-threads', { type: 'number', default: SERVE_DEFAULTS.intraOpThreads, describe: 'onnxruntime intra-op threads (0 = its default)' })
+    .option('ort-spin', { type: 'boolean', default: SERVE_DEFAULTS.ortSpin, describe: "let onnxruntime's threads spin between runs (more CPU, sometimes lower latency)" })
     .option('shutdown-timeout', { type: 'number', default: 30, describe: 'seconds to drain on SIGTERM before giving up (exit 1)' });
 
 export function serveOptionsFromArgs(a: ServeArgs, log?: (line: string) => void): ServeOptions {
@@ -54,6 +57,7 @@ export function serveOptionsFromArgs(a: ServeArgs, log?: (line: string) => void)
     ...(a['model-name'] ? { modelName: a['model-name'] } : {}),
     inference: a.inference as ServeOptions['inference'],
     intraOpThreads: a['intra-op-threads'],
+    ortSpin: a['ort-spin'],
     ...(log ? { log } : {}),
   };
 }
@@ -122,6 +126,7 @@ export interface BenchServeArgs {
   payload: string;
   out: string;
   inference: string;
+  'server-arg': string[];
 }
 
 export const benchServeCommand: CommandModule<object, BenchServeArgs> = {
@@ -138,6 +143,7 @@ export const benchServeCommand: CommandModule<object, BenchServeArgs> = {
       .option('ep', { type: 'string', choices: EP_CHOICES as unknown as string[], default: 'cpu' })
       .option('payload', { type: 'string', choices: ['json', 'binary'], default: 'json', describe: 'v2 request body: JSON data array or the binary tensor extension' })
       .option('inference', { type: 'string', choices: ['worker', 'inline'], default: SERVE_DEFAULTS.inference })
+      .option('server-arg', { type: 'string', array: true, default: [] as string[], describe: 'extra `serve` option for the server process (repeatable), e.g. --server-arg=--ort-spin' })
       .option('out', { type: 'string', default: 'bench/serve.json' }) as unknown as Argv<BenchServeArgs>,
   handler: async (a) => {
     const { benchServe } = await import('../../scripts/bench-serve.js');
@@ -152,6 +158,7 @@ export const benchServeCommand: CommandModule<object, BenchServeArgs> = {
       payload: a.payload as 'json' | 'binary',
       inference: a.inference as 'worker' | 'inline',
       out: a.out,
+      serverArgs: a['server-arg'].map(String),
     });
   },
 };

@@ -12,7 +12,7 @@ const send = (m: WorkerReply, transfer: ArrayBuffer[] = []) => port.postMessage(
 try {
   const { session, ep, tried } = await createSession(init.modelPath, {
     ep: init.ep,
-    sessionOptions: sessionOptionsFor(init.intraOpThreads),
+    sessionOptions: sessionOptionsFor(init.intraOpThreads, init.spin),
     log: (line) => send({ type: 'log', line }),
   });
   // Runs are serialised: the batcher never sends a second batch before the first one answered.

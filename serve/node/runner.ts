@@ -7,7 +7,9 @@ import type ort from 'onnxruntime-node';
 import { type EpAttempt, type EpChoice, type EpName, EpUnavailableError, createSession } from '../ep.js';
 import type { TensorInfo } from '../model-info.js';
 
-export type InferenceMode = 'worker' | 'inline';
+import type { InferenceMode } from './defaults.js';
+
+export type { InferenceMode };
 
 export interface OutputTensor {
   dims: number[];
@@ -38,6 +40,8 @@ export interface RunnerOptions {
   mode?: InferenceMode;
   /** onnxruntime intra-op threads (0 = onnxruntime default). */
   intraOpThreads?: number;
+  /** Let onnxruntime's intra-op threads spin between runs (default false: on small machines spinning steals the CPU that HTTP needs). */
+  spin?: boolean;
   log?: (line: string) => void;
 }
 
@@ -55,10 +59,14 @@ export interface WorkerInit {
   modelPath: string;
   ep: EpChoice;
   intraOpThreads: number;
+  spin: boolean;
 }
 
-export function sessionOptionsFor(intraOpThreads: number): ort.InferenceSession.SessionOptions {
-  return intraOpThreads > 0 ? { intraOpNumThreads: intraOpThreads } : {};
+export function sessionOptionsFor(intraOpThreads: number, spin: boolean): ort.InferenceSession.SessionOptions {
+  return {
+    ...(intraOpThreads > 0 ? { intraOpNumThreads: intraOpThreads } : {}),
+    extra: { session: { intra_op: { allow_spinning: spin ? '1' : '0' }, inter_op: { allow_spinning: spin ? '1' : '0' } } },
+  };
 }
 
 export function tensorInfosOf(meta: readonly ort.InferenceSession.ValueMetadata[]): TensorInfo[] {
@@ -163,7 +171,7 @@ class WorkerRunner implements InferenceRunner {
 
 async function startWorker(opts: RunnerOptions): Promise<InferenceRunner> {
   const log = opts.log ?? (() => {});
-  const init: WorkerInit = { modelPath: opts.modelPath, ep: opts.ep, intraOpThreads: opts.intraOpThreads ?? 0 };
+  const init: WorkerInit = { modelPath: opts.modelPath, ep: opts.ep, intraOpThreads: opts.intraOpThreads ?? 0, spin: opts.spin ?? false };
   const worker = new Worker(new URL('./infer-worker.js', import.meta.url), { workerData: init });
   return new Promise<InferenceRunner>((resolve, reject) => {
     const onMessage = (m: WorkerReply) => {
@@ -205,7 +213,7 @@ export async function startRunner(opts: RunnerOptions): Promise<InferenceRunner>
   const { default: ortMod } = await import('onnxruntime-node');
   const { session, ep, tried } = await createSession(opts.modelPath, {
     ep: opts.ep,
-    sessionOptions: sessionOptionsFor(opts.intraOpThreads ?? 0),
+    sessionOptions: sessionOptionsFor(opts.intraOpThreads ?? 0, opts.spin ?? false),
     ...(opts.log ? { log: opts.log } : {}),
   });
   return new InlineRunner(session, ortMod, ep, tried);

@@ -13,6 +13,7 @@ import { HttpError } from './errors.js';
 import { ServeMetrics } from './metrics.js';
 import { type InferenceMode, type InferenceRunner, startRunner } from './runner.js';
 import { registerV2Routes } from './v2.js';
+import { SERVE_DEFAULTS } from './defaults.js';
 
 export interface ServeOptions {
   /** Path of the exported model (runs/<name>/model.onnx). */
@@ -37,24 +38,15 @@ export interface ServeOptions {
   inference?: InferenceMode;
   /** onnxruntime intra-op threads (0 = onnxruntime default). */
   intraOpThreads?: number;
+  /** onnxruntime thread spinning between runs (default false). */
+  ortSpin?: boolean;
   /** Status lines (EP choice, listening, shutdown). Default: none. */
   log?: (line: string) => void;
   /** prom-client default process metrics (default true). */
   defaultMetrics?: boolean;
 }
 
-export const SERVE_DEFAULTS = {
-  host: '127.0.0.1',
-  port: 8000,
-  ep: 'auto' as EpChoice,
-  maxBatch: 64,
-  maxDelayMs: 0,
-  maxQueue: 256,
-  bodyLimit: 8 * 1024 * 1024,
-  maxImagePixels: 4096 * 4096,
-  inference: 'worker' as InferenceMode,
-  intraOpThreads: 0,
-} as const;
+export { SERVE_DEFAULTS };
 
 export interface RunningServer {
   app: FastifyInstance;
@@ -104,6 +96,11 @@ export function buildApp(ctx: ServeContext, opts: { bodyLimit: number }): Fastif
   app.addContentTypeParser('application/octet-stream', { parseAs: 'buffer', bodyLimit: opts.bodyLimit }, raw);
   void app.register(multipart, { limits: { fileSize: opts.bodyLimit, files: ctx.limits.maxBatch } });
 
+  // While draining, every response closes its connection, so keep-alive clients do not hold the server open.
+  app.addHook('onSend', async (_req, reply, payload) => {
+    if (!ctx.isReady()) void reply.header('connection', 'close');
+    return payload;
+  });
   app.addHook('onResponse', async (req, reply) => {
     const route = req.routeOptions.url ?? 'unmatched';
     ctx.metrics.observeRequest(route, req.method, reply.statusCode, reply.elapsedTime / 1000);
@@ -161,7 +158,7 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
   const modelPath = resolve(o.modelPath);
   const props = readModelMetadataProps(modelPath);
 
-  const runner: InferenceRunner = await startRunner({ modelPath, ep: o.ep, mode: o.inference, intraOpThreads: o.intraOpThreads, log });
+  const runner: InferenceRunner = await startRunner({ modelPath, ep: o.ep, mode: o.inference, intraOpThreads: o.intraOpThreads, spin: o.ortSpin, log });
   let info: ModelInfo;
   try {
     info = buildModelInfo({ path: modelPath, props, inputs: runner.inputs, outputs: runner.outputs, ...(o.modelName ? { name: o.modelName } : {}) });
@@ -209,6 +206,7 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
       closing = (async () => {
         // app.close(): no new connections; requests on open keep-alive connections get 503; waits for
         // in-flight requests, which wait for their batches, so the queue empties before it resolves.
+        batcher.expedite();
         await app.close();
         await batcher.close();
         await runner.close();

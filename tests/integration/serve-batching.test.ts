@@ -160,6 +160,20 @@ describe('DynamicBatcher (unit)', () => {
     );
   });
 
+  it('expedite() (shutdown) stops waiting for max-delay-ms but still accepts requests', async () => {
+    const calls: number[] = [];
+    const b = new DynamicBatcher(echo(calls), { maxBatch: 8, maxDelayMs: 60_000, maxQueue: 10, imageShape: shape });
+    const t0 = Date.now();
+    const p1 = b.submit(new Uint8Array(4), 1);
+    await new Promise((r) => setTimeout(r, 20));
+    assert.deepEqual(calls, []);
+    b.expedite();
+    await p1;
+    await b.submit(new Uint8Array(4), 1);
+    assert.ok(Date.now() - t0 < 5000);
+    assert.deepEqual(calls, [1, 1]);
+  });
+
   it('QueueFullError at maxQueue waiting requests', async () => {
     const b = new DynamicBatcher(echo([]), { maxBatch: 4, maxDelayMs: 0, maxQueue: 2, imageShape: shape });
     b.pause();

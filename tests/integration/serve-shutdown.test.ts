@@ -6,7 +6,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { type ServeModel, SERVE_MAIN, makeServeModel, startChildServer } from './serve-helpers.js';
+import { type ChildServer, type ServeModel, SERVE_MAIN, makeServeModel, startChildServer } from './serve-helpers.js';
 import { spawnSync } from 'node:child_process';
 
 let root: string;
@@ -17,7 +17,12 @@ before(async () => {
   model = await makeServeModel(root, { name: 'fmnist-term', seed: 9 });
 });
 
-after(() => rmSync(root, { recursive: true, force: true }));
+const children: ChildServer[] = [];
+after(() => {
+  // A failed assertion must not leave a server running (and the test process hanging).
+  for (const c of children) if (c.proc.exitCode === null && c.proc.signalCode === null) c.proc.kill('SIGKILL');
+  rmSync(root, { recursive: true, force: true });
+});
 
 const body = (n: number, seed: number) =>
   JSON.stringify({
@@ -30,6 +35,7 @@ describe('SIGTERM', () => {
   it('drains in-flight and queued requests (all 200), refuses new connections, exits 0', async () => {
     // A long batching delay keeps requests queued when the signal arrives; small batches make several runs.
     const srv = await startChildServer(['--model', model.modelPath, '--ep', 'cpu', '--max-batch', '4', '--max-delay-ms', '400', '--max-queue', '100']);
+    children.push(srv);
     const url = `${srv.url}/v2/models/fmnist-term/infer`;
     const pending = Array.from({ length: 24 }, (_, i) =>
       fetch(url, { method: 'POST', headers: { 'content-type': 'application/json' }, body: body(1 + (i % 3), i) }).then(async (r) => ({ status: r.status, json: (await r.json()) as { id: string } })),
@@ -38,7 +44,7 @@ describe('SIGTERM', () => {
     const t0 = Date.now();
     for (;;) {
       const m = await (await fetch(`${srv.url}/metrics`)).text();
-      const depth = Number(/ecl_inference_queue_depth (\S+)/.exec(m)?.[1] ?? 0);
+      const depth = Number(/^ecl_inference_queue_depth (\S+)$/m.exec(m)?.[1] ?? 0);
       if (depth >= 12) break;
       assert.ok(Date.now() - t0 < 10_000, `requests not queued (depth ${depth})`);
       await new Promise((r) => setTimeout(r, 10));
@@ -62,6 +68,7 @@ describe('SIGTERM', () => {
 
   it('exits 0 on SIGTERM when idle', async () => {
     const srv = await startChildServer(['--model', model.modelPath, '--ep', 'cpu']);
+    children.push(srv);
     assert.equal((await fetch(`${srv.url}/v2/health/ready`)).status, 200);
     srv.proc.kill('SIGTERM');
     const { code } = await srv.exited;

@@ -1,0 +1,19 @@
+// Defaults of `ecl serve`, in a module with no dependencies so the CLI can show them without loading
+// fastify, sharp or onnxruntime.
+import type { EpChoice } from '../ep.js';
+
+export type InferenceMode = 'worker' | 'inline';
+
+export const SERVE_DEFAULTS = {
+  host: '127.0.0.1',
+  port: 8000,
+  ep: 'auto' as EpChoice,
+  maxBatch: 64,
+  maxDelayMs: 0,
+  maxQueue: 256,
+  bodyLimit: 8 * 1024 * 1024,
+  maxImagePixels: 4096 * 4096,
+  inference: 'worker' as InferenceMode,
+  intraOpThreads: 0,
+  ortSpin: false,
+} as const;
