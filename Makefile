@@ -7,7 +7,7 @@ DEMO_RUN ?= demo
 EPOCHS ?= 12
 BACKEND ?= auto
 
-.PHONY: install build demo test test-unit test-browser train eval export export-check parity study clean
+.PHONY: install build demo test test-unit test-browser train eval export export-check serve bench-serve cuda-ep parity study clean
 
 node_modules/.package-lock.json: package.json package-lock.json
 	npm ci --no-audit --no-fund
@@ -37,6 +37,21 @@ export: build
 export-check: build
 	$(ECL) export-check runs/$(RUN)
 
+SERVE_MODEL ?= runs/$(RUN)/model.onnx
+SERVE_ARGS ?=
+BENCH_SERVE_ARGS ?=
+
+# KServe v2 + /v1/classify + /metrics + the web app at http://127.0.0.1:8000/
+serve: build
+	$(ECL) serve --model $(SERVE_MODEL) $(SERVE_ARGS)
+
+bench-serve: build
+	$(ECL) bench-serve $(if $(wildcard $(SERVE_MODEL)),--model $(SERVE_MODEL)) $(BENCH_SERVE_ARGS)
+
+# CUDA 13 providers for onnxruntime-node 1.29.0 (linux-x64), from the npm registry. See docs/serving.md.
+cuda-ep: install
+	node scripts/install-cuda-ep.mjs
+
 # Parity of every runtime against the trained tfjs model, on the demo run (trained first if missing).
 parity: build
 	@test -f runs/$(DEMO_RUN)/checkpoint.ckpt || $(MAKE) demo
@@ -50,13 +65,13 @@ study: build
 
 
 test: build
-	node --test --test-concurrency=1 $(sort $(wildcard dist/tests/unit/*.test.js) $(wildcard dist/tests/integration/*.test.js) $(wildcard dist/tests/browser/*.test.js) $(wildcard dist/tests/parity/*.test.js))
+	node --test --test-concurrency=1 $$(ls dist/tests/*/*.test.js | sort)
 
 test-unit: build
-	node --test $(sort $(wildcard dist/tests/unit/*.test.js))
+	node --test $$(ls dist/tests/unit/*.test.js | sort)
 
 test-browser: build
-	node --test --test-concurrency=1 $(sort $(wildcard dist/tests/browser/*.test.js) $(wildcard dist/tests/parity/*.test.js))
+	node --test --test-concurrency=1 $$(ls dist/tests/browser/*.test.js dist/tests/parity/*.test.js | sort)
 
 clean:
 	rm -rf dist

@@ -128,7 +128,11 @@ async function main(): Promise<void> {
           .option('runs-dir', { type: 'string', default: 'runs' })
           .option('backend', { type: 'string', default: 'wasm' })
           .option('out', { type: 'string', default: 'docs/results.md' })
-          .option('extra', { type: 'string', default: '', describe: 'extra train options, e.g. "--temperature 0.2"' }),
+          .option('temperature', { type: 'number', describe: 'passed to every run' })
+          .option('la-tau', { type: 'number', describe: 'passed to every run' })
+          .option('lambda-bc', { type: 'number', describe: 'passed to every run' })
+          .option('lambda-cc', { type: 'number', describe: 'passed to every run' })
+          .option('tag', { type: 'string', describe: 'added to run names (for sweeps with --extra)' }),
       async (a) => {
         const { runStudy } = await import('./study.js');
         await runStudy({
@@ -142,7 +146,8 @@ async function main(): Promise<void> {
           runsDir: a['runs-dir'] as string,
           backend: a.backend as string,
           out: a.out as string,
-          extraArgs: (a.extra as string).split(' ').filter(Boolean),
+          extraArgs: (['temperature', 'la-tau', 'lambda-bc', 'lambda-cc'] as const).flatMap((k) => (a[k] === undefined ? [] : [`--${k}`, String(a[k])])),
+          tag: a.tag as string | undefined,
         });
       },
     )

@@ -20,6 +20,8 @@ export interface StudyOptions {
   backend: string;
   out: string;
   extraArgs: string[];
+  /** Distinguishes runs of the same method with different extra options (sweeps). */
+  tag?: string;
 }
 
 export const STUDY_METHODS = ['ce', 'la-ce', 'bcl', 'ecl', 'ecl-no-cc', 'ecl-no-bal'];
@@ -27,7 +29,7 @@ export const STUDY_METHODS = ['ce', 'la-ce', 'bcl', 'ecl', 'ecl-no-cc', 'ecl-no-
 const cli = fileURLToPath(new URL('./cli.js', import.meta.url));
 
 export function runName(o: StudyOptions, method: string, seed: number): string {
-  return `study-${o.dataset}-if${o.imbalance}-e${o.epochs}-${method}-s${seed}`;
+  return `study-${o.dataset}-if${o.imbalance}-e${o.epochs}-${method}${o.tag ? '-' + o.tag : ''}-s${seed}`;
 }
 
 export function trainArgs(o: StudyOptions, method: string, seed: number): string[] {
@@ -91,9 +93,14 @@ export function studyTable(o: StudyOptions): string {
   const rows: string[] = [];
   const geoRows: string[] = [];
   const cmds: string[] = [];
+  const valRows: string[] = [];
+  const col0 = (runs: EpochMetrics[], f: (r: EpochMetrics) => number | null) => runs.map(f).filter((v): v is number => v !== null);
   for (const m of o.methods) {
     const runs = o.seeds.map((s) => finished(o, m, s)).filter((r): r is EpochMetrics => r !== null);
     const C = runs[0]?.test.perClass.length ?? 0;
+    const valTop1 = col0(runs, (r) => r.val?.top1 ?? null);
+    const valBal = col0(runs, (r) => r.val?.balancedAccuracy ?? null);
+    valRows.push(`| ${m} | ${fmt(valTop1)} | ${fmt(valBal)} |`);
     const rare = [C - 3, C - 2, C - 1];
     const col = (f: (r: EpochMetrics) => number | null) => runs.map(f).filter((v): v is number => v !== null);
     rows.push(
@@ -122,6 +129,12 @@ export function studyTable(o: StudyOptions): string {
     '| method | NC1 | class-mean cos (mean) | cos (std) | equinorm CV | W–mean alignment | W–prototype Gram dist |',
     '|---|---|---|---|---|---|---|',
     ...geoRows,
+    '',
+    'Validation split (training images the long-tail subset did not use; what hyper-parameters are chosen on):',
+    '',
+    '| method | val top-1 | val balanced acc |',
+    '|---|---|---|',
+    ...valRows,
     '',
     'Commands (each row aggregates these runs):',
     '',

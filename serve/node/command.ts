@@ -40,7 +40,7 @@ export const serveOptions = <T>(y: Argv<T>) =>
     .option('model-name', { type: 'string', describe: 'name in /v2/models/{name} (default: runs/<name>/model.onnx -> <name>)' })
     .option('inference', { type: 'string', choices: ['worker', 'inline'], default: SERVE_DEFAULTS.inference, describe: 'run onnxruntime in a worker thread or on the event loop' })
     .option('intra-op-threads', { type: 'number', default: SERVE_DEFAULTS.intraOpThreads, describe: 'onnxruntime intra-op threads (0 = its default)' })
-    .option('ort-spin', { type: 'boolean', default: SERVE_DEFAULTS.ortSpin, describe: "let onnxruntime's threads spin between runs (more CPU, sometimes lower latency)" })
+    .option('ort-spin', { type: 'boolean', default: SERVE_DEFAULTS.ortSpin, describe: "onnxruntime thread spinning (its default); --no-ort-spin saves CPU on an idle or shared machine" })
     .option('shutdown-timeout', { type: 'number', default: 30, describe: 'seconds to drain on SIGTERM before giving up (exit 1)' });
 
 export function serveOptionsFromArgs(a: ServeArgs, log?: (line: string) => void): ServeOptions {
@@ -143,7 +143,7 @@ export const benchServeCommand: CommandModule<object, BenchServeArgs> = {
       .option('ep', { type: 'string', choices: EP_CHOICES as unknown as string[], default: 'cpu' })
       .option('payload', { type: 'string', choices: ['json', 'binary'], default: 'json', describe: 'v2 request body: JSON data array or the binary tensor extension' })
       .option('inference', { type: 'string', choices: ['worker', 'inline'], default: SERVE_DEFAULTS.inference })
-      .option('server-arg', { type: 'string', array: true, default: [] as string[], describe: 'extra `serve` option for the server process (repeatable), e.g. --server-arg=--ort-spin' })
+      .option('server-arg', { type: 'string', array: true, default: [] as string[], describe: 'extra `serve` option for the server process (repeatable), e.g. --server-arg=--no-ort-spin' })
       .option('out', { type: 'string', default: 'bench/serve.json' }) as unknown as Argv<BenchServeArgs>,
   handler: async (a) => {
     const { benchServe } = await import('../../scripts/bench-serve.js');

@@ -15,5 +15,5 @@ export const SERVE_DEFAULTS = {
   maxImagePixels: 4096 * 4096,
   inference: 'worker' as InferenceMode,
   intraOpThreads: 0,
-  ortSpin: false,
+  ortSpin: true,
 } as const;

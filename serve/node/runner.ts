@@ -40,7 +40,7 @@ export interface RunnerOptions {
   mode?: InferenceMode;
   /** onnxruntime intra-op threads (0 = onnxruntime default). */
   intraOpThreads?: number;
-  /** Let onnxruntime's intra-op threads spin between runs (default false: on small machines spinning steals the CPU that HTTP needs). */
+  /** Let onnxruntime's threads spin briefly between parallel sections (onnxruntime's default; default true). */
   spin?: boolean;
   log?: (line: string) => void;
 }
@@ -171,7 +171,7 @@ class WorkerRunner implements InferenceRunner {
 
 async function startWorker(opts: RunnerOptions): Promise<InferenceRunner> {
   const log = opts.log ?? (() => {});
-  const init: WorkerInit = { modelPath: opts.modelPath, ep: opts.ep, intraOpThreads: opts.intraOpThreads ?? 0, spin: opts.spin ?? false };
+  const init: WorkerInit = { modelPath: opts.modelPath, ep: opts.ep, intraOpThreads: opts.intraOpThreads ?? 0, spin: opts.spin ?? true };
   const worker = new Worker(new URL('./infer-worker.js', import.meta.url), { workerData: init });
   return new Promise<InferenceRunner>((resolve, reject) => {
     const onMessage = (m: WorkerReply) => {
@@ -213,7 +213,7 @@ export async function startRunner(opts: RunnerOptions): Promise<InferenceRunner>
   const { default: ortMod } = await import('onnxruntime-node');
   const { session, ep, tried } = await createSession(opts.modelPath, {
     ep: opts.ep,
-    sessionOptions: sessionOptionsFor(opts.intraOpThreads ?? 0, opts.spin ?? false),
+    sessionOptions: sessionOptionsFor(opts.intraOpThreads ?? 0, opts.spin ?? true),
     ...(opts.log ? { log: opts.log } : {}),
   });
   return new InlineRunner(session, ortMod, ep, tried);

@@ -13,6 +13,7 @@ import { HttpError } from './errors.js';
 import { ServeMetrics } from './metrics.js';
 import { type InferenceMode, type InferenceRunner, startRunner } from './runner.js';
 import { registerV2Routes } from './v2.js';
+import { webAppPlugin } from '../web/plugin.js';
 import { SERVE_DEFAULTS } from './defaults.js';
 
 export interface ServeOptions {
@@ -38,7 +39,7 @@ export interface ServeOptions {
   inference?: InferenceMode;
   /** onnxruntime intra-op threads (0 = onnxruntime default). */
   intraOpThreads?: number;
-  /** onnxruntime thread spinning between runs (default false). */
+  /** onnxruntime thread spinning (its default; default true). */
   ortSpin?: boolean;
   /** Status lines (EP choice, listening, shutdown). Default: none. */
   log?: (line: string) => void;
@@ -81,7 +82,7 @@ function positiveInt(name: string, v: number, min = 1): number {
 }
 
 /** Builds the fastify app around an already-started runner (no listen). */
-export function buildApp(ctx: ServeContext, opts: { bodyLimit: number }): FastifyInstance {
+export function buildApp(ctx: ServeContext, opts: { bodyLimit: number; webApp?: { modelPath: string } }): FastifyInstance {
   const app = Fastify({
     logger: false,
     bodyLimit: opts.bodyLimit,
@@ -117,12 +118,10 @@ export function buildApp(ctx: ServeContext, opts: { bodyLimit: number }): Fastif
     else if (err instanceof SyntaxError || code === 'FST_ERR_CTP_INVALID_JSON_BODY') message = `invalid JSON body: ${message}`;
     if (status >= 500) {
       message = err instanceof HttpError ? message : `internal error: ${message}`;
-      if (status === 500) process.stderr.write(`serve: ${req500(err)}\n`);
+      if (status === 500) process.stderr.write(`serve: ${(err.stack ?? err.message).split('\n').slice(0, 4).join('\n')}\n`);
     }
     void reply.code(status).send({ error: message });
   });
-  const req500 = (e: Error) => (e.stack ?? e.message).split('\n').slice(0, 4).join('\n');
-
   app.setNotFoundHandler((req, reply) => {
     void reply.code(404).send({ error: `no route ${req.method} ${req.url.split('?')[0]}` });
   });
@@ -141,6 +140,8 @@ export function buildApp(ctx: ServeContext, opts: { bodyLimit: number }): Fastif
   registerClassifyRoute(app, ctx, allow);
   app.get('/metrics', async (_req, reply) => reply.type(ctx.metrics.registry.contentType).send(await ctx.metrics.registry.metrics()));
   allow('/metrics', ['GET', 'HEAD']);
+  // The browser app (onnxruntime-web) at `/`, with the same model file.
+  if (opts.webApp) void app.register(webAppPlugin, opts.webApp);
   return app;
 }
 
@@ -189,7 +190,7 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
     isReady: () => !draining && runner.healthy,
   };
   metrics.queueDepthFn = () => batcher.queuedRequests;
-  const app = buildApp(ctx, { bodyLimit: o.bodyLimit });
+  const app = buildApp(ctx, { bodyLimit: o.bodyLimit, webApp: { modelPath } });
   try {
     await app.listen({ host: o.host, port: o.port });
   } catch (e) {

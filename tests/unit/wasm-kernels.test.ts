@@ -108,6 +108,13 @@ const convCases: ConvCase[] = [
   { x: [2, 9, 8, 2], k: 5, cout: 3, s: 2, pad: 'same' },
   { x: [1, 6, 6, 2], k: 2, cout: 3, s: 2, pad: 'valid' },
   { x: [2, 10, 10, 3], k: 4, cout: 2, s: 3, pad: 'same' },
+  // Few output channels: the filter gradient takes the transposed-conv route (the cases above with
+  // cout * stride^2 >= 2 * cin take the im2col-matmul route), including a 'valid' stride-2 conv
+  // whose last input row is never read.
+  { x: [2, 9, 9, 8], k: 3, cout: 3, s: 2, pad: 'same' },
+  { x: [2, 8, 8, 8], k: 3, cout: 3, s: 2, pad: 'valid' },
+  { x: [1, 11, 10, 9], k: 5, cout: 2, s: 2, pad: 'same' },
+  { x: [3, 6, 5, 6], k: 3, cout: 6, s: 1, pad: 'same' },
 ];
 
 describe('conv2d gradients match cpu', () => {
