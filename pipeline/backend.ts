@@ -92,8 +92,9 @@ export async function selectBackend(requested = 'auto'): Promise<BackendChoice> 
   const candidates: BackendName[] = want === 'auto' ? [...BACKENDS] : [want];
   const skipped: BackendChoice['skipped'] = [];
   const details: Record<string, string> = {};
-  // Quiet tfjs's "hi there, install tfjs-node" banner; we report the choice ourselves.
-  tf.env().set('IS_TEST', true);
+  // Production mode: quiets tfjs's "install tfjs-node" banner (we report the choice ourselves) without
+  // IS_TEST's per-kernel leak checks.
+  tf.env().set('PROD', true);
   for (const name of candidates) {
     try {
       let tfBackend: string;

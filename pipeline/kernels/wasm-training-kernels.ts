@@ -400,7 +400,8 @@ function tile(args: KernelArgs): TI {
 // ---------------------------------------------------------------------------------------------
 // Sum / Mean over a contiguous run of axes that is not the innermost one (BatchNorm statistics and
 // its gradient reduce NHWC over [0,1,2]; global average pooling over [1,2]). Stock wasm transposes
-// the reduced axes to the back first. Accumulates in float64, like the cpu backend.
+// the reduced axes to the back first. Here XNNPACK average pooling reduces chunks of <= 1024 rows and
+// the chunk results are summed in float64 (the cpu backend also accumulates in float64).
 
 function contiguousReduction(x: TI, axisAttr: unknown): { outer: number; red: number; inner: number; axes: number[] } | null {
   if (x.dtype !== 'float32') return null;
