@@ -1,0 +1,117 @@
+// The contrastive and geometry terms of ECL (arXiv 2602.09506) and of the BCL baseline (Zhu et al. 2022).
+// See docs/ECL.md for the equations.
+//
+// Shapes: N = 2B anchors (the embeddings of views v2 then v3), C classes, k embedding dimensions.
+//   z [N, k]  L2-normalised embeddings (anchors and keys)
+//   y [N, C]  one-hot labels of z
+//   p [C, k]  L2-normalised prototypes (keys only, never anchors)
+// Every op here has a gradient on the tfjs cpu and wasm backends: no gather, no boolean masks; class
+// masks are built from the one-hot labels with matMul and the counts with sums.
+import * as tf from '@tensorflow/tfjs-core';
+import { l2Normalize } from '../forward.js';
+function checkShapes(z, y, p, tau) {
+    const [n, k] = z.shape;
+    if (y.shape[0] !== n)
+        throw new Error(`contrastive loss: labels have ${y.shape[0]} rows but embeddings have ${n}`);
+    if (p.shape[1] !== k)
+        throw new Error(`contrastive loss: prototypes have dimension ${p.shape[1]} but embeddings have ${k}`);
+    if (p.shape[0] !== y.shape[1])
+        throw new Error(`contrastive loss: ${p.shape[0]} prototypes but labels have ${y.shape[1]} classes`);
+    if (!(tau > 0) || !Number.isFinite(tau))
+        throw new Error(`contrastive loss: temperature must be a positive finite number, got ${tau}`);
+}
+/** Shared masked sums. Call inside tf.tidy. */
+function pieces(z, y, p, tau) {
+    checkShapes(z, y, p, tau);
+    const n = z.shape[0];
+    const shift = 1 / tau;
+    const invTau = tf.scalar(1 / tau);
+    const s = tf.mul(tf.matMul(z, z, false, true), invTau); // [N, N]
+    const sp = tf.mul(tf.matMul(z, p, false, true), invTau); // [N, C]
+    const notSelf = tf.sub(tf.onesLike(s), tf.eye(n)); // 1 - I
+    const sameClass = tf.mul(tf.matMul(y, y, false, true), notSelf); // Y Y^T - I (y rows are one-hot)
+    const e = tf.mul(tf.exp(tf.sub(s, tf.scalar(shift))), notSelf); // self excluded
+    const sumExp = tf.matMul(e, y); // [N, C]
+    const count = tf.sub(tf.sum(y, 0, true), y); // colsum(Y) - own one-hot
+    const protoExp = tf.exp(tf.sub(sp, tf.scalar(shift)));
+    const posSimSum = tf.sum(tf.mul(sameClass, s), 1);
+    const posCount = tf.sum(sameClass, 1);
+    const posProtoSim = tf.sum(tf.mul(y, sp), 1);
+    return { shift, sumExp, count, protoExp, protoSim: sp, posSimSum, posCount, posProtoSim };
+}
+/** Class masses M_c scaled by exp(-1/tau), [N, C], and the positive score pos_i, [N]. */
+function massesAndPositives(pc, variant) {
+    const one = tf.scalar(1);
+    const half = tf.scalar(0.5);
+    if (variant === 'ecl') {
+        // M_c = 1/2 mean_{S_c} e^s + 1/2 e^{s(z,p_c)}  if S_c non-empty, else e^{s(z,p_c)}.
+        const has = tf.minimum(pc.count, one); // 1 where S_c non-empty (counts are integers)
+        const meanExp = tf.div(pc.sumExp, tf.maximum(pc.count, one));
+        const scaledMass = tf.add(pc.protoExp, tf.mul(tf.mul(has, half), tf.sub(meanExp, pc.protoExp)));
+        const hasPos = tf.minimum(pc.posCount, one);
+        const meanPos = tf.div(pc.posSimSum, tf.maximum(pc.posCount, one));
+        const pos = tf.add(pc.posProtoSim, tf.mul(tf.mul(hasPos, half), tf.sub(meanPos, pc.posProtoSim)));
+        return { scaledMass, pos };
+    }
+    // BCL: the prototype is one more member of its class. M_c = (sum_{S_c} e^s + e^{s(z,p_c)}) / (|S_c| + 1).
+    const scaledMass = tf.div(tf.add(pc.sumExp, pc.protoExp), tf.add(pc.count, one));
+    const pos = tf.div(tf.add(pc.posSimSum, pc.posProtoSim), tf.add(pc.posCount, one));
+    return { scaledMass, pos };
+}
+/**
+ * log M_c for every anchor i and class c, [N, C] (the per-anchor per-class masses of the denominator
+ * D_i = sum_c M_c, in log space so that small temperatures cannot overflow). Exposed for tests.
+ */
+export function logClassMasses(z, y, p, tau, variant) {
+    return tf.tidy(() => {
+        const pc = pieces(z, y, p, tau);
+        const { scaledMass } = massesAndPositives(pc, variant);
+        return tf.add(tf.log(scaledMass), tf.scalar(pc.shift));
+    });
+}
+/**
+ * Per-anchor contrastive loss log D_i - pos_i, [N].
+ * Stability: every exponent is s - 1/tau <= 0, so D is computed as e^{1/tau} * D~ and
+ * log D_i = 1/tau + log D~_i; pos_i is a plain (unshifted) similarity, so the shift is added back once.
+ */
+export function contrastivePerAnchor(z, y, p, tau, variant) {
+    return tf.tidy(() => {
+        const pc = pieces(z, y, p, tau);
+        const { scaledMass, pos } = massesAndPositives(pc, variant);
+        const logD = tf.add(tf.log(tf.sum(scaledMass, 1)), tf.scalar(pc.shift));
+        return tf.sub(logD, pos);
+    });
+}
+/** L_BC (ECL's balanced contrastive term): mean_i (log D_i - pos_i) with ECL class masses. */
+export function bcEclLoss(z, y, p, tau) {
+    return tf.tidy(() => tf.mean(contrastivePerAnchor(z, y, p, tau, 'ecl')));
+}
+/** L_BCL (Zhu et al. 2022): class-averaged denominator with the prototype as one more class member. */
+export function bclLoss(z, y, p, tau) {
+    return tf.tidy(() => tf.mean(contrastivePerAnchor(z, y, p, tau, 'bcl')));
+}
+/**
+ * L_CC (classifier-centre geometry alignment).
+ *  - 'gram' (default): || W^ W^T - P P^T ||_F^2 / C^2, W^ = row-normalised W, P as given (already normalised).
+ *  - 'direct' (needs d = k): || W/||W||_F - P/||P||_F ||_F. A 1e-12 is added under the square root so the
+ *    gradient stays finite when the two are equal (changes the value by at most 1e-6).
+ */
+export function ccGeLoss(w, p, form = 'gram') {
+    const [c, d] = w.shape;
+    if (p.shape[0] !== c)
+        throw new Error(`CC-GE: classifier has ${c} rows but there are ${p.shape[0]} prototypes`);
+    if (form === 'direct' && p.shape[1] !== d) {
+        throw new Error(`CC-GE direct form needs d = k, but the classifier has d = ${d} and the prototypes k = ${p.shape[1]}`);
+    }
+    return tf.tidy(() => {
+        if (form === 'gram') {
+            const wn = l2Normalize(w);
+            const diff = tf.sub(tf.matMul(wn, wn, false, true), tf.matMul(p, p, false, true));
+            return tf.div(tf.sum(tf.square(diff)), tf.scalar(c * c));
+        }
+        const wf = tf.div(w, tf.sqrt(tf.sum(tf.square(w))));
+        const pf = tf.div(p, tf.sqrt(tf.sum(tf.square(p))));
+        return tf.sqrt(tf.add(tf.sum(tf.square(tf.sub(wf, pf))), tf.scalar(1e-12)));
+    });
+}
+//# sourceMappingURL=contrastive.js.map

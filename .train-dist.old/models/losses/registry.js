@@ -1,0 +1,27 @@
+// Loss names accepted by `--loss`, mapped to plug-ins.
+import { ceLoss, laCeLoss } from './classification.js';
+import { bclPlugin, eclLoss, eclNoBalLoss, eclNoCcLoss } from './ecl.js';
+export const DEFAULT_LOSS_HPARAMS = { temperature: 0.1, laTau: 1, lambdaBc: 1, lambdaCc: 1 };
+const factories = {
+    ce: () => ceLoss(),
+    'la-ce': (hp) => laCeLoss(hp.laTau),
+    // ECL and its ablations / the BCL baseline (docs/ECL.md). All need the contrastive views.
+    ecl: (hp) => eclLoss(hp),
+    'ecl-no-cc': (hp) => eclNoCcLoss(hp),
+    'ecl-no-bal': (hp) => eclNoBalLoss(hp),
+    bcl: (hp) => bclPlugin(hp),
+};
+export function lossNames() {
+    return Object.keys(factories);
+}
+export function createLoss(name, hp = {}) {
+    const f = factories[name];
+    if (!f)
+        throw new Error(`unknown loss '${name}' (expected one of: ${lossNames().join(', ')})`);
+    return f({ ...DEFAULT_LOSS_HPARAMS, ...hp });
+}
+/** For other modules (ECL, BCL) to add themselves. */
+export function registerLoss(name, f) {
+    factories[name] = f;
+}
+//# sourceMappingURL=registry.js.map

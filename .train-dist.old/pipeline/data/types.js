@@ -1,0 +1,43 @@
+// Common in-memory types of the data layer.
+/** Bytes of one image. */
+export function imageSize(set) {
+    return set.height * set.width * set.channels;
+}
+/** Checks the internal consistency of a set; `what` names it in the error. */
+export function validateImageSet(set, what) {
+    const per = imageSize(set);
+    if (set.images.length !== set.count * per)
+        throw new Error(`${what}: ${set.images.length} image bytes, expected ${set.count} x ${set.height}x${set.width}x${set.channels} = ${set.count * per}`);
+    if (set.labels.length !== set.count)
+        throw new Error(`${what}: ${set.labels.length} labels for ${set.count} images`);
+    const c = set.classNames.length;
+    for (let i = 0; i < set.count; i++) {
+        const l = set.labels[i];
+        if (l < 0 || l >= c)
+            throw new Error(`${what}: label ${l} of image ${i} is out of range [0, ${c - 1}]`);
+    }
+    return set;
+}
+/** A new set with the given images (copied), in the given order. */
+export function subsetImageSet(set, indices) {
+    const per = imageSize(set);
+    const n = indices.length;
+    const images = new Uint8Array(n * per);
+    const labels = new Int32Array(n);
+    for (let k = 0; k < n; k++) {
+        const i = indices[k];
+        if (i < 0 || i >= set.count || !Number.isInteger(i))
+            throw new Error(`subsetImageSet: index ${i} out of range [0, ${set.count - 1}]`);
+        images.set(set.images.subarray(i * per, (i + 1) * per), k * per);
+        labels[k] = set.labels[i];
+    }
+    return { images, labels, count: n, height: set.height, width: set.width, channels: set.channels, classNames: set.classNames.slice() };
+}
+/** Number of images per class. */
+export function countPerClass(labels, numClasses) {
+    const counts = new Array(numClasses).fill(0);
+    for (let i = 0; i < labels.length; i++)
+        counts[labels[i]]++;
+    return counts;
+}
+//# sourceMappingURL=types.js.map

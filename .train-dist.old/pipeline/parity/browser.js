@@ -1,0 +1,98 @@
+// Drives the web app (serve/web/) in real headless Chromium with playwright-core: a local fastify server
+// with just the web-app plugin, a Chromium launched with or without WebGPU, and the page's window.ecl API
+// for batches of preprocessed uint8 images. Used by the parity harness and tests/browser/.
+import { existsSync } from 'node:fs';
+/** Flags that every launch gets: no sandbox (root in containers), nothing that talks to the network. */
+export const BASE_CHROMIUM_ARGS = [
+    '--no-sandbox',
+    '--disable-background-networking',
+    '--disable-component-update',
+    '--disable-sync',
+    '--disable-default-apps',
+    '--disable-extensions',
+    '--no-first-run',
+    '--no-default-browser-check',
+    '--mute-audio',
+];
+/** What makes headless Debian Chromium expose WebGPU (on this machine: Dawn's SwiftShader/Vulkan adapter). */
+export const WEBGPU_CHROMIUM_ARGS = ['--enable-unsafe-webgpu'];
+const CHROMIUM_CANDIDATES = ['/usr/bin/chromium', '/usr/bin/chromium-browser', '/usr/bin/google-chrome', '/usr/bin/google-chrome-stable'];
+/** The Chromium executable ($ECL_CHROMIUM, else Debian's /usr/bin/chromium and friends), or null. */
+export function findChromium() {
+    const env = process.env.ECL_CHROMIUM;
+    if (env)
+        return existsSync(env) ? env : null;
+    return CHROMIUM_CANDIDATES.find((p) => existsSync(p)) ?? null;
+}
+export function chromiumMissingReason() {
+    const env = process.env.ECL_CHROMIUM;
+    return env
+        ? `ECL_CHROMIUM=${env} does not exist`
+        : `no Chromium found (looked for ${CHROMIUM_CANDIDATES.join(', ')}; install Debian's chromium package or set ECL_CHROMIUM)`;
+}
+/** A fastify instance with only the web-app plugin, on 127.0.0.1 and a free port. */
+export async function startWebServer(modelPath) {
+    const { default: Fastify } = await import('fastify');
+    const { webAppPlugin } = await import('../../serve/web/plugin.js');
+    // forceCloseConnections: close() must not wait for browsers' keep-alive sockets or unfinished downloads.
+    const app = Fastify({ logger: false, forceCloseConnections: true });
+    await app.register(webAppPlugin, { modelPath });
+    const url = await app.listen({ host: '127.0.0.1', port: 0 });
+    return { url, close: () => app.close() };
+}
+export async function launchChromium(opts) {
+    const exe = opts.executablePath ?? findChromium();
+    if (!exe)
+        throw new Error(chromiumMissingReason());
+    const { chromium } = await import('playwright-core');
+    return chromium.launch({
+        executablePath: exe,
+        headless: true,
+        args: [...BASE_CHROMIUM_ARGS, ...(opts.webgpu ? WEBGPU_CHROMIUM_ARGS : [])],
+        timeout: 60_000,
+    });
+}
+const withTimeout = (p, ms, what) => new Promise((resolve, reject) => {
+    const t = setTimeout(() => reject(new Error(`${what}: no answer after ${Math.round(ms / 1000)} s`)), ms);
+    p.then((v) => {
+        clearTimeout(t);
+        resolve(v);
+    }, (e) => {
+        clearTimeout(t);
+        reject(e instanceof Error ? e : new Error(String(e)));
+    });
+});
+/** Opens the app with ?ep=<ep> and waits until it has loaded the model (or failed to). */
+export async function openApp(browser, baseUrl, ep, opts = {}) {
+    const timeoutMs = opts.timeoutMs ?? 180_000;
+    const page = await browser.newPage();
+    const errors = [];
+    const requests = opts.requests;
+    if (requests)
+        page.on('request', (r) => requests.push(r.url()));
+    page.on('console', (m) => {
+        if (m.type() === 'error')
+            errors.push(m.text().slice(0, 500));
+    });
+    page.on('pageerror', (e) => errors.push(`page error: ${e.message}`));
+    const url = new URL(`/?ep=${ep}`, baseUrl).href;
+    await page.goto(url, { waitUntil: 'load', timeout: 60_000 });
+    await withTimeout(page.waitForFunction(() => 'ecl' in window, undefined, { timeout: 60_000 }), 65_000, `${url}: app script`).catch((e) => {
+        throw new Error(`${e.message}${errors.length ? ` (page errors: ${errors.slice(0, 3).join(' | ')})` : ''}`);
+    });
+    const state = await withTimeout(page.evaluate(() => window.ecl.ready), timeoutMs, `${url}: model load`);
+    return { page, state, errors };
+}
+const f32FromB64 = (b64) => {
+    const buf = Buffer.from(b64, 'base64');
+    const out = new Float32Array(buf.length / 4);
+    new Uint8Array(out.buffer).set(buf);
+    return out;
+};
+/** Runs n uint8 NHWC images through the page's session, batchSize at a time. */
+export async function runInPage(app, pixels, n, batchSize, timeoutMs = 600_000) {
+    const b64 = Buffer.from(pixels.buffer, pixels.byteOffset, pixels.byteLength).toString('base64');
+    const r = await withTimeout(app.page.evaluate(([data, count, bs]) => window.ecl.runBatchB64(data, count, bs), [b64, n, batchSize]), timeoutMs, 'browser inference');
+    return { logits: f32FromB64(r.logits), probs: f32FromB64(r.probs), ms: r.ms, ep: r.ep };
+}
+//# sourceMappingURL=browser.js.map

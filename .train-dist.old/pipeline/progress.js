@@ -1,0 +1,31 @@
+// Progress reporting: a live bar (step, loss, img/s, ETA) on a TTY, plain log lines otherwise (CI, files).
+import cliProgress from 'cli-progress';
+export function createProgress(label, total, log) {
+    if (process.stderr.isTTY && !process.env.CI) {
+        const bar = new cliProgress.SingleBar({
+            format: `${label} |{bar}| {value}/{total} steps | loss {loss} | {ips} img/s | ETA {eta_formatted}`,
+            stream: process.stderr,
+            hideCursor: true,
+            etaBuffer: 20,
+        }, cliProgress.Presets.shades_classic);
+        bar.start(total, 0, { loss: '-', ips: '-' });
+        return {
+            update: (done, s) => bar.update(done, { loss: s.loss.toFixed(4), ips: s.imgPerSec.toFixed(1) }),
+            stop: () => bar.stop(),
+        };
+    }
+    // Non-TTY: about ten lines per epoch.
+    const every = Math.max(1, Math.round(total / 10));
+    const t0 = Date.now();
+    return {
+        update: (done, s) => {
+            if (done % every !== 0 && done !== total)
+                return;
+            const secs = (Date.now() - t0) / 1000;
+            const eta = done > 0 ? (secs / done) * (total - done) : 0;
+            log(`${label} step ${done}/${total} loss ${s.loss.toFixed(4)} ${s.imgPerSec.toFixed(1)} img/s ETA ${eta.toFixed(0)} s`);
+        },
+        stop: () => { },
+    };
+}
+//# sourceMappingURL=progress.js.map

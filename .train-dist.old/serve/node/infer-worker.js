@@ -1,0 +1,33 @@
+// Inference worker thread: owns the onnxruntime-node session (see runner.ts for why).
+import { parentPort, workerData } from 'node:worker_threads';
+import ort from 'onnxruntime-node';
+import { EpUnavailableError, createSession } from '../ep.js';
+import { runSession, sessionOptionsFor, tensorInfosOf } from './runner.js';
+const port = parentPort;
+if (!port)
+    throw new Error('infer-worker.js must run as a worker thread');
+const init = workerData;
+const send = (m, transfer = []) => port.postMessage(m, transfer);
+try {
+    const { session, ep, tried } = await createSession(init.modelPath, {
+        ep: init.ep,
+        sessionOptions: sessionOptionsFor(init.intraOpThreads, init.spin),
+        log: (line) => send({ type: 'log', line }),
+    });
+    // Runs are serialised: the batcher never sends a second batch before the first one answered.
+    port.on('message', (m) => {
+        if (m.type === 'close') {
+            void session.release().finally(() => {
+                send({ type: 'closed' });
+                port.close();
+            });
+            return;
+        }
+        runSession(session, ort, m.pixels, m.dims).then((r) => send({ type: 'result', id: m.id, outputs: r.outputs, computeMs: r.computeMs }, Object.values(r.outputs).map((o) => o.data.buffer)), (e) => send({ type: 'runError', id: m.id, message: e instanceof Error ? e.message : String(e) }));
+    });
+    send({ type: 'ready', ep, tried, inputs: tensorInfosOf(session.inputMetadata), outputs: tensorInfosOf(session.outputMetadata) });
+}
+catch (e) {
+    send({ type: 'initError', message: e instanceof Error ? e.message : String(e), tried: e instanceof EpUnavailableError ? e.tried : [] });
+}
+//# sourceMappingURL=infer-worker.js.map

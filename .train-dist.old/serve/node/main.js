@@ -1,0 +1,18 @@
+#!/usr/bin/env node
+// Standalone entry for the server: `node dist/serve/node/main.js --model runs/<name>/model.onnx [options]`,
+// the same options and behaviour as `ecl serve` (serve/node/command.ts).
+import yargs from 'yargs';
+import { hideBin } from 'yargs/helpers';
+import { runServe, serveOptions } from './command.js';
+async function main() {
+    const a = await serveOptions(yargs(hideBin(process.argv)).scriptName('serve').usage('$0 --model runs/<name>/model.onnx [options]'))
+        .strict()
+        .help()
+        .parseAsync();
+    await runServe(a);
+}
+main().catch((e) => {
+    process.stderr.write(`serve: error: ${e instanceof Error ? e.message : String(e)}\n`);
+    process.exit(1);
+});
+//# sourceMappingURL=main.js.map

@@ -1,0 +1,168 @@
+// The HTTP server: fastify + KServe v2 routes + /v1/classify + /metrics, dynamic batching in front of an
+// onnxruntime-node session (in a worker thread), limits everywhere, graceful shutdown.
+import { readFileSync } from 'node:fs';
+import { resolve } from 'node:path';
+import multipart from '@fastify/multipart';
+import Fastify from 'fastify';
+import { buildModelInfo, readModelMetadataProps } from '../model-info.js';
+import { DynamicBatcher } from './batcher.js';
+import { registerClassifyRoute } from './classify.js';
+import { HttpError } from './errors.js';
+import { ServeMetrics } from './metrics.js';
+import { startRunner } from './runner.js';
+import { registerV2Routes } from './v2.js';
+import { SERVE_DEFAULTS } from './defaults.js';
+export { SERVE_DEFAULTS };
+const HTTP_METHODS = ['GET', 'HEAD', 'POST', 'PUT', 'DELETE', 'PATCH', 'OPTIONS'];
+function packageVersion() {
+    try {
+        return JSON.parse(readFileSync(new URL('../../../package.json', import.meta.url), 'utf8')).version ?? '0.0.0';
+    }
+    catch {
+        return '0.0.0';
+    }
+}
+function positiveInt(name, v, min = 1) {
+    if (!Number.isInteger(v) || v < min)
+        throw new Error(`--${name} must be an integer >= ${min}, got ${v}`);
+    return v;
+}
+/** Builds the fastify app around an already-started runner (no listen). */
+export function buildApp(ctx, opts) {
+    const app = Fastify({
+        logger: false,
+        bodyLimit: opts.bodyLimit,
+        routerOptions: { ignoreTrailingSlash: true },
+        return503OnClosing: true,
+        forceCloseConnections: 'idle',
+    });
+    // Raw bodies for images and the binary tensor extension; JSON stays fastify's (secure) parser.
+    const raw = (_req, body, done) => done(null, body);
+    app.addContentTypeParser(/^image\/[\w.+-]+/i, { parseAs: 'buffer', bodyLimit: opts.bodyLimit }, raw);
+    app.addContentTypeParser('application/octet-stream', { parseAs: 'buffer', bodyLimit: opts.bodyLimit }, raw);
+    void app.register(multipart, { limits: { fileSize: opts.bodyLimit, files: ctx.limits.maxBatch } });
+    // While draining, every response closes its connection, so keep-alive clients do not hold the server open.
+    app.addHook('onSend', async (_req, reply, payload) => {
+        if (!ctx.isReady())
+            void reply.header('connection', 'close');
+        return payload;
+    });
+    app.addHook('onResponse', async (req, reply) => {
+        const route = req.routeOptions.url ?? 'unmatched';
+        ctx.metrics.observeRequest(route, req.method, reply.statusCode, reply.elapsedTime / 1000);
+    });
+    app.setErrorHandler((err, _req, reply) => {
+        let status = err.statusCode ?? 500;
+        if (!(status >= 400 && status < 600))
+            status = 500;
+        if (err instanceof HttpError)
+            for (const [k, v] of Object.entries(err.headers))
+                void reply.header(k, v);
+        const code = err.code;
+        let message = err.message;
+        if (code === 'FST_ERR_CTP_BODY_TOO_LARGE')
+            message = `request body exceeds ${opts.bodyLimit} bytes (--body-limit)`;
+        else if (code === 'FST_ERR_CTP_INVALID_MEDIA_TYPE')
+            message = `unsupported content type: ${message}`;
+        else if (err instanceof SyntaxError || code === 'FST_ERR_CTP_INVALID_JSON_BODY')
+            message = `invalid JSON body: ${message}`;
+        if (status >= 500) {
+            message = err instanceof HttpError ? message : `internal error: ${message}`;
+            if (status === 500)
+                process.stderr.write(`serve: ${req500(err)}\n`);
+        }
+        void reply.code(status).send({ error: message });
+    });
+    const req500 = (e) => (e.stack ?? e.message).split('\n').slice(0, 4).join('\n');
+    app.setNotFoundHandler((req, reply) => {
+        void reply.code(404).send({ error: `no route ${req.method} ${req.url.split('?')[0]}` });
+    });
+    // Every known path answers the other methods with 405 + Allow.
+    const allow = (url, methods) => {
+        const others = HTTP_METHODS.filter((m) => !methods.includes(m));
+        app.route({
+            method: others,
+            url,
+            handler: async (req, reply) => reply.code(405).header('allow', methods.join(', ')).send({ error: `method ${req.method} not allowed on ${req.url.split("?")[0]} (allowed: ${methods.join(', ')})` }),
+        });
+    };
+    registerV2Routes(app, ctx, allow);
+    registerClassifyRoute(app, ctx, allow);
+    app.get('/metrics', async (_req, reply) => reply.type(ctx.metrics.registry.contentType).send(await ctx.metrics.registry.metrics()));
+    allow('/metrics', ['GET', 'HEAD']);
+    return app;
+}
+/** Loads the model, starts the batcher and listens. */
+export async function startServer(options) {
+    const o = { ...SERVE_DEFAULTS, ...Object.fromEntries(Object.entries(options).filter(([, v]) => v !== undefined)) };
+    const log = o.log ?? (() => { });
+    positiveInt('max-batch', o.maxBatch);
+    positiveInt('max-queue', o.maxQueue);
+    positiveInt('body-limit', o.bodyLimit);
+    positiveInt('max-image-pixels', o.maxImagePixels);
+    positiveInt('port', o.port, 0);
+    if (!(o.maxDelayMs >= 0))
+        throw new Error(`--max-delay-ms must be >= 0, got ${o.maxDelayMs}`);
+    const modelPath = resolve(o.modelPath);
+    const props = readModelMetadataProps(modelPath);
+    const runner = await startRunner({ modelPath, ep: o.ep, mode: o.inference, intraOpThreads: o.intraOpThreads, spin: o.ortSpin, log });
+    let info;
+    try {
+        info = buildModelInfo({ path: modelPath, props, inputs: runner.inputs, outputs: runner.outputs, ...(o.modelName ? { name: o.modelName } : {}) });
+    }
+    catch (e) {
+        await runner.close();
+        throw e;
+    }
+    const metrics = new ServeMetrics({ defaultMetrics: o.defaultMetrics });
+    metrics.modelInfo.set({ model: info.name, ep: runner.ep }, 1);
+    const batcher = new DynamicBatcher((px, dims) => runner.run(px, dims), {
+        maxBatch: o.maxBatch,
+        maxDelayMs: o.maxDelayMs,
+        maxQueue: o.maxQueue,
+        imageShape: [info.input.height, info.input.width, info.input.channels],
+    });
+    batcher.onBatch = (s) => {
+        metrics.observeBatch(s.images, s.computeMs / 1000, s.queueMs.map((q) => q / 1000));
+    };
+    let draining = false;
+    const ctx = {
+        info,
+        runner,
+        batcher,
+        metrics,
+        limits: { maxBatch: o.maxBatch, maxImagePixels: o.maxImagePixels, bodyLimit: o.bodyLimit },
+        serverName: 'ecl-serve',
+        serverVersion: packageVersion(),
+        isReady: () => !draining && runner.healthy,
+    };
+    metrics.queueDepthFn = () => batcher.queuedRequests;
+    const app = buildApp(ctx, { bodyLimit: o.bodyLimit });
+    try {
+        await app.listen({ host: o.host, port: o.port });
+    }
+    catch (e) {
+        await runner.close();
+        throw new Error(`cannot listen on ${o.host}:${o.port}: ${e.message}`);
+    }
+    const addr = app.server.address();
+    const port = typeof addr === 'object' && addr ? addr.port : o.port;
+    const hostForUrl = o.host.includes(':') ? `[${o.host}]` : o.host;
+    let closing = null;
+    const close = () => {
+        if (!closing) {
+            draining = true;
+            closing = (async () => {
+                // app.close(): no new connections; requests on open keep-alive connections get 503; waits for
+                // in-flight requests, which wait for their batches, so the queue empties before it resolves.
+                batcher.expedite();
+                await app.close();
+                await batcher.close();
+                await runner.close();
+            })();
+        }
+        return closing;
+    };
+    return { app, url: `http://${hostForUrl}:${port}`, host: o.host, port, info, ep: runner.ep, tried: runner.tried, batcher, metrics, ctx, close };
+}
+//# sourceMappingURL=server.js.map

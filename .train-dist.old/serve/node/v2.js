@@ -1,0 +1,324 @@
+// KServe v2 / Open Inference Protocol, REST subset:
+//   GET  /v2                                   server metadata {name, version, extensions}
+//   GET  /v2/health/live | /v2/health/ready    200 (empty body) / 503 while not ready
+//   GET  /v2/models/{m}[/versions/{v}]         model metadata
+//   GET  /v2/models/{m}[/versions/{v}]/ready   200 / 503
+//   POST /v2/models/{m}[/versions/{v}]/infer   inference (JSON, or the binary tensor data extension)
+// Errors: {"error": "..."} with a 4xx (5xx only for server faults).
+//
+// Input: the model's one uint8 NHWC input ('pixels', [-1, H, W, C]). datatype UINT8; FP32 is accepted
+// when every value is an integer in 0..255 (converted to uint8), anything else is a 400. Tensor data
+// may be flat (row-major) or nested exactly like the shape.
+import { randomUUID } from 'node:crypto';
+import { QueueFullError, ShuttingDownError } from './batcher.js';
+import { HttpError, badRequest, errorMessage, notFound, tooLarge, unavailable, unsupportedMedia } from './errors.js';
+export const MODEL_VERSION = '1';
+export const BINARY_HEADER = 'inference-header-content-length';
+const isRecord = (v) => typeof v === 'object' && v !== null && !Array.isArray(v);
+/** onnxruntime type -> v2 datatype. */
+export function v2Datatype(ortType) {
+    const m = {
+        uint8: 'UINT8',
+        int8: 'INT8',
+        uint16: 'UINT16',
+        int16: 'INT16',
+        uint32: 'UINT32',
+        int32: 'INT32',
+        uint64: 'UINT64',
+        int64: 'INT64',
+        float16: 'FP16',
+        float32: 'FP32',
+        float64: 'FP64',
+        bool: 'BOOL',
+        string: 'BYTES',
+    };
+    return m[ortType] ?? ortType.toUpperCase();
+}
+const v2Shape = (shape) => shape.map((d) => (typeof d === 'number' && d >= 0 ? d : -1));
+function parseShape(shape, where) {
+    if (!Array.isArray(shape))
+        throw badRequest(`${where}.shape must be an array of dimensions`);
+    shape.forEach((d, i) => {
+        if (typeof d !== 'number' || !Number.isInteger(d))
+            throw badRequest(`${where}.shape[${i}] must be an integer, got ${JSON.stringify(d)}`);
+        if (d < 0)
+            throw badRequest(`${where}.shape[${i}] is negative (${d})`);
+    });
+    return shape;
+}
+/** Flat or nested JSON tensor data -> uint8, validating structure, element count and values. */
+export function tensorDataToUint8(data, shape, datatype, where) {
+    const count = shape.reduce((a, b) => a * b, 1);
+    if (!Array.isArray(data))
+        throw badRequest(`${where}.data must be an array (flat or nested like the shape)`);
+    const out = new Uint8Array(count);
+    let k = 0;
+    const put = (v, path) => {
+        if (typeof v !== 'number' || !Number.isInteger(v) || v < 0 || v > 255) {
+            const what = datatype === 'UINT8' ? 'UINT8 values must be integers 0..255' : 'FP32 values for this UINT8 input must be integers 0..255';
+            throw badRequest(`${where}.data${path}: ${JSON.stringify(v)} is not allowed (${what})`);
+        }
+        out[k++] = v;
+    };
+    const nested = data.length > 0 && Array.isArray(data[0]);
+    if (!nested) {
+        if (data.length !== count)
+            throw badRequest(`${where}.data has ${data.length} elements, shape [${shape.join(', ')}] needs ${count}`);
+        for (let i = 0; i < data.length; i++)
+            put(data[i], `[${i}]`);
+        return out;
+    }
+    const walk = (node, depth, path) => {
+        if (depth === shape.length)
+            return put(node, path);
+        if (!Array.isArray(node))
+            throw badRequest(`${where}.data${path} must be an array of ${shape[depth]} (nested data must follow shape [${shape.join(', ')}])`);
+        if (node.length !== shape[depth])
+            throw badRequest(`${where}.data${path} has ${node.length} elements, shape [${shape.join(', ')}] needs ${shape[depth]} at depth ${depth}`);
+        for (let i = 0; i < node.length; i++)
+            walk(node[i], depth + 1, `${path}[${i}]`);
+    };
+    walk(data, 0, '');
+    return out;
+}
+function binaryToUint8(bytes, count, datatype, where) {
+    if (datatype === 'UINT8') {
+        if (bytes.length !== count)
+            throw badRequest(`${where}: binary_data_size ${bytes.length} does not match ${count} UINT8 elements`);
+        return new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.length);
+    }
+    if (bytes.length !== count * 4)
+        throw badRequest(`${where}: binary_data_size ${bytes.length} does not match ${count} FP32 elements (${count * 4} bytes)`);
+    const out = new Uint8Array(count);
+    for (let i = 0; i < count; i++) {
+        const v = bytes.readFloatLE(i * 4);
+        if (!Number.isInteger(v) || v < 0 || v > 255)
+            throw badRequest(`${where}: FP32 element ${i} = ${v} is not an integer 0..255`);
+        out[i] = v;
+    }
+    return out;
+}
+/** Validates a v2 inference request against the served model (throws HttpError 400/413). */
+export function parseInferRequest(body, binary, ctx) {
+    if (!isRecord(body))
+        throw badRequest('inference request must be a JSON object {"inputs": [...]}');
+    const { info, limits } = ctx;
+    let id;
+    if (body.id !== undefined) {
+        if (typeof body.id !== 'string')
+            throw badRequest('"id" must be a string');
+        id = body.id;
+    }
+    if (body.parameters !== undefined && !isRecord(body.parameters))
+        throw badRequest('"parameters" must be an object');
+    const params = (body.parameters ?? {});
+    if (!Array.isArray(body.inputs))
+        throw badRequest('"inputs" must be an array of {name, shape, datatype, data}');
+    if (body.inputs.length === 0)
+        throw badRequest('"inputs" is empty');
+    const want = info.input;
+    let pixels = null;
+    let n = 0;
+    let binOffset = 0;
+    body.inputs.forEach((inp, i) => {
+        const where = `inputs[${i}]`;
+        if (!isRecord(inp))
+            throw badRequest(`${where} must be an object {name, shape, datatype, data}`);
+        if (typeof inp.name !== 'string')
+            throw badRequest(`${where}.name must be a string`);
+        if (inp.name !== want.name)
+            throw badRequest(`${where}: unknown input '${inp.name}' (model '${info.name}' has one input '${want.name}')`);
+        if (pixels)
+            throw badRequest(`${where}: input '${inp.name}' given more than once`);
+        if (typeof inp.datatype !== 'string')
+            throw badRequest(`${where}.datatype must be a string (UINT8)`);
+        if (inp.datatype !== 'UINT8' && inp.datatype !== 'FP32')
+            throw badRequest(`${where}: datatype ${inp.datatype} is not accepted for '${want.name}' (UINT8; FP32 with integer values 0..255 is converted)`);
+        const shape = parseShape(inp.shape, where);
+        const modelShape = [want.height, want.width, want.channels];
+        if (shape.length !== 4 || shape[1] !== want.height || shape[2] !== want.width || shape[3] !== want.channels)
+            throw badRequest(`${where}: shape [${shape.join(', ')}] does not match the model input [-1, ${modelShape.join(', ')}] (NHWC)`);
+        n = shape[0];
+        if (n === 0)
+            throw badRequest(`${where}: empty batch (shape[0] = 0)`);
+        if (n > limits.maxBatch)
+            throw tooLarge(`${where}: ${n} images in one request, the limit is ${limits.maxBatch} (--max-batch)`);
+        if (inp.parameters !== undefined && !isRecord(inp.parameters))
+            throw badRequest(`${where}.parameters must be an object`);
+        const binSize = isRecord(inp.parameters) ? inp.parameters.binary_data_size : undefined;
+        const count = n * want.height * want.width * want.channels;
+        if (binSize !== undefined) {
+            if (!binary)
+                throw badRequest(`${where}: binary_data_size given but the request has no binary part (send application/octet-stream with Inference-Header-Content-Length)`);
+            if (typeof binSize !== 'number' || !Number.isInteger(binSize) || binSize < 0)
+                throw badRequest(`${where}.parameters.binary_data_size must be a non-negative integer`);
+            if (inp.data !== undefined)
+                throw badRequest(`${where}: give either "data" or parameters.binary_data_size, not both`);
+            if (binOffset + binSize > binary.length)
+                throw badRequest(`${where}: binary_data_size ${binSize} runs past the end of the request body`);
+            pixels = binaryToUint8(binary.subarray(binOffset, binOffset + binSize), count, inp.datatype, where);
+            binOffset += binSize;
+        }
+        else {
+            if (inp.data === undefined)
+                throw badRequest(`${where}.data is missing`);
+            pixels = tensorDataToUint8(inp.data, shape, inp.datatype, where);
+        }
+    });
+    if (binary && binOffset !== binary.length)
+        throw badRequest(`binary part has ${binary.length} bytes but the inputs declare ${binOffset}`);
+    if (!pixels)
+        throw badRequest(`missing input '${want.name}'`);
+    const defaultBinary = params.binary_data_output === true;
+    let outputs;
+    if (body.outputs === undefined)
+        outputs = info.outputs.map((o) => ({ name: o.name, binary: defaultBinary }));
+    else {
+        if (!Array.isArray(body.outputs))
+            throw badRequest('"outputs" must be an array of {name}');
+        const names = new Set(info.outputs.map((o) => o.name));
+        const seen = new Set();
+        outputs = body.outputs.map((o, i) => {
+            if (!isRecord(o) || typeof o.name !== 'string')
+                throw badRequest(`outputs[${i}] must be an object {name}`);
+            if (!names.has(o.name))
+                throw badRequest(`outputs[${i}]: unknown output '${o.name}' (model outputs: ${[...names].join(', ')})`);
+            if (seen.has(o.name))
+                throw badRequest(`outputs[${i}]: output '${o.name}' requested twice`);
+            seen.add(o.name);
+            if (o.parameters !== undefined && !isRecord(o.parameters))
+                throw badRequest(`outputs[${i}].parameters must be an object`);
+            const b = isRecord(o.parameters) ? o.parameters.binary_data : undefined;
+            return { name: o.name, binary: b === undefined ? defaultBinary : b === true };
+        });
+    }
+    return { id, pixels, n, outputs };
+}
+function checkModel(ctx, model, version) {
+    if (model !== ctx.info.name)
+        throw notFound(`unknown model '${model}' (this server serves '${ctx.info.name}')`);
+    if (version !== undefined && version !== MODEL_VERSION)
+        throw notFound(`unknown version '${version}' of model '${model}' (available: ${MODEL_VERSION})`);
+}
+export function modelMetadata(ctx) {
+    const { info } = ctx;
+    return {
+        name: info.name,
+        versions: [MODEL_VERSION],
+        platform: 'onnxruntime',
+        inputs: info.inputs.map((t) => ({ name: t.name, datatype: v2Datatype(t.type), shape: v2Shape(t.shape) })),
+        outputs: info.outputs.map((t) => ({ name: t.name, datatype: v2Datatype(t.type), shape: v2Shape(t.shape) })),
+        parameters: {
+            execution_provider: ctx.runner.ep,
+            execution_providers_tried: ctx.runner.tried,
+            input_layout: info.input.layout,
+            input_size: [info.input.height, info.input.width, info.input.channels],
+            max_batch_size: ctx.limits.maxBatch,
+            class_labels: info.labels,
+            ...(info.normalization ? { normalization: info.normalization } : {}),
+        },
+    };
+}
+/** Maps batcher failures to 503 (queue full / shutting down) or 500. */
+export function submitError(e, ctx) {
+    if (e instanceof QueueFullError) {
+        ctx.metrics.rejected.inc({ reason: 'queue_full' });
+        return unavailable(e.message, 1);
+    }
+    if (e instanceof ShuttingDownError) {
+        ctx.metrics.rejected.inc({ reason: 'shutting_down' });
+        return unavailable(e.message, 5);
+    }
+    if (e instanceof HttpError)
+        return e;
+    return new HttpError(500, `inference failed: ${errorMessage(e)}`);
+}
+function outputJson(name, t, binary) {
+    if (binary) {
+        const bytes = Buffer.from(t.data.buffer, t.data.byteOffset, t.data.byteLength);
+        return { meta: { name, datatype: 'FP32', shape: t.dims, parameters: { binary_data_size: bytes.length } }, bytes };
+    }
+    return { meta: { name, datatype: 'FP32', shape: t.dims, data: Array.from(t.data) }, bytes: null };
+}
+export function registerV2Routes(app, ctx, allow) {
+    app.get('/v2', async () => ({ name: ctx.serverName, version: ctx.serverVersion, extensions: ['binary_tensor_data'] }));
+    allow('/v2', ['GET', 'HEAD']);
+    app.get('/v2/health/live', async (_req, reply) => reply.code(200).send());
+    allow('/v2/health/live', ['GET', 'HEAD']);
+    app.get('/v2/health/ready', async (_req, reply) => reply.code(ctx.isReady() ? 200 : 503).send());
+    allow('/v2/health/ready', ['GET', 'HEAD']);
+    const metadata = async (req) => {
+        const p = req.params;
+        checkModel(ctx, p.model, p.version);
+        return modelMetadata(ctx);
+    };
+    const ready = async (req, reply) => {
+        const p = req.params;
+        checkModel(ctx, p.model, p.version);
+        return reply.code(ctx.isReady() ? 200 : 503).send();
+    };
+    const infer = async (req, reply) => {
+        const p = req.params;
+        checkModel(ctx, p.model, p.version);
+        const ct = String(req.headers['content-type'] ?? '').toLowerCase();
+        let body = req.body;
+        let binary = null;
+        const headerLen = req.headers[BINARY_HEADER];
+        if (headerLen !== undefined) {
+            if (!Buffer.isBuffer(req.body))
+                throw unsupportedMedia(`binary tensor requests must be sent as application/octet-stream (got ${ct || 'no content type'})`);
+            const len = Number(headerLen);
+            const buf = req.body;
+            if (!Number.isInteger(len) || len < 2 || len > buf.length)
+                throw badRequest(`${BINARY_HEADER} ${String(headerLen)} is not a valid JSON header length for a ${buf.length}-byte body`);
+            try {
+                body = JSON.parse(buf.subarray(0, len).toString('utf8'));
+            }
+            catch (e) {
+                throw badRequest(`invalid JSON inference header: ${errorMessage(e)}`);
+            }
+            binary = buf.subarray(len);
+        }
+        else if (ct.startsWith('application/octet-stream')) {
+            throw badRequest(`binary inference requests need the ${BINARY_HEADER} header`);
+        }
+        else if (!/^application\/([\w.+-]+\+)?json/.test(ct)) {
+            throw unsupportedMedia(`inference requests must be application/json, or application/octet-stream with ${BINARY_HEADER} (got ${ct || 'no content type'})`);
+        }
+        else if (req.body === undefined || req.body === null)
+            throw badRequest('missing request body: send a JSON inference request');
+        const parsed = parseInferRequest(body, binary, ctx);
+        let result;
+        try {
+            result = await ctx.batcher.submit(parsed.pixels, parsed.n);
+        }
+        catch (e) {
+            throw submitError(e, ctx);
+        }
+        const outs = parsed.outputs.map((o) => outputJson(o.name, result.outputs[o.name], o.binary));
+        const response = {
+            model_name: ctx.info.name,
+            model_version: MODEL_VERSION,
+            id: parsed.id ?? randomUUID(),
+            parameters: { execution_provider: ctx.runner.ep, batch_images: result.batchImages },
+            outputs: outs.map((o) => o.meta),
+        };
+        const bins = outs.flatMap((o) => (o.bytes ? [o.bytes] : []));
+        if (bins.length === 0)
+            return reply.send(response);
+        const head = Buffer.from(JSON.stringify(response), 'utf8');
+        return reply
+            .header(BINARY_HEADER, String(head.length))
+            .type('application/octet-stream')
+            .send(Buffer.concat([head, ...bins]));
+    };
+    for (const prefix of ['/v2/models/:model', '/v2/models/:model/versions/:version']) {
+        app.get(prefix, metadata);
+        allow(prefix, ['GET', 'HEAD']);
+        app.get(`${prefix}/ready`, ready);
+        allow(`${prefix}/ready`, ['GET', 'HEAD']);
+        app.post(`${prefix}/infer`, infer);
+        allow(`${prefix}/infer`, ['POST']);
+    }
+}
+//# sourceMappingURL=v2.js.map

@@ -1,0 +1,396 @@
+// The browser app: loads model.onnx and its labels from the server, runs it with onnxruntime-web (WebGPU
+// first, WASM fallback), reports which execution provider actually ran every node (from onnxruntime's own
+// session log), and classifies uploaded or dropped images with the model's own preprocessing
+// (serve/shared/preprocess.ts -> uint8 NHWC pixels; normalisation is inside the graph).
+//
+// Query parameters: ?ep=auto|webgpu|wasm (default auto = webgpu, then wasm), ?k=<top-k> (default 5).
+// window.ecl exposes the state and a batch API for tests and the parity harness (pipeline/parity/).
+import * as ort from 'onnxruntime-web/webgpu';
+import { preprocessImage } from '../shared/preprocess.js';
+import { allNodesOn, describePlacement, ORT_EP_LOG_NAME, parseNodePlacements, parseOrtLogLine } from './ep-detect.js';
+const $ = (id) => {
+    const el = document.getElementById(id);
+    if (!el)
+        throw new Error(`#${id} missing from index.html`);
+    return el;
+};
+const params = new URLSearchParams(location.search);
+const requested = (() => {
+    const v = (params.get('ep') ?? 'auto').toLowerCase();
+    return v === 'webgpu' || v === 'wasm' ? v : 'auto';
+})();
+const topK = Math.max(1, Math.min(50, Number(params.get('k') ?? 5) || 5));
+const state = {
+    status: 'loading',
+    requested,
+    tried: [],
+    placement: null,
+    placementText: '',
+    allNodesOnEp: false,
+    adapter: null,
+    crossOriginIsolated: globalThis.crossOriginIsolated === true,
+    wasmThreads: 0,
+    ortVersion: ort.env.versions?.web ?? 'unknown',
+    timings: { modelFetchMs: 0, sessionCreateMs: 0, warmupMs: 0 },
+    ortWarnings: [],
+};
+// ---------------------------------------------------------------------------------------------------
+// onnxruntime's log goes to the console; capture it (for the node placements) and keep VERBOSE/INFO lines
+// out of the real console.
+let capture = null;
+for (const level of ['log', 'info', 'warn', 'error', 'debug']) {
+    const orig = console[level].bind(console);
+    console[level] = (...args) => {
+        const text = args.map((a) => (typeof a === 'string' ? a : String(a))).join(' ');
+        const line = parseOrtLogLine(text);
+        if (!line)
+            return orig(...args);
+        if (capture)
+            capture.push(text);
+        if (line.severity === 'W' || line.severity === 'E' || line.severity === 'F') {
+            if (state.ortWarnings.length < 50)
+                state.ortWarnings.push(line.message);
+            orig(...args);
+        }
+    };
+}
+const errText = (e) => (e instanceof Error ? e.message : String(e)).split('\n')[0].slice(0, 400);
+async function probeWebGpu() {
+    const gpu = navigator.gpu;
+    if (!gpu)
+        return `navigator.gpu is missing: this browser does not expose WebGPU${window.isSecureContext ? '' : ' (the page is not a secure context: use https or localhost)'}`;
+    let adapter;
+    try {
+        adapter = (await gpu.requestAdapter());
+    }
+    catch (e) {
+        return `navigator.gpu.requestAdapter() failed: ${errText(e)}`;
+    }
+    if (!adapter)
+        return 'no WebGPU adapter (navigator.gpu.requestAdapter() returned null; headless Chromium needs --enable-unsafe-webgpu)';
+    const i = adapter.info ?? {};
+    state.adapter = { vendor: i.vendor ?? '', architecture: i.architecture ?? '', device: i.device ?? '', description: i.description ?? '' };
+    return null;
+}
+function feedsFor(info, pixels, n) {
+    const { name, height, width, channels } = info.input;
+    return { [name]: new ort.Tensor('uint8', pixels, [n, height, width, channels]) };
+}
+/** Session on exactly one EP (no silent fallback inside onnxruntime-web), created at VERBOSE severity for the placement log. */
+async function createOn(ep, model, info) {
+    if (ep === 'webgpu') {
+        const why = await probeWebGpu();
+        if (why)
+            throw new Error(why);
+    }
+    capture = [];
+    let session;
+    try {
+        const t0 = performance.now();
+        session = await ort.InferenceSession.create(model, { executionProviders: [ep], logSeverityLevel: 0, logVerbosityLevel: 0, graphOptimizationLevel: 'all' });
+        state.timings.sessionCreateMs = performance.now() - t0;
+        const placement = parseNodePlacements(capture);
+        const t1 = performance.now();
+        const px = info.input.height * info.input.width * info.input.channels;
+        await session.run(feedsFor(info, new Uint8Array(px), 1));
+        state.timings.warmupMs = performance.now() - t1;
+        return { session, placement };
+    }
+    catch (e) {
+        if (session)
+            await session.release().catch(() => undefined);
+        throw e;
+    }
+    finally {
+        capture = null;
+    }
+}
+let session = null;
+let info = null;
+async function init() {
+    ort.env.wasm.wasmPaths = new URL('ort/', document.baseURI).href;
+    ort.env.logLevel = 'warning';
+    const t0 = performance.now();
+    const [infoRes, modelRes] = await Promise.all([fetch(new URL('model/info', document.baseURI)), fetch(new URL('model.onnx', document.baseURI))]);
+    if (!infoRes.ok)
+        throw new Error(`GET model/info: HTTP ${infoRes.status}`);
+    if (!modelRes.ok)
+        throw new Error(`GET model.onnx: HTTP ${modelRes.status}`);
+    info = (await infoRes.json());
+    const model = new Uint8Array(await modelRes.arrayBuffer());
+    state.timings.modelFetchMs = performance.now() - t0;
+    const { metadata, ...rest } = info;
+    state.model = { ...rest, family: metadata.model_family ?? 'unknown', dataset: metadata.dataset ?? 'unknown' };
+    renderModel();
+    const order = requested === 'auto' ? ['webgpu', 'wasm'] : [requested];
+    for (const ep of order) {
+        setEpText(`trying ${ep}…`);
+        try {
+            const r = await createOn(ep, model, info);
+            session = r.session;
+            state.ep = ep;
+            state.placement = r.placement;
+            state.placementText = describePlacement(r.placement);
+            state.allNodesOnEp = allNodesOn(r.placement, ORT_EP_LOG_NAME[ep]);
+            state.tried.push({ ep, ok: true, reason: 'loaded' });
+            break;
+        }
+        catch (e) {
+            state.tried.push({ ep, ok: false, reason: errText(e) });
+        }
+    }
+    state.wasmThreads = Number(ort.env.wasm.numThreads ?? 0);
+    if (!session)
+        throw new Error(`no execution provider could run the model: ${state.tried.map((t) => `${t.ep}: ${t.reason}`).join('; ')}`);
+    state.status = 'ready';
+    return state;
+}
+// ---------------------------------------------------------------------------------------------------
+// Inference API
+function softmaxRow(l, off, c) {
+    let m = -Infinity;
+    for (let j = 0; j < c; j++)
+        m = Math.max(m, l[off + j]);
+    const out = new Float32Array(c);
+    let s = 0;
+    for (let j = 0; j < c; j++)
+        s += out[j] = Math.exp(l[off + j] - m);
+    for (let j = 0; j < c; j++)
+        out[j] /= s;
+    return out;
+}
+async function runPixels(pixels, n) {
+    if (!session || !info)
+        throw new Error(`the model is not loaded (${state.error ?? state.status})`);
+    const t0 = performance.now();
+    const out = await session.run(feedsFor(info, pixels, n));
+    const ms = performance.now() - t0;
+    const logits = out.logits?.data;
+    if (!logits)
+        throw new Error("the model has no 'logits' output");
+    let probs = out.probs?.data;
+    if (!probs) {
+        const C = info.numClasses;
+        probs = new Float32Array(n * C);
+        for (let i = 0; i < n; i++)
+            probs.set(softmaxRow(logits, i * C, C), i * C);
+    }
+    for (const t of Object.values(out))
+        t.dispose();
+    return { logits, probs, ms };
+}
+const toB64 = (a) => bytesToB64(new Uint8Array(a.buffer, a.byteOffset, a.byteLength));
+const bytesToB64 = (u8) => {
+    let s = '';
+    for (let i = 0; i < u8.length; i += 0x8000)
+        s += String.fromCharCode(...u8.subarray(i, i + 0x8000));
+    return btoa(s);
+};
+const fromB64 = (b64) => Uint8Array.from(atob(b64), (c) => c.charCodeAt(0));
+/** Runs n preprocessed images (base64 uint8 NHWC) in batches; logits and probs come back as base64 float32. */
+async function runBatchB64(pixelsB64, n, batchSize = 64) {
+    if (!info)
+        throw new Error('the model is not loaded');
+    const px = info.input.height * info.input.width * info.input.channels;
+    const all = fromB64(pixelsB64);
+    if (all.length !== n * px)
+        throw new Error(`got ${all.length} bytes for ${n} images of ${px} bytes`);
+    const C = info.numClasses;
+    const logits = new Float32Array(n * C);
+    const probs = new Float32Array(n * C);
+    let ms = 0;
+    for (let s = 0; s < n; s += batchSize) {
+        const e = Math.min(n, s + batchSize);
+        const r = await runPixels(all.slice(s * px, e * px), e - s);
+        logits.set(r.logits, s * C);
+        probs.set(r.probs, s * C);
+        ms += r.ms;
+    }
+    return { logits: toB64(logits), probs: toB64(probs), count: n, numClasses: C, ms, ep: state.ep };
+}
+async function decodeFile(file) {
+    // No colour-space conversion or premultiplication: the pixels are the file's, as sharp decodes them on the server.
+    const bmp = await createImageBitmap(file, { colorSpaceConversion: 'none', premultiplyAlpha: 'none' });
+    try {
+        const canvas = document.createElement('canvas');
+        canvas.width = bmp.width;
+        canvas.height = bmp.height;
+        const ctx = canvas.getContext('2d', { willReadFrequently: true, colorSpace: 'srgb' });
+        if (!ctx)
+            throw new Error('no 2d canvas context');
+        ctx.drawImage(bmp, 0, 0);
+        const img = ctx.getImageData(0, 0, bmp.width, bmp.height);
+        return { width: img.width, height: img.height, data: img.data };
+    }
+    finally {
+        bmp.close();
+    }
+}
+let lastResult = null;
+async function classifyBlob(file, source) {
+    if (!session || !info)
+        throw new Error('the model is not loaded');
+    const t0 = performance.now();
+    const rgba = await decodeFile(file);
+    const pixels = preprocessImage(rgba, info.input);
+    const t1 = performance.now();
+    const r = await runPixels(pixels, 1);
+    const t2 = performance.now();
+    const order = Array.from(r.probs.keys()).sort((a, b) => r.probs[b] - r.probs[a]);
+    const pred = {
+        topk: order.slice(0, Math.min(topK, info.numClasses)).map((i) => ({ index: i, label: info.labels[i] ?? String(i), prob: r.probs[i], logit: r.logits[i] })),
+        preprocessMs: t1 - t0,
+        inferenceMs: r.ms,
+        totalMs: t2 - t0,
+        ep: state.ep,
+        source,
+        input: bytesToB64(pixels),
+    };
+    drawPreview(pixels, info.input);
+    lastResult = pred;
+    return pred;
+}
+// ---------------------------------------------------------------------------------------------------
+// UI
+const EP_LABEL = { webgpu: 'WebGPU', wasm: 'WASM (CPU)' };
+function setEpText(text, cls = 'pending') {
+    const el = $('ep');
+    el.textContent = text;
+    el.className = `badge ${cls}`;
+}
+function renderModel() {
+    if (!state.model)
+        return;
+    const m = state.model;
+    $('model').textContent =
+        `${m.family} · ${m.numClasses} classes · input ${m.input.height}×${m.input.width}×${m.input.channels} uint8 · dataset ${m.dataset} · ` +
+            `${(m.bytes / 1024).toFixed(0)} KiB · sha256 ${m.sha256.slice(0, 12)}…`;
+}
+function renderState() {
+    const body = $('ep-details');
+    body.textContent = '';
+    const add = (k, v, cls = '') => {
+        const dt = document.createElement('dt');
+        dt.textContent = k;
+        const dd = document.createElement('dd');
+        dd.textContent = v;
+        if (cls)
+            dd.className = cls;
+        body.append(dt, dd);
+    };
+    if (state.status === 'error') {
+        setEpText('no execution provider', 'bad');
+        add('error', state.error ?? 'unknown', 'bad');
+    }
+    else if (state.ep) {
+        const failed = state.tried.filter((t) => !t.ok).map((t) => EP_LABEL[t.ep]);
+        const fellBack = failed.length > 0;
+        setEpText(`${EP_LABEL[state.ep]}${fellBack ? ` — fallback: ${failed.join(', ')} unavailable` : ''}`, state.allNodesOnEp ? (fellBack ? 'warn' : 'ok') : 'warn');
+        add('running on', `${EP_LABEL[state.ep]} (${state.placementText}, from onnxruntime's session log)`, state.allNodesOnEp ? 'ok' : 'warn');
+        for (const n of state.placement?.elsewhere ?? [])
+            add('not on EP', n, 'warn');
+    }
+    add('requested', state.requested === 'auto' ? 'webgpu, then wasm' : state.requested);
+    for (const t of state.tried)
+        add(t.ep, t.ok ? 'loaded and ran a warm-up batch' : `unavailable: ${t.reason}`, t.ok ? 'ok' : 'warn');
+    if (state.adapter)
+        add('WebGPU adapter', [state.adapter.vendor, state.adapter.architecture, state.adapter.description].filter(Boolean).join(' / ') || 'unnamed');
+    add('onnxruntime-web', `${state.ortVersion}, wasm threads ${state.wasmThreads}, cross-origin isolated ${state.crossOriginIsolated}`);
+    add('startup', `model fetch ${state.timings.modelFetchMs.toFixed(0)} ms, session ${state.timings.sessionCreateMs.toFixed(0)} ms, warm-up ${state.timings.warmupMs.toFixed(0)} ms`);
+}
+function drawPreview(pixels, inp) {
+    const c = $('preview');
+    c.width = inp.width;
+    c.height = inp.height;
+    const ctx = c.getContext('2d');
+    if (!ctx)
+        return;
+    const img = ctx.createImageData(inp.width, inp.height);
+    for (let i = 0; i < inp.width * inp.height; i++) {
+        const [r, g, b] = inp.channels === 1 ? [pixels[i], pixels[i], pixels[i]] : [pixels[3 * i], pixels[3 * i + 1], pixels[3 * i + 2]];
+        img.data.set([r, g, b, 255], 4 * i);
+    }
+    ctx.putImageData(img, 0, 0);
+}
+function renderPrediction(p) {
+    const list = $('topk');
+    list.textContent = '';
+    for (const t of p.topk) {
+        const li = document.createElement('li');
+        li.dataset.index = String(t.index);
+        li.dataset.prob = String(t.prob);
+        const label = document.createElement('span');
+        label.className = 'label';
+        label.textContent = t.label;
+        const bar = document.createElement('span');
+        bar.className = 'bar';
+        bar.style.setProperty('--p', String(t.prob));
+        const pct = document.createElement('span');
+        pct.className = 'pct';
+        pct.textContent = `${(100 * t.prob).toFixed(2)}%`;
+        li.append(label, bar, pct);
+        list.append(li);
+    }
+    $('latency').textContent =
+        `${EP_LABEL[p.ep]} · inference ${p.inferenceMs.toFixed(1)} ms · decode + preprocess ${p.preprocessMs.toFixed(1)} ms · total ${p.totalMs.toFixed(1)} ms`;
+    $('result').dataset.status = 'done';
+    $('file-name').textContent = p.source;
+}
+async function onFiles(files) {
+    const f = files?.[0];
+    if (!f)
+        return;
+    const result = $('result');
+    result.dataset.status = 'running';
+    $('error').textContent = '';
+    try {
+        renderPrediction(await classifyBlob(f, f.name));
+    }
+    catch (e) {
+        result.dataset.status = 'error';
+        $('error').textContent = `could not classify ${f.name}: ${errText(e)}`;
+    }
+}
+function wireUi() {
+    const input = $('file');
+    input.addEventListener('change', () => void onFiles(input.files));
+    const drop = $('drop');
+    drop.addEventListener('dragover', (e) => {
+        e.preventDefault();
+        drop.classList.add('over');
+    });
+    drop.addEventListener('dragleave', () => drop.classList.remove('over'));
+    drop.addEventListener('drop', (e) => {
+        e.preventDefault();
+        drop.classList.remove('over');
+        void onFiles(e.dataTransfer?.files);
+    });
+    drop.addEventListener('click', () => input.click());
+    drop.addEventListener('keydown', (e) => {
+        if (e.key === 'Enter' || e.key === ' ')
+            input.click();
+    });
+}
+const ready = init()
+    .catch((e) => {
+    state.status = 'error';
+    state.error = errText(e);
+    return state;
+})
+    .then((s) => {
+    renderState();
+    document.body.dataset.status = s.status;
+    $('file').disabled = s.status !== 'ready';
+    return s;
+});
+wireUi();
+window.ecl = {
+    ready,
+    state,
+    runBatchB64,
+    classifyBlob,
+    get lastResult() {
+        return lastResult;
+    },
+};
+//# sourceMappingURL=app.js.map

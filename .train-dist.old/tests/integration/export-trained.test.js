@@ -1,0 +1,39 @@
+// Every model family, briefly trained on real Fashion-MNIST images, exported to ONNX and compared with the
+// tfjs model on the Fashion-MNIST test set (the full 10k when Debian's dataset is installed, as in CI).
+import assert from 'node:assert/strict';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, test } from 'node:test';
+import { selectBackend } from '../../pipeline/backend.js';
+import { resolveConfig } from '../../pipeline/config.js';
+import { loadDataset } from '../../pipeline/data/registry.js';
+import { train } from '../../pipeline/trainer.js';
+import { exportRun } from '../../export/export-run.js';
+import { compareWithTfjs } from '../../export/compare.js';
+const FMNIST = '/usr/share/datasets/fashion-mnist';
+let dir;
+let embedded;
+let testSet;
+before(async () => {
+    dir = mkdtempSync(join(tmpdir(), 'ecl-export-trained-'));
+    await selectBackend('wasm');
+    embedded = await loadDataset('embedded', { imbalance: 100, seed: 1, trainLimit: 192 });
+    testSet = existsSync(FMNIST) ? (await loadDataset('fmnist-lt', { imbalance: 100, seed: 1 })).test : embedded.test;
+});
+after(() => rmSync(dir, { recursive: true, force: true }));
+for (const family of ['cnn28', 'resnet8', 'resnet20', 'resnet32']) {
+    test(`${family}: trained model exports and matches tfjs on ${existsSync(FMNIST) ? 'the full 10k' : 'the embedded'} test set`, async () => {
+        const cfg = resolveConfig({ dataset: 'embedded', model: family, name: family, runsDir: dir, epochs: 1, batchSize: 32, lr: 0.05, backend: 'wasm', warmupEpochs: 0 });
+        await train(cfg, { data: embedded, log: () => { } });
+        const runDir = join(dir, family);
+        const res = await exportRun(runDir, { validate: true });
+        assert.equal(res.opset, 17);
+        const r = await compareWithTfjs(runDir, testSet.images, testSet.count, { labels: testSet.labels, backend: 'wasm', batchSize: 250 });
+        assert.equal(r.count, testSet.count);
+        assert.ok(r.maxAbsLogitDiff <= 1e-4, `max |Δlogit| ${r.maxAbsLogitDiff}`);
+        assert.equal(r.top1Agreement, 1);
+        assert.equal(r.accuracyTfjs, r.accuracyOnnx);
+    });
+}
+//# sourceMappingURL=export-trained.test.js.map
