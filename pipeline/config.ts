@@ -42,7 +42,7 @@ export const DEFAULTS: Omit<TrainConfig, 'name' | 'dataset' | 'model'> = {
   imbalance: 100,
   valPerClass: 100,
   loss: 'la-ce',
-  temperature: 0.1,
+  temperature: 0.2,
   laTau: 1,
   lambdaBc: 1,
   lambdaCc: 1,

@@ -3,7 +3,7 @@ import { ceLoss, laCeLoss } from './classification.js';
 import { bclPlugin, eclLoss, eclNoBalLoss, eclNoCcLoss } from './ecl.js';
 import type { LossHyperParams, LossPlugin } from './types.js';
 
-export const DEFAULT_LOSS_HPARAMS: LossHyperParams = { temperature: 0.1, laTau: 1, lambdaBc: 1, lambdaCc: 1 };
+export const DEFAULT_LOSS_HPARAMS: LossHyperParams = { temperature: 0.2, laTau: 1, lambdaBc: 1, lambdaCc: 1 };
 
 const factories: Record<string, (hp: LossHyperParams) => LossPlugin> = {
   ce: () => ceLoss(),

@@ -38,7 +38,7 @@ test('registry has the ECL family, all needing contrastive views', () => {
   }
   assert.ok(lossNames().includes('ce') && lossNames().includes('la-ce'));
   assert.equal(createLoss('ce').needsContrastiveViews, false);
-  assert.deepEqual(DEFAULT_LOSS_HPARAMS, { temperature: 0.1, laTau: 1, lambdaBc: 1, lambdaCc: 1 });
+  assert.deepEqual(DEFAULT_LOSS_HPARAMS, { temperature: 0.2, laTau: 1, lambdaBc: 1, lambdaCc: 1 });
   assert.throws(() => createLoss('ecl', { temperature: 0 }), /temperature/);
 });
 
