@@ -7,7 +7,7 @@ DEMO_RUN ?= demo
 EPOCHS ?= 12
 BACKEND ?= auto
 
-.PHONY: install build demo test test-unit test-browser train eval export export-check serve bench-serve cuda-ep parity study clean
+.PHONY: install build demo test test-unit test-browser train eval export export-check serve bench-serve cuda-ep bench-train parity study clean
 
 node_modules/.package-lock.json: package.json package-lock.json
 	npm ci --no-audit --no-fund
@@ -51,6 +51,11 @@ bench-serve: build
 # CUDA 13 providers for onnxruntime-node 1.29.0 (linux-x64), from the npm registry. See docs/serving.md.
 cuda-ep: install
 	node scripts/install-cuda-ep.mjs
+
+BENCH_TRAIN_ARGS ?=
+# tfjs trainer vs a PyTorch CPU peer on the same model/loss (docs/training-speed.md); writes bench/train.json
+bench-train: build
+	$(ECL) bench-train $(BENCH_TRAIN_ARGS)
 
 # Parity of every runtime against the trained tfjs model, on the demo run (trained first if missing).
 parity: build

@@ -10,6 +10,7 @@ import { lossNames } from '../models/losses/registry.js';
 import { stages } from './stages.js';
 import { serveCommand, benchServeCommand } from '../serve/node/command.js';
 import { parityCommand } from './parity/command.js';
+import { benchTrainCommand } from './bench-train-command.js';
 import { STUDY_METHODS } from './study.js';
 
 const trainOptions = (y: Argv) =>
@@ -113,6 +114,7 @@ async function main(): Promise<void> {
     .command(serveCommand as unknown as CommandModule)
     .command(benchServeCommand as unknown as CommandModule)
     .command(parityCommand as unknown as CommandModule)
+    .command(benchTrainCommand as unknown as CommandModule)
     .command(
       'study',
       'train every method for several seeds and write the comparison table (docs/results.md)',

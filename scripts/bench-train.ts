@@ -94,6 +94,10 @@ export interface BenchRow {
   views: number;
   /** torch.set_num_threads of the PyTorch peer. */
   torchThreads: number;
+  /** Timed steps, warm-up steps and rounds of this case (rows merged from several runs may differ). */
+  steps: number;
+  warmup: number;
+  rounds: number;
   tfjs: SideResult;
   torch: SideResult;
   /** Median over rounds of tfjs/PyTorch round img/s; null when either side is unavailable. */
@@ -121,7 +125,17 @@ export interface BenchTrainReport {
     loadavgBefore: number[];
     loadavgAfter: number[];
   };
-  config: { steps: number; warmup: number; rounds: number; lr: number; momentum: number; weightDecay: number; augment: false };
+  config: {
+    steps: number;
+    warmup: number;
+    rounds: number;
+    lr: number;
+    momentum: number;
+    weightDecay: number;
+    augment: false;
+    /** The trainer's default loss hyper-parameters, passed to the PyTorch peer too. */
+    loss: LossHP;
+  };
   results: BenchRow[];
 }
 
@@ -263,6 +277,13 @@ function syntheticSplits(model: ModelFamily, count: number): DatasetSplits {
   };
 }
 
+export interface LossHP {
+  temperature: number;
+  laTau: number;
+  lambdaBc: number;
+  lambdaCc: number;
+}
+
 interface RoundOut {
   stepMs: number[];
   cpuMs: number[];
@@ -310,8 +331,9 @@ async function tfjsRound(model: ModelFamily, loss: BenchLoss, o: BenchTrainOptio
     const cpuMs: number[] = [];
     for (let i = o.warmup; i < total; i++) {
       stepMs.push(marks[i]!.t - marks[i - 1]!.t);
-      const c = process.cpuUsage(marks[i - 1]!.cpu);
-      cpuMs.push((c.user + c.system) / 1000);
+      const c0 = marks[i - 1]!.cpu;
+      const c1 = marks[i]!.cpu;
+      cpuMs.push((c1.user - c0.user + c1.system - c0.system) / 1000);
     }
     return { stepMs, cpuMs, losses, backend: res.backend.name, version: tf.version_core };
   } finally {
@@ -341,12 +363,13 @@ export async function probeTorch(python: string): Promise<{ ok: true; version: s
   }
 }
 
-async function torchRound(model: ModelFamily, loss: BenchLoss, o: BenchTrainOptions): Promise<RoundOut> {
+async function torchRound(model: ModelFamily, loss: BenchLoss, o: BenchTrainOptions, hp: LossHP): Promise<RoundOut> {
   const args = [
     PEER,
     ...['--model', model, '--batch', String(o.batch), '--loss', loss, '--steps', String(o.steps), '--warmup', String(o.warmup)],
     ...['--threads', String(o.threads), '--lr', String(o.lr), '--momentum', String(MOMENTUM), '--weight-decay', String(WEIGHT_DECAY)],
     ...['--class-counts', CLASS_COUNTS.join(',')],
+    ...['--temperature', String(hp.temperature), '--la-tau', String(hp.laTau), '--lambda-bc', String(hp.lambdaBc), '--lambda-cc', String(hp.lambdaCc)],
   ];
   const { stdout } = await execFileP(o.python, args, 20 * 60_000);
   const line = stdout.trim().split('\n').at(-1) ?? '';
@@ -360,8 +383,10 @@ const r1 = (xs: number[]) => xs.map((x) => Number(x.toFixed(1)));
 export async function benchTrain(opts: Partial<BenchTrainOptions> = {}): Promise<BenchTrainReport> {
   const o: BenchTrainOptions = { ...BENCH_TRAIN_DEFAULTS, log: (l) => console.log(l), ...opts };
   validateOptions(o);
+  const { DEFAULTS } = await import('../pipeline/config.js');
+  const hp: LossHP = { temperature: DEFAULTS.temperature, laTau: DEFAULTS.laTau, lambdaBc: DEFAULTS.lambdaBc, lambdaCc: DEFAULTS.lambdaCc };
   const loadBefore = la();
-  const probe = o.torch ? await probeTorch(o.python) : ({ ok: false, reason: 'disabled (--no-torch)' } as const);
+  const probe = o.torch ? await probeTorch(o.python) : ({ ok: false, reason: 'disabled by --no-torch' } as const);
   if (!probe.ok) o.log(`PyTorch peer: unavailable (${probe.reason})`);
   else o.log(`PyTorch peer: torch ${probe.version} (Python ${probe.python}, ${o.threads} threads) via ${o.python}`);
   let tfjsVersion = '?';
@@ -387,7 +412,7 @@ export async function benchTrain(opts: Partial<BenchTrainOptions> = {}): Promise
         const runPt = async () => {
           if (torchFail) return;
           try {
-            const out = await torchRound(model, loss, o);
+            const out = await torchRound(model, loss, o, hp);
             pt.stepMs.push(r1(out.stepMs));
             pt.cpuMs.push(r1(out.cpuMs));
             pt.losses.push(out.losses);
@@ -415,6 +440,9 @@ export async function benchTrain(opts: Partial<BenchTrainOptions> = {}): Promise
         backend,
         views,
         torchThreads: o.threads,
+        steps: o.steps,
+        warmup: o.warmup,
+        rounds: o.rounds,
         tfjs: tfjsRes,
         torch: torchRes,
         ...ratios(tfjsRes, torchRes),
@@ -449,7 +477,7 @@ export async function benchTrain(opts: Partial<BenchTrainOptions> = {}): Promise
       loadavgBefore: loadBefore,
       loadavgAfter: la(),
     },
-    config: { steps: o.steps, warmup: o.warmup, rounds: o.rounds, lr: o.lr, momentum: MOMENTUM, weightDecay: WEIGHT_DECAY, augment: false },
+    config: { steps: o.steps, warmup: o.warmup, rounds: o.rounds, lr: o.lr, momentum: MOMENTUM, weightDecay: WEIGHT_DECAY, augment: false, loss: hp },
     results,
   };
   mkdirSync(dirname(resolve(o.out)), { recursive: true });
@@ -459,7 +487,7 @@ export async function benchTrain(opts: Partial<BenchTrainOptions> = {}): Promise
   o.log('');
   o.log(
     `${report.machine.cpus} CPUs (${report.machine.cpuModel}), load average ${loadBefore.join(' ')} -> ${report.machine.loadavgAfter.join(' ')}; ` +
-      `node ${process.version}, tfjs ${tfjsVersion}, torch ${report.machine.torch ?? 'unavailable'} (${o.threads} threads); ` +
+      `node ${process.version}, tfjs ${tfjsVersion}, ${report.machine.torch ? `torch ${report.machine.torch} (${o.threads} threads)` : 'torch unavailable'}; ` +
       `${o.rounds} rounds x ${o.steps} timed steps after ${o.warmup} warm-up. Ratio: median over rounds of tfjs/PyTorch. Wrote ${o.out}`,
   );
   return report;
