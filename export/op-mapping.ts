@@ -112,15 +112,7 @@ class SpecToOnnx {
     };
     for (const l of layers) {
       if (l.kind === 'batchnorm' && pending) {
-        const c = pending.lin.outChannels;
-        const bn = {
-          gamma: this.param(l.name, 'gamma', [c]),
-          beta: this.param(l.name, 'beta', [c]),
-          movingMean: this.param(l.name, 'movingMean', [c]),
-          movingVariance: this.param(l.name, 'movingVariance', [c]),
-          epsilon: l.epsilon,
-        };
-        foldAffineInto(pending.lin, batchNormAffine(bn, l.name), l.name);
+        foldAffineInto(pending.lin, batchNormAffine(this.batchNormParams(l, pending.lin.outChannels), l.name), l.name);
         pending.layers.push(l.name);
         this.stats.foldedBatchNorms.push(l.name);
         continue;
@@ -180,19 +172,23 @@ class SpecToOnnx {
     return { name, kind: 'flat', n: x.n, perm: null };
   }
 
+  /** A BatchNorm layer's parameters for c channels. */
+  private batchNormParams(l: Extract<LayerSpec, { kind: 'batchnorm' }>, c: number) {
+    return {
+      gamma: this.param(l.name, 'gamma', [c]),
+      beta: this.param(l.name, 'beta', [c]),
+      movingMean: this.param(l.name, 'movingMean', [c]),
+      movingVariance: this.param(l.name, 'movingVariance', [c]),
+      epsilon: l.epsilon,
+    };
+  }
+
   layer(l: LayerSpec, x: Value, where: string): Value {
     switch (l.kind) {
       case 'batchnorm': {
         // Not preceded by a Conv/Gemm in this layer list: a per-channel Mul + Add.
         const c = x.kind === 'nchw' ? x.c : x.n;
-        const bn = {
-          gamma: this.param(l.name, 'gamma', [c]),
-          beta: this.param(l.name, 'beta', [c]),
-          movingMean: this.param(l.name, 'movingMean', [c]),
-          movingVariance: this.param(l.name, 'movingVariance', [c]),
-          epsilon: l.epsilon,
-        };
-        let { scale, shift } = batchNormAffine(bn, l.name);
+        let { scale, shift } = batchNormAffine(this.batchNormParams(l, c), l.name);
         if (x.kind === 'flat' && x.perm) {
           // Per-feature constants follow the feature permutation.
           scale = permuteRows(scale, x.n, 1, x.perm);
