@@ -7,7 +7,7 @@ DEMO_RUN ?= demo
 EPOCHS ?= 12
 BACKEND ?= auto
 
-.PHONY: install build demo test test-unit test-browser train eval export export-check serve bench-serve cuda-ep bench-train parity study clean
+.PHONY: install build demo test test-unit test-browser train eval export export-check serve bench-serve cuda-ep bench-train bench-train-gpu gpu-check parity study clean
 
 node_modules/.package-lock.json: package.json package-lock.json
 	npm ci --no-audit --no-fund
@@ -56,6 +56,17 @@ BENCH_TRAIN_ARGS ?=
 # tfjs trainer vs a PyTorch CPU peer on the same model/loss (docs/training-speed.md); writes bench/train.json
 bench-train: build
 	$(ECL) bench-train $(BENCH_TRAIN_ARGS)
+
+# On a GPU machine: tfjs-backend-webgpu (Dawn) vs PyTorch eager CUDA; PYTHON = an interpreter with CUDA torch.
+PYTHON ?= python3
+bench-train-gpu: build
+	$(ECL) bench-train --backend webgpu --torch-device cuda --python $(PYTHON) --models resnet32,cnn28 --batch 512 \
+	  --out bench/train-gpu.json $(BENCH_TRAIN_ARGS)
+
+# Every GPU check (throughput, profile, stock-kernel baseline, numerics) into GPU_CHECK_OUT.
+GPU_CHECK_OUT ?= runs/gpu-check
+gpu-check: build
+	PYTHON=$(PYTHON) scripts/gpu-check.sh $(GPU_CHECK_OUT)
 
 # Parity of every runtime against the trained tfjs model, on the demo run (trained first if missing).
 parity: build

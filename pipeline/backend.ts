@@ -41,8 +41,13 @@ async function tryNode(pkg: '@tensorflow/tfjs-node-gpu' | '@tensorflow/tfjs-node
   return 'tensorflow';
 }
 
-async function tryWebgpu(details: Record<string, string>): Promise<string> {
-  let gpu: { requestAdapter(): Promise<unknown> };
+/** Software WebGPU adapters (SwiftShader, lavapipe, llvmpipe) are CPU rasterisers: far slower than wasm. */
+export function isSoftwareAdapter(info: { vendor?: string; architecture?: string; description?: string }): boolean {
+  return /swiftshader|llvmpipe|lavapipe|software|cpu/i.test(`${info.vendor ?? ''} ${info.architecture ?? ''} ${info.description ?? ''}`);
+}
+
+async function tryWebgpu(details: Record<string, string>, auto: boolean): Promise<string> {
+  let gpu: { requestAdapter(opts?: object): Promise<unknown> };
   try {
     const webgpu = (await import('webgpu')) as unknown as { create(args: string[]): unknown; globals: object };
     Object.assign(globalThis, webgpu.globals);
@@ -50,14 +55,25 @@ async function tryWebgpu(details: Record<string, string>): Promise<string> {
   } catch (e) {
     throw new Error(`the webgpu (Dawn) package failed to load: ${errMessage(e)}`);
   }
-  const adapter = (await gpu.requestAdapter()) as { info?: { description?: string; vendor?: string } } | null;
+  const adapter = (await gpu.requestAdapter({ powerPreference: 'high-performance' })) as {
+    info?: { description?: string; vendor?: string; architecture?: string };
+  } | null;
   if (!adapter) throw new Error('no WebGPU adapter (no GPU visible to Dawn)');
-  details.adapter = adapter.info?.description || adapter.info?.vendor || 'unknown';
+  const info = adapter.info ?? {};
+  details.adapter = [info.vendor, info.architecture, info.description].filter(Boolean).join(' / ') || 'unknown';
+  // Auto mode only takes a real GPU; --backend webgpu also takes a software adapter (tests use SwiftShader).
+  if (auto && isSoftwareAdapter(info)) throw new Error(`only a software WebGPU adapter (${details.adapter}), slower than wasm`);
   // tfjs-backend-webgpu reads navigator.gpu when it is imported, so set it first.
   if (!(globalThis as { navigator?: unknown }).navigator) Object.defineProperty(globalThis, 'navigator', { value: {}, configurable: true, writable: true });
   Object.defineProperty((globalThis as unknown as { navigator: object }).navigator, 'gpu', { value: gpu, configurable: true });
   await import('@tensorflow/tfjs-backend-webgpu');
+  const { registerWebgpuTrainingKernels, configureWebgpuForTraining } = await import('./kernels/webgpu-training-kernels.js');
+  // ECL_WEBGPU_STOCK_KERNELS=1 keeps tfjs's own kernels (for before/after measurements).
+  const stock = process.env.ECL_WEBGPU_STOCK_KERNELS === '1';
+  const registered = stock ? [] : registerWebgpuTrainingKernels();
   if (!(await tf.setBackend('webgpu'))) throw new Error('tfjs-backend-webgpu failed to initialise');
+  details.kernels = stock ? 'stock tfjs-backend-webgpu kernels (ECL_WEBGPU_STOCK_KERNELS=1)' : `custom webgpu training kernels: ${registered.join(', ')}`;
+  details.flags = configureWebgpuForTraining();
   return 'webgpu';
 }
 
@@ -100,7 +116,7 @@ export async function selectBackend(requested = 'auto'): Promise<BackendChoice> 
       let tfBackend: string;
       if (name === 'tfjs-node-gpu') tfBackend = await tryNode('@tensorflow/tfjs-node-gpu');
       else if (name === 'tfjs-node') tfBackend = await tryNode('@tensorflow/tfjs-node');
-      else if (name === 'webgpu') tfBackend = await tryWebgpu(details);
+      else if (name === 'webgpu') tfBackend = await tryWebgpu(details, want === 'auto');
       else if (name === 'wasm') tfBackend = await tryWasm(details);
       else tfBackend = await tryCpu();
       await tf.ready();

@@ -14,6 +14,7 @@ export interface BenchTrainArgs {
   torch: boolean;
   python: string;
   threads: number;
+  torchDevice: string;
   backend: string;
   lr: number;
   merge: boolean;
@@ -34,6 +35,7 @@ export const benchTrainCommand: CommandModule<object, BenchTrainArgs> = {
       .option('torch', { type: 'boolean', default: true, describe: 'run the PyTorch peer; --no-torch skips it' })
       .option('python', { type: 'string', default: '/usr/bin/python3', describe: 'interpreter with torch for the peer' })
       .option('threads', { type: 'number', default: 2, describe: 'torch.set_num_threads for the peer' })
+      .option('torch-device', { type: 'string', default: 'cpu', describe: 'device of the PyTorch peer: cpu, or cuda on a GPU machine' })
       .option('backend', { type: 'string', default: 'wasm', describe: 'tfjs backend of the trainer' })
       .option('lr', { type: 'number', default: 0.01, describe: 'constant learning rate of both sides' })
       .option('merge', { type: 'boolean', default: false, describe: 'keep rows of other cases already in --out' }) as unknown as Argv<BenchTrainArgs>,
@@ -50,6 +52,7 @@ export const benchTrainCommand: CommandModule<object, BenchTrainArgs> = {
       torch: a.torch,
       python: a.python,
       threads: a.threads,
+      torchDevice: a.torchDevice,
       backend: a.backend,
       lr: a.lr,
       merge: a.merge,

@@ -10,6 +10,7 @@ import type { LossPlugin } from '../models/losses/types.js';
 import { deriveRng } from '../models/rng.js';
 import { type ModelSpec, paramName } from '../models/spec.js';
 import { type BackendChoice, describeBackend, selectBackend } from './backend.js';
+import { runningStatsStep, sgdMomentumStep } from './optim.js';
 import { readCheckpoint, writeCheckpoint } from './checkpoint.js';
 import { type TrainConfig, learningRate } from './config.js';
 import { loadDataset } from './data/registry.js';
@@ -331,19 +332,15 @@ async function trainStep(spec: ModelSpec, state: ModelState, loss: LossPlugin, s
       const m = bnMomentum.get(st.layer) ?? 0.9;
       const mm = state.buffers.get(paramName(st.layer, 'movingMean'))!;
       const mv = state.buffers.get(paramName(st.layer, 'movingVariance'))!;
-      mm.assign(tf.add(tf.mul(mm, m), tf.mul(st.mean, 1 - m)));
-      mv.assign(tf.add(tf.mul(mv, m), tf.mul(st.variance, 1 - m)));
+      runningStatsStep(mm, st.mean, mv, st.variance, m);
     }
     // SGD with momentum (PyTorch convention): v = mu*v + g + wd*w; w -= lr*v.
     for (let i = 0; i < s.trainVars.length; i++) {
       const name = s.trainNames[i]!;
       const w = s.trainVars[i]!;
-      let g = grads[w.name];
+      const g = grads[w.name];
       if (!g) continue;
-      if (s.decayed.has(name) && s.weightDecay > 0) g = tf.add(g, tf.mul(w, s.weightDecay));
-      const v = state.momentum.get(name)!;
-      v.assign(tf.add(tf.mul(v, s.momentum), g));
-      w.assign(tf.sub(w, tf.mul(v, s.lr)));
+      sgdMomentumStep(w, state.momentum.get(name)!, g, { lr: s.lr, momentum: s.momentum, weightDecay: s.decayed.has(name) ? s.weightDecay : 0 });
     }
   });
   const lossValue = (await value.data())[0]!;

@@ -39,6 +39,8 @@ export interface BenchTrainOptions {
   python: string;
   /** torch.set_num_threads. */
   threads: number;
+  /** Device of the PyTorch peer: cpu, or cuda on a GPU machine. */
+  torchDevice: string;
   /** tfjs backend for the trainer (default wasm). */
   backend: string;
   lr: number;
@@ -58,6 +60,7 @@ export const BENCH_TRAIN_DEFAULTS: Omit<BenchTrainOptions, 'log'> = {
   torch: true,
   python: '/usr/bin/python3',
   threads: 2,
+  torchDevice: 'cpu',
   backend: 'wasm',
   lr: 0.01,
   merge: false,
@@ -91,9 +94,13 @@ export interface BenchRow {
   batch: number;
   loss: BenchLoss;
   backend: string;
+  /** Where the tfjs backend ran: the WebGPU adapter, or cpu. */
+  backendDetail?: string;
   views: number;
   /** torch.set_num_threads of the PyTorch peer. */
   torchThreads: number;
+  /** Device the PyTorch peer ran on (cpu, or e.g. "cuda (NVIDIA H200)"); absent in rows from older runs = cpu. */
+  torchDevice?: string;
   /** Timed steps, warm-up steps and rounds of this case (rows merged from several runs may differ). */
   steps: number;
   warmup: number;
@@ -194,7 +201,8 @@ export function formatTable(rows: readonly BenchRow[]): string {
   const lines = [`| ${head.join(' | ')} |`, `|${head.map((h) => (h === 'model' || h === 'loss' || h === 'backend' ? '---' : '---:')).join('|')}|`];
   for (const r of rows) {
     const tf = r.tfjs.available ? fmt(r.tfjs.imgPerSec) : `unavailable (${r.tfjs.reason})`;
-    const pt = r.torch.available ? `${fmt(r.torch.imgPerSec)} (${r.torchThreads} thr)` : `unavailable (${r.torch.reason})`;
+    const where = r.torchDevice && r.torchDevice !== 'cpu' ? r.torchDevice.split(' ')[0]! : `${r.torchThreads} thr`;
+    const pt = r.torch.available ? `${fmt(r.torch.imgPerSec)} (${where})` : `unavailable (${r.torch.reason})`;
     const ratio = r.ratio === null ? '–' : `${r.ratio.toFixed(2)}×`;
     lines.push(`| ${r.model} | ${r.batch} | ${r.loss} | ${r.backend} | ${tf} | ${pt} | ${ratio} |`);
   }
@@ -209,7 +217,8 @@ export function parseList<T extends string>(value: string | readonly string[], a
   return [...new Set(items)] as T[];
 }
 
-export const rowKey = (r: Pick<BenchRow, 'model' | 'batch' | 'loss' | 'backend' | 'torchThreads'>) => `${r.model}/${r.batch}/${r.loss}/${r.backend}/${r.torchThreads}`;
+export const rowKey = (r: Pick<BenchRow, 'model' | 'batch' | 'loss' | 'backend' | 'torchThreads' | 'torchDevice'>) =>
+  `${r.model}/${r.batch}/${r.loss}/${r.backend}/${r.torchThreads}/${(r.torchDevice ?? 'cpu').split(' ')[0]}`;
 
 /** Earlier rows whose case was not re-measured, then the new rows. */
 export function mergeRows(previous: readonly BenchRow[], fresh: readonly BenchRow[]): BenchRow[] {
@@ -247,7 +256,7 @@ function inputOf(model: ModelFamily) {
 }
 
 /** count uint8 images (LCG noise) with labels i mod C, plus a 1-per-class test set and no validation set. */
-function syntheticSplits(model: ModelFamily, count: number): DatasetSplits {
+export function syntheticSplits(model: ModelFamily, count: number): DatasetSplits {
   const inp = inputOf(model);
   const per = inp.height * inp.width * inp.channels;
   const classNames = Array.from({ length: NUM_CLASSES }, (_, c) => `c${c}`);
@@ -288,10 +297,11 @@ interface RoundOut {
   stepMs: number[];
   cpuMs: number[];
   losses: number[];
+  device?: string;
 }
 
 /** One tfjs round: `train()` for warm-up + timed steps; intervals between consecutive onStep calls. */
-async function tfjsRound(model: ModelFamily, loss: BenchLoss, o: BenchTrainOptions): Promise<RoundOut & { backend: string; version: string }> {
+async function tfjsRound(model: ModelFamily, loss: BenchLoss, o: BenchTrainOptions): Promise<RoundOut & { backend: string; backendDetail: string; version: string }> {
   const [{ train }, { resolveConfig }, tf] = await Promise.all([import('../pipeline/trainer.js'), import('../pipeline/config.js'), import('@tensorflow/tfjs-core')]);
   const total = o.warmup + o.steps;
   const dir = mkdtempSync(join(tmpdir(), 'ecl-bench-train-'));
@@ -335,7 +345,7 @@ async function tfjsRound(model: ModelFamily, loss: BenchLoss, o: BenchTrainOptio
       const c1 = marks[i]!.cpu;
       cpuMs.push((c1.user - c0.user + c1.system - c0.system) / 1000);
     }
-    return { stepMs, cpuMs, losses, backend: res.backend.name, version: tf.version_core };
+    return { stepMs, cpuMs, losses, backend: res.backend.name, backendDetail: res.backend.details.adapter ?? 'cpu', version: tf.version_core };
   } finally {
     if (ci === undefined) delete process.env.CI;
     else process.env.CI = ci;
@@ -367,14 +377,14 @@ async function torchRound(model: ModelFamily, loss: BenchLoss, o: BenchTrainOpti
   const args = [
     PEER,
     ...['--model', model, '--batch', String(o.batch), '--loss', loss, '--steps', String(o.steps), '--warmup', String(o.warmup)],
-    ...['--threads', String(o.threads), '--lr', String(o.lr), '--momentum', String(MOMENTUM), '--weight-decay', String(WEIGHT_DECAY)],
+    ...['--threads', String(o.threads), '--device', o.torchDevice, '--lr', String(o.lr), '--momentum', String(MOMENTUM), '--weight-decay', String(WEIGHT_DECAY)],
     ...['--class-counts', CLASS_COUNTS.join(',')],
     ...['--temperature', String(hp.temperature), '--la-tau', String(hp.laTau), '--lambda-bc', String(hp.lambdaBc), '--lambda-cc', String(hp.lambdaCc)],
   ];
   const { stdout } = await execFileP(o.python, args, 20 * 60_000);
   const line = stdout.trim().split('\n').at(-1) ?? '';
-  const j = JSON.parse(line) as { stepMs: number[]; cpuMs: number[]; losses: number[] };
-  return { stepMs: j.stepMs, cpuMs: j.cpuMs, losses: j.losses };
+  const j = JSON.parse(line) as { stepMs: number[]; cpuMs: number[]; losses: number[]; device?: string };
+  return { stepMs: j.stepMs, cpuMs: j.cpuMs, losses: j.losses, device: j.device };
 }
 
 const la = () => loadavg().map((x) => Number(x.toFixed(2)));
@@ -388,7 +398,7 @@ export async function benchTrain(opts: Partial<BenchTrainOptions> = {}): Promise
   const loadBefore = la();
   const probe = o.torch ? await probeTorch(o.python) : ({ ok: false, reason: 'disabled by --no-torch' } as const);
   if (!probe.ok) o.log(`PyTorch peer: unavailable (${probe.reason})`);
-  else o.log(`PyTorch peer: torch ${probe.version} (Python ${probe.python}, ${o.threads} threads) via ${o.python}`);
+  else o.log(`PyTorch peer: torch ${probe.version} (Python ${probe.python}, ${o.torchDevice === 'cpu' ? `${o.threads} threads` : o.torchDevice}) via ${o.python}`);
   let tfjsVersion = '?';
   const rows: BenchRow[] = [];
   for (const model of o.models) {
@@ -398,11 +408,14 @@ export async function benchTrain(opts: Partial<BenchTrainOptions> = {}): Promise
       const tf: SideSamples = { stepMs: [], cpuMs: [], losses: [] };
       const pt: SideSamples = { stepMs: [], cpuMs: [], losses: [] };
       let backend = o.backend;
+      let backendDetail = '';
       let torchFail: string | null = probe.ok ? null : probe.reason;
+      let torchDevice = o.torchDevice;
       for (let r = 0; r < o.rounds; r++) {
         const runTf = async () => {
           const out = await tfjsRound(model, loss, o);
           backend = out.backend;
+          backendDetail = out.backendDetail;
           tfjsVersion = out.version;
           tf.stepMs.push(r1(out.stepMs));
           tf.cpuMs.push(r1(out.cpuMs));
@@ -416,6 +429,7 @@ export async function benchTrain(opts: Partial<BenchTrainOptions> = {}): Promise
             pt.stepMs.push(r1(out.stepMs));
             pt.cpuMs.push(r1(out.cpuMs));
             pt.losses.push(out.losses);
+            torchDevice = out.device ?? torchDevice;
             o.log(`  ${model} ${loss} round ${r + 1}/${o.rounds} PyTorch: median ${median(out.stepMs).toFixed(0)} ms/step = ${imgPerSec(o.batch, median(out.stepMs)).toFixed(1)} img/s`);
           } catch (e) {
             torchFail = `peer failed: ${torchUnavailableReason(e as { code?: unknown; message?: string; stderr?: string }, o.python)}`;
@@ -438,8 +452,10 @@ export async function benchTrain(opts: Partial<BenchTrainOptions> = {}): Promise
         batch: o.batch,
         loss,
         backend,
+        backendDetail,
         views,
         torchThreads: o.threads,
+        torchDevice,
         steps: o.steps,
         warmup: o.warmup,
         rounds: o.rounds,

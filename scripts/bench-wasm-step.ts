@@ -1,6 +1,6 @@
 // Times a full training step (forward, tf.variableGrads of softmax CE via one-hot, SGD update).
 //   node dist/scripts/bench-wasm-step.js [--model cnn28|resnet8|resnet20|resnet32] [--batch 128]
-//        [--steps 5] [--backend wasm|cpu] [--profile]
+//        [--steps 5] [--backend wasm|cpu|webgpu] [--profile]
 // --verify: instead, compare one step's gradients on wasm against the cpu backend at a small batch
 //        (--batch defaults to 2) and check that tensor counts stay flat over 3 wasm steps.
 // Reports wall time and this process's CPU time per step (the machine may be shared: CPU time is the
@@ -66,15 +66,17 @@ function makeStep(st: Setup, tag: string) {
   const x = tf.tensor4d(st.pixels, [batch, height, width, channels]);
   const oneHot = tf.cast(tf.oneHot(tf.tensor1d(st.labels, 'int32'), 10), 'float32') as tf.Tensor2D;
   /** One SGD step; returns the loss and (optionally) copies of the gradients, in vars order. */
-  const step = (keepGrads = false): { loss: number; grads: Float32Array[] } => {
+  // Async reads: dataSync is not available on webgpu in Node.
+  const step = async (keepGrads = false): Promise<{ loss: number; grads: Float32Array[] }> => {
     const out = tf.tidy(() => {
       const { value, grads } = tf.variableGrads(() => softmaxCrossEntropy(forwardClassifier(st.spec, params, x, { training: true }).logits, oneHot), vars);
       const g = vars.map((v) => grads[v.name]!);
       for (const v of vars) v.assign(tf.sub(v, tf.mul(grads[v.name]!, lr)));
       return [value, ...(keepGrads ? g : [])];
     });
-    const loss = out[0]!.dataSync()[0]!;
-    const grads = out.slice(1).map((t) => Float32Array.from(t.dataSync() as Float32Array));
+    const loss = (await out[0]!.data())[0]!;
+    const grads: Float32Array[] = [];
+    for (const t of out.slice(1)) grads.push(Float32Array.from((await t.data()) as Float32Array));
     tf.dispose(out);
     return { loss, grads };
   };
@@ -91,14 +93,14 @@ async function runVerify(st: Setup): Promise<void> {
   await selectBackend('wasm');
   await selectBackendByName('cpu');
   const ref = makeStep(st, 'cpu');
-  const want = ref.step(true).grads;
+  const want = (await ref.step(true)).grads;
   ref.dispose();
   await selectBackendByName('wasm');
   const run = makeStep(st, 'wasm');
-  const got = run.step(true).grads;
+  const got = (await run.step(true)).grads;
   const counts = [tf.memory().numTensors];
   for (let i = 0; i < 2; i++) {
-    run.step();
+    await run.step();
     counts.push(tf.memory().numTensors);
   }
   run.dispose();
@@ -129,7 +131,7 @@ async function main(): Promise<void> {
   const st = setup();
   if (verify) return runVerify(st);
   const choice = await selectBackend(backend);
-  console.log(`backend ${choice.name}; ${choice.details.kernels ?? ''}`);
+  console.log(`backend ${choice.name}; ${Object.entries(choice.details).map(([k, v]) => `${k}: ${v}`).join('; ')}`);
   console.log(`model ${model} batch ${batch} steps ${steps}`);
   const { step } = makeStep(st, 'bench');
   const wall: number[] = [];
@@ -139,7 +141,7 @@ async function main(): Promise<void> {
   for (let s = 0; s < steps + 1; s++) {
     const c0 = process.cpuUsage();
     const t0 = performance.now();
-    const { loss } = step();
+    const { loss } = await step();
     const dt = performance.now() - t0;
     const c = process.cpuUsage(c0);
     const dc = (c.user + c.system) / 1000;
@@ -161,8 +163,8 @@ async function main(): Promise<void> {
   console.log(`tensors flat: ${tf.memory().numTensors === tensorsAfterFirst}; wasm heap ${(heapAfterFirst / 2 ** 20).toFixed(0)} -> ${(wasmHeapBytes() / 2 ** 20).toFixed(0)} MiB`);
 
   if (flag('profile')) {
-    const info = await tf.profile(() => {
-      step();
+    const info = await tf.profile(async () => {
+      await step();
     });
     const byKernel = new Map<string, { ms: number; n: number }>();
     for (const k of info.kernels) {

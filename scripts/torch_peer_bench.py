@@ -116,7 +116,7 @@ def bc_ecl_loss(torch, z, y, p, tau):
     shift = 1.0 / tau
     s = (z @ z.t()) / tau
     sp = (z @ p.t()) / tau
-    not_self = 1.0 - torch.eye(n, dtype=z.dtype)
+    not_self = 1.0 - torch.eye(n, dtype=z.dtype, device=z.device)
     same = (y @ y.t()) * not_self
     e = torch.exp(s - shift) * not_self
     sum_exp = e @ y
@@ -159,6 +159,7 @@ def main() -> None:
     ap.add_argument("--lambda-bc", type=float, default=1.0)
     ap.add_argument("--lambda-cc", type=float, default=1.0)
     ap.add_argument("--seed", type=int, default=1)
+    ap.add_argument("--device", default="cpu", help="cpu or cuda (PyTorch defaults otherwise: eager, TF32 convs as shipped)")
     a = ap.parse_args()
 
     import torch
@@ -166,12 +167,15 @@ def main() -> None:
     import torch.nn.functional as F
 
     torch.set_num_threads(a.threads)
+    if a.device != "cpu" and not torch.cuda.is_available():
+        raise SystemExit(f"--device {a.device}: torch.cuda.is_available() is False")
+    dev = torch.device(a.device)
     torch.manual_seed(a.seed)
     counts = [float(c) for c in a.class_counts.split(",") if c.strip()] or [5000 * 0.01 ** (c / 9) for c in range(10)]
     C = len(counts)
     net, (H, W, Ch), d, k = build(torch, nn, F, a.model, C)
-    net.train()
-    log_prior = torch.log(torch.tensor([max(c, 1.0) / sum(counts) for c in counts]))
+    net.to(dev).train()
+    log_prior = torch.log(torch.tensor([max(c, 1.0) / sum(counts) for c in counts])).to(dev)
 
     decay = [p for n, p in net.named_parameters() if n.endswith("weight") and p.dim() > 1]
     no_decay = [p for n, p in net.named_parameters() if not (n.endswith("weight") and p.dim() > 1)]
@@ -183,10 +187,10 @@ def main() -> None:
     B = a.batch
     views = 3 if a.loss == "ecl" else 1
     g = torch.Generator().manual_seed(12345)
-    pixels = torch.randint(0, 256, (views * B, Ch, H, W), dtype=torch.uint8, generator=g)
+    pixels = torch.randint(0, 256, (views * B, Ch, H, W), dtype=torch.uint8, generator=g).to(dev)
     labels = torch.arange(B) % C
-    y1 = F.one_hot(labels, C).float()
-    y2 = F.one_hot(torch.cat([labels, labels]), C).float()
+    y1 = F.one_hot(labels, C).float().to(dev)
+    y2 = F.one_hot(torch.cat([labels, labels]), C).float().to(dev)
 
     def step():
         opt.zero_grad(set_to_none=True)
@@ -224,6 +228,7 @@ def main() -> None:
         "torch": torch.__version__,
         "python": sys.version.split()[0],
         "threads": torch.get_num_threads(),
+        "device": a.device + (f" ({torch.cuda.get_device_name(0)})" if a.device != "cpu" else ""),
         "model": a.model, "batch": B, "loss": a.loss, "views": views,
         "params": sum(p.numel() for p in net.parameters()),
         "warmup": a.warmup,

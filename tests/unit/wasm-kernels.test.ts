@@ -12,59 +12,7 @@ import { buildModelSpec, initParams } from '../../models/builders.js';
 import { forwardClassifier } from '../../models/forward.js';
 import { softmaxCrossEntropy } from '../../models/losses/classification.js';
 import type { ModelFamily } from '../../models/spec.js';
-
-const TOL = 1e-4;
-
-type Arr = { shape: number[]; data: Float32Array };
-
-/** Deterministic pseudo-random data (xorshift), values in [-1, 1). */
-function rand(shape: number[], seed: number, scale = 1, offset = 0): Arr {
-  const n = shape.reduce((a, b) => a * b, 1);
-  const data = new Float32Array(n);
-  let s = (seed * 2654435761) >>> 0 || 1;
-  for (let i = 0; i < n; i++) {
-    s ^= s << 13;
-    s >>>= 0;
-    s ^= s >>> 17;
-    s ^= s << 5;
-    s >>>= 0;
-    data[i] = ((s / 4294967296) * 2 - 1) * scale + offset;
-  }
-  return { shape, data };
-}
-
-const T = (a: Arr) => tf.tensor(a.data, a.shape);
-
-function relErr(got: Float32Array | number[], want: Float32Array | number[]): number {
-  assert.equal(got.length, want.length, 'length');
-  let num = 0;
-  let den = 0;
-  for (let i = 0; i < want.length; i++) {
-    num = Math.max(num, Math.abs(got[i]! - want[i]!));
-    den = Math.max(den, Math.abs(want[i]!));
-  }
-  return den === 0 ? num : num / den;
-}
-
-function assertClose(got: { shape: number[]; data: Float32Array }, want: { shape: number[]; data: Float32Array }, what: string): void {
-  assert.deepEqual(got.shape, want.shape, `${what}: shape`);
-  const e = relErr(got.data, want.data);
-  assert.ok(e <= TOL, `${what}: relative error ${e.toExponential(2)} > ${TOL}`);
-}
-
-/** Runs f on a backend; returns every output as plain arrays; checks f leaks no tensors. */
-async function on(backend: string, f: () => tf.Tensor | tf.Tensor[]): Promise<Arr[]> {
-  await tf.setBackend(backend);
-  const before = tf.memory().numTensors;
-  const outs = tf.tidy(() => {
-    const r = f();
-    return Array.isArray(r) ? r : [r];
-  });
-  const res = outs.map((t) => ({ shape: t.shape.slice(), data: Float32Array.from(t.dataSync() as Float32Array) }));
-  tf.dispose(outs);
-  assert.equal(tf.memory().numTensors, before, `${backend}: tensors leaked`);
-  return res;
-}
+import { type Arr, T, TOL, assertClose, on, rand, relErr } from './kernel-test-utils.js';
 
 async function compare(what: string, f: () => tf.Tensor | tf.Tensor[]): Promise<void> {
   const want = await on('cpu', f);
