@@ -6,6 +6,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import '@tensorflow/tfjs';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
+import { cpus } from 'node:os';
 
 export const BACKENDS = ['tfjs-node-gpu', 'tfjs-node', 'webgpu', 'wasm', 'cpu'] as const;
 export type BackendName = (typeof BACKENDS)[number];
@@ -77,14 +78,36 @@ async function tryWebgpu(details: Record<string, string>, auto: boolean): Promis
   return 'webgpu';
 }
 
+/** XNNPACK pool size: ECL_WASM_THREADS, else one per CPU core up to 4 (1 = the single-threaded build). */
+export function wasmThreadsWanted(env = process.env, cores = cpus().length): number {
+  const raw = env.ECL_WASM_THREADS;
+  if (raw === undefined || raw === '') return Math.max(1, Math.min(4, cores));
+  const n = Number(raw);
+  if (!Number.isInteger(n) || n < 1 || n > 8) throw new Error(`ECL_WASM_THREADS must be an integer 1..8, got '${raw}'`);
+  return n;
+}
+
 async function tryWasm(details: Record<string, string>): Promise<string> {
   const wasm = await import('@tensorflow/tfjs-backend-wasm');
   const dir = dirname(requireFromHere.resolve('@tensorflow/tfjs-backend-wasm/package.json'));
   wasm.setWasmPaths(join(dir, 'dist') + '/');
   const { registerWasmTrainingKernels } = await import('./kernels/wasm-training-kernels.js');
   const registered = registerWasmTrainingKernels();
-  if (!(await tf.setBackend('wasm'))) throw new Error('tfjs-backend-wasm failed to initialise');
+  const threads = wasmThreadsWanted();
+  let restore = () => {};
+  if (threads > 1) {
+    const { prepareWasmThreads } = await import('./kernels/wasm-threads.js');
+    restore = prepareWasmThreads(threads);
+    wasm.setThreadsCount(threads);
+  }
+  try {
+    if (!(await tf.setBackend('wasm'))) throw new Error('tfjs-backend-wasm failed to initialise');
+  } finally {
+    restore();
+  }
+  if (threads > 1) (await import('./kernels/wasm-threads.js')).unrefWasmWorkers();
   details.kernels = `custom wasm training kernels: ${registered.join(', ')}`;
+  details.threads = `${wasm.getThreadsCount()} (XNNPACK thread pool${threads > 1 ? `, ECL_WASM_THREADS=${threads}` : ''})`;
   return 'wasm';
 }
 

@@ -6,7 +6,8 @@
 //   node dist/scripts/check-train-numerics.js [--model cnn28] [--loss la-ce|ecl] [--batch 16]
 //        [--steps 20] [--backends wasm,webgpu] [--tol 1e-3] [--data synthetic|embedded] [--out file.json]
 // A backend written "webgpu:stock" runs with tfjs's own webgpu kernels (ECL_WEBGPU_STOCK_KERNELS=1), so
-// "webgpu:stock,webgpu" isolates the replacement kernels on one GPU. Each side runs in its own process.
+// "webgpu:stock,webgpu" isolates the replacement kernels on one GPU; "wasm:threads2" runs wasm with a
+// 2-thread XNNPACK pool (ECL_WASM_THREADS=2; plain "wasm" is single-threaded). Each side runs in its own process.
 // Exit status 1 when any step's relative difference exceeds the tolerance.
 import { execFile } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
@@ -113,8 +114,13 @@ export async function trainLosses(o: NumericsOptions, backend: string): Promise<
 /** Runs one side in a child process (its own backend, env and kernels); returns its losses. */
 function childLosses(o: NumericsOptions, spec: string): Promise<{ losses: number[]; backend: string; detail: string }> {
   const [backend, variant] = spec.split(':');
-  if (variant !== undefined && variant !== 'stock') throw new Error(`unknown backend variant '${spec}' (expected NAME or NAME:stock)`);
-  const env = { ...process.env, ...(variant === 'stock' ? { ECL_WEBGPU_STOCK_KERNELS: '1' } : {}) };
+  const threads = /^threads(\d+)$/.exec(variant ?? '');
+  if (variant !== undefined && variant !== 'stock' && !threads) throw new Error(`unknown backend variant '${spec}' (expected NAME, NAME:stock or NAME:threadsN)`);
+  const env = {
+    ...process.env,
+    ...(variant === 'stock' ? { ECL_WEBGPU_STOCK_KERNELS: '1' } : {}),
+    ...(threads ? { ECL_WASM_THREADS: threads[1]! } : { ECL_WASM_THREADS: '1' }),
+  };
   const args = [fileURLToPath(import.meta.url), '--child', '--backend', backend!, '--model', o.model, '--loss', o.loss, '--batch', String(o.batch), '--steps', String(o.steps), '--lr', String(o.lr), '--data', o.data ?? 'synthetic'];
   return new Promise((res, rej) => {
     execFile(process.execPath, args, { env, maxBuffer: 16 << 20, timeout: 30 * 60_000 }, (err, stdout, stderr) => {
