@@ -345,7 +345,7 @@ async function tfjsRound(model: ModelFamily, loss: BenchLoss, o: BenchTrainOptio
       const c1 = marks[i]!.cpu;
       cpuMs.push((c1.user - c0.user + c1.system - c0.system) / 1000);
     }
-    return { stepMs, cpuMs, losses, backend: res.backend.name, backendDetail: res.backend.details.adapter ?? 'cpu', version: tf.version_core };
+    return { stepMs, cpuMs, losses, backend: res.backend.name, backendDetail: res.backend.details.adapter ?? `cpu, ${res.backend.details.threads ?? '1 thread'}`, version: tf.version_core };
   } finally {
     if (ci === undefined) delete process.env.CI;
     else process.env.CI = ci;

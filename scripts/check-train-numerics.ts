@@ -103,7 +103,7 @@ export async function trainLosses(o: NumericsOptions, backend: string): Promise<
       seed: 1,
     });
     const res = await train(cfg, { data: await numericsData(o), log: () => {}, onStep: (_s, l) => losses.push(l) });
-    return { losses, backend: res.backend.name, detail: res.backend.details.adapter ?? 'cpu' };
+    return { losses, backend: res.backend.name, detail: res.backend.details.adapter ?? `cpu, ${res.backend.details.threads ?? '1 thread'}` };
   } finally {
     if (ci === undefined) delete process.env.CI;
     else process.env.CI = ci;

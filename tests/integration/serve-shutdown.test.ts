@@ -33,8 +33,10 @@ const body = (n: number, seed: number) =>
 
 describe('SIGTERM', () => {
   it('drains in-flight and queued requests (all 200), refuses new connections, exits 0', async () => {
-    // A long batching delay keeps requests queued when the signal arrives; small batches make several runs.
-    const srv = await startChildServer(['--model', model.modelPath, '--ep', 'cpu', '--max-batch', '4', '--max-delay-ms', '400', '--max-queue', '100']);
+    // A batch that can never fill (64 > the 48 images sent) and a long delay keep every request queued until
+    // the signal: SIGTERM must then run them all. (Waiting for only part of them raced with requests whose
+    // connections were not yet accepted when the listener closed.)
+    const srv = await startChildServer(['--model', model.modelPath, '--ep', 'cpu', '--max-batch', '64', '--max-delay-ms', '8000', '--max-queue', '100']);
     children.push(srv);
     const url = `${srv.url}/v2/models/fmnist-term/infer`;
     const pending = Array.from({ length: 24 }, (_, i) =>
@@ -45,7 +47,7 @@ describe('SIGTERM', () => {
     for (;;) {
       const m = await (await fetch(`${srv.url}/metrics`)).text();
       const depth = Number(/^ecl_inference_queue_depth (\S+)$/m.exec(m)?.[1] ?? 0);
-      if (depth >= 12) break;
+      if (depth >= 24) break;
       assert.ok(Date.now() - t0 < 10_000, `requests not queued (depth ${depth})`);
       await new Promise((r) => setTimeout(r, 10));
     }
