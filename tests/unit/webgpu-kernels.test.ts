@@ -33,7 +33,7 @@ before(async () => {
     const c = await selectBackend('webgpu');
     if (!c.details.kernels?.includes('Conv2DBackpropFilter')) skip = `custom kernels not registered: ${c.details.kernels}`;
   } catch (e) {
-    skip = `no WebGPU adapter here (${(e as Error).message}); install chromium for SwiftShader's Vulkan driver`;
+    skip = `no WebGPU adapter here (${(e as Error).message}); install chromium (SwiftShader's Vulkan driver) and libvulkan1 (the loader)`;
   }
 });
 
