@@ -118,6 +118,8 @@ export async function train(cfg: TrainConfig, opts: TrainOptions = {}): Promise<
     truncateMetrics(join(runDir, 'metrics.jsonl'), startEpoch);
     log(`resuming ${runDir} after epoch ${startEpoch} (step ${step})`);
   } else {
+    // A fresh run into an existing run directory starts a new metrics file (not appended to the old one).
+    truncateMetrics(join(runDir, 'metrics.jsonl'), 0);
     spec = buildModelSpec(cfg.model, {
       numClasses: C,
       input: { height: data.train.height, width: data.train.width, channels: data.train.channels, mean: data.mean, std: data.std },
@@ -357,7 +359,7 @@ async function trainStep(spec: ModelSpec, state: ModelState, loss: LossPlugin, s
   return { lossValue, parts };
 }
 
-/** On resume, drop metrics lines of epochs after the checkpoint (they will be recomputed). */
+/** Keeps the metrics lines of epochs <= keepEpochs: on resume the later ones are recomputed; a fresh run keeps none. */
 function truncateMetrics(path: string, keepEpochs: number): void {
   if (!existsSync(path)) return;
   const lines = readFileSync(path, 'utf8')

@@ -78,6 +78,10 @@ test('resume continues bit-exactly: 1 epoch + resume == 3 uninterrupted epochs',
   for (const [name, t] of a.optimizer) assert.deepEqual(Buffer.from(b.optimizer.get(name)!.data.buffer), Buffer.from(t.data.buffer), `momentum ${name} differs`);
   const lines = readFileSync(join(dir, 'split', 'metrics.jsonl'), 'utf8').trim().split('\n');
   assert.deepEqual(lines.map((l) => JSON.parse(l).epoch), [1, 2, 3]);
+  // A fresh (non-resume) run into the same directory starts its metrics over.
+  await train(cfgFor('split', { epochs: 1 }), { data, log: quiet });
+  const again = readFileSync(join(dir, 'split', 'metrics.jsonl'), 'utf8').trim().split('\n');
+  assert.deepEqual(again.map((l) => JSON.parse(l).epoch), [1]);
 });
 
 test('training learns the synthetic task and reports the backend', async () => {
