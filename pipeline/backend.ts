@@ -94,18 +94,15 @@ async function tryWasm(details: Record<string, string>): Promise<string> {
   const { registerWasmTrainingKernels } = await import('./kernels/wasm-training-kernels.js');
   const registered = registerWasmTrainingKernels();
   const threads = wasmThreadsWanted();
-  let restore = () => {};
-  if (threads > 1) {
-    const { prepareWasmThreads } = await import('./kernels/wasm-threads.js');
-    restore = prepareWasmThreads(threads);
-    wasm.setThreadsCount(threads);
-  }
+  const threading = threads > 1 ? await import('./kernels/wasm-threads.js') : undefined;
+  const restore = threading?.prepareWasmThreads(threads);
+  if (threading) wasm.setThreadsCount(threads);
   try {
     if (!(await tf.setBackend('wasm'))) throw new Error('tfjs-backend-wasm failed to initialise');
   } finally {
-    restore();
+    restore?.();
   }
-  if (threads > 1) (await import('./kernels/wasm-threads.js')).unrefWasmWorkers();
+  threading?.unrefWasmWorkers();
   details.kernels = `custom wasm training kernels: ${registered.join(', ')}`;
   details.threads = `${wasm.getThreadsCount()} (XNNPACK thread pool${threads > 1 ? `, ECL_WASM_THREADS=${threads}` : ''})`;
   return 'wasm';

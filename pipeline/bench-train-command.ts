@@ -2,23 +2,10 @@
 // itself (tfjs, the trainer, child processes) loads only when the command runs.
 import type { Argv, CommandModule } from 'yargs';
 import { MODEL_FAMILIES, type ModelFamily } from '../models/spec.js';
+import type { BenchTrainOptions } from '../scripts/bench-train.js';
 
-export interface BenchTrainArgs {
-  models: string;
-  batch: number;
-  loss: string;
-  steps: number;
-  warmup: number;
-  rounds: number;
-  out: string;
-  torch: boolean;
-  python: string;
-  threads: number;
-  torchDevice: string;
-  backend: string;
-  lr: number;
-  merge: boolean;
-}
+/** The command's arguments: the benchmark's options, with models and losses as comma-separated strings. */
+export type BenchTrainArgs = Omit<BenchTrainOptions, 'models' | 'losses' | 'log'> & { models: string; loss: string };
 
 export const benchTrainCommand: CommandModule<object, BenchTrainArgs> = {
   command: 'bench-train',

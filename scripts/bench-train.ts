@@ -300,22 +300,39 @@ interface RoundOut {
   device?: string;
 }
 
-/** One tfjs round: `train()` for warm-up + timed steps; intervals between consecutive onStep calls. */
-async function tfjsRound(model: ModelFamily, loss: BenchLoss, o: BenchTrainOptions): Promise<RoundOut & { backend: string; backendDetail: string; version: string }> {
-  const [{ train }, { resolveConfig }, tf] = await Promise.all([import('../pipeline/trainer.js'), import('../pipeline/config.js'), import('@tensorflow/tfjs-core')]);
-  const total = o.warmup + o.steps;
-  const dir = mkdtempSync(join(tmpdir(), 'ecl-bench-train-'));
-  const marks: { t: number; cpu: NodeJS.CpuUsage }[] = [];
-  const losses: number[] = [];
+/** Where a tfjs backend ran: the WebGPU adapter, or the CPU with the wasm thread count. */
+export function backendDetail(details: Record<string, string>): string {
+  return details.adapter ?? `cpu, ${details.threads ?? '1 thread'}`;
+}
+
+export interface TrainerRunOptions {
+  model: ModelFamily;
+  loss: string;
+  batch: number;
+  lr: number;
+  backend: string;
+  /** The in-memory data set: one epoch of it is run (its train split sets the number of steps). */
+  data: DatasetSplits;
+  onStep: (loss: number) => void;
+}
+
+/**
+ * The real trainer for one epoch over `data` in a throw-away run directory, with the benchmark's optimiser
+ * (constant lr, momentum 0.9, weight decay 5e-4), no augmentation, seed 1 — shared by bench-train and
+ * check-train-numerics. Returns the backend that ran.
+ */
+export async function runTrainerOnce(o: TrainerRunOptions): Promise<{ backend: string; detail: string }> {
+  const [{ train }, { resolveConfig }] = await Promise.all([import('../pipeline/trainer.js'), import('../pipeline/config.js')]);
+  const dir = mkdtempSync(join(tmpdir(), 'ecl-trainer-run-'));
   const ci = process.env.CI;
   process.env.CI = '1'; // plain progress lines (discarded) instead of a TTY bar
   try {
     const cfg = resolveConfig({
-      dataset: 'synthetic',
+      dataset: o.data.name,
       name: 'bench',
       runsDir: dir,
-      model,
-      loss,
+      model: o.model,
+      loss: o.loss,
       batchSize: o.batch,
       epochs: 1,
       lr: o.lr,
@@ -328,29 +345,43 @@ async function tfjsRound(model: ModelFamily, loss: BenchLoss, o: BenchTrainOptio
       backend: o.backend,
       seed: 1,
     });
-    const res = await train(cfg, {
-      data: syntheticSplits(model, total * o.batch),
-      log: () => {},
-      onStep: (_step, l) => {
-        marks.push({ t: performance.now(), cpu: process.cpuUsage() });
-        losses.push(l);
-      },
-    });
-    if (marks.length !== total) throw new Error(`tfjs: expected ${total} steps, saw ${marks.length}`);
-    const stepMs: number[] = [];
-    const cpuMs: number[] = [];
-    for (let i = o.warmup; i < total; i++) {
-      stepMs.push(marks[i]!.t - marks[i - 1]!.t);
-      const c0 = marks[i - 1]!.cpu;
-      const c1 = marks[i]!.cpu;
-      cpuMs.push((c1.user - c0.user + c1.system - c0.system) / 1000);
-    }
-    return { stepMs, cpuMs, losses, backend: res.backend.name, backendDetail: res.backend.details.adapter ?? `cpu, ${res.backend.details.threads ?? '1 thread'}`, version: tf.version_core };
+    const res = await train(cfg, { data: o.data, log: () => {}, onStep: (_step, l) => o.onStep(l) });
+    return { backend: res.backend.name, detail: backendDetail(res.backend.details) };
   } finally {
     if (ci === undefined) delete process.env.CI;
     else process.env.CI = ci;
     rmSync(dir, { recursive: true, force: true });
   }
+}
+
+/** One tfjs round: `train()` for warm-up + timed steps; intervals between consecutive onStep calls. */
+async function tfjsRound(model: ModelFamily, loss: BenchLoss, o: BenchTrainOptions): Promise<RoundOut & { backend: string; backendDetail: string; version: string }> {
+  const tf = await import('@tensorflow/tfjs-core');
+  const total = o.warmup + o.steps;
+  const marks: { t: number; cpu: NodeJS.CpuUsage }[] = [];
+  const losses: number[] = [];
+  const ran = await runTrainerOnce({
+    model,
+    loss,
+    batch: o.batch,
+    lr: o.lr,
+    backend: o.backend,
+    data: syntheticSplits(model, total * o.batch),
+    onStep: (l) => {
+      marks.push({ t: performance.now(), cpu: process.cpuUsage() });
+      losses.push(l);
+    },
+  });
+  if (marks.length !== total) throw new Error(`tfjs: expected ${total} steps, saw ${marks.length}`);
+  const stepMs: number[] = [];
+  const cpuMs: number[] = [];
+  for (let i = o.warmup; i < total; i++) {
+    stepMs.push(marks[i]!.t - marks[i - 1]!.t);
+    const c0 = marks[i - 1]!.cpu;
+    const c1 = marks[i]!.cpu;
+    cpuMs.push((c1.user - c0.user + c1.system - c0.system) / 1000);
+  }
+  return { stepMs, cpuMs, losses, backend: ran.backend, backendDetail: ran.detail, version: tf.version_core };
 }
 
 function execFileP(cmd: string, args: string[], timeoutMs: number): Promise<{ stdout: string; stderr: string }> {

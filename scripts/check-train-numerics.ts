@@ -10,12 +10,11 @@
 // 2-thread XNNPACK pool (ECL_WASM_THREADS=2; plain "wasm" is single-threaded). Each side runs in its own process.
 // Exit status 1 when any step's relative difference exceeds the tolerance.
 import { execFile } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { writeFileSync } from 'node:fs';
+import { resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import type { ModelFamily } from '../models/spec.js';
-import { syntheticSplits } from './bench-train.js';
+import { runTrainerOnce, syntheticSplits } from './bench-train.js';
 
 export interface NumericsOptions {
   model: ModelFamily;
@@ -78,37 +77,9 @@ async function numericsData(o: NumericsOptions) {
 
 /** Per-step losses of `train()` on one backend. */
 export async function trainLosses(o: NumericsOptions, backend: string): Promise<{ losses: number[]; backend: string; detail: string }> {
-  const [{ train }, { resolveConfig }] = await Promise.all([import('../pipeline/trainer.js'), import('../pipeline/config.js')]);
-  const dir = mkdtempSync(join(tmpdir(), 'ecl-numerics-'));
   const losses: number[] = [];
-  const ci = process.env.CI;
-  process.env.CI = '1';
-  try {
-    const cfg = resolveConfig({
-      dataset: o.data === 'embedded' ? 'embedded' : 'synthetic',
-      name: 'numerics',
-      runsDir: dir,
-      model: o.model,
-      loss: o.loss,
-      batchSize: o.batch,
-      epochs: 1,
-      lr: o.lr,
-      momentum: 0.9,
-      weightDecay: 5e-4,
-      schedule: 'step',
-      stepEpochs: [],
-      warmupEpochs: 0,
-      augment: false,
-      backend,
-      seed: 1,
-    });
-    const res = await train(cfg, { data: await numericsData(o), log: () => {}, onStep: (_s, l) => losses.push(l) });
-    return { losses, backend: res.backend.name, detail: res.backend.details.adapter ?? `cpu, ${res.backend.details.threads ?? '1 thread'}` };
-  } finally {
-    if (ci === undefined) delete process.env.CI;
-    else process.env.CI = ci;
-    rmSync(dir, { recursive: true, force: true });
-  }
+  const ran = await runTrainerOnce({ model: o.model, loss: o.loss, batch: o.batch, lr: o.lr, backend, data: await numericsData(o), onStep: (l) => losses.push(l) });
+  return { losses, ...ran };
 }
 
 /** Runs one side in a child process (its own backend, env and kernels); returns its losses. */

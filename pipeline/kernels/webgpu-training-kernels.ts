@@ -356,15 +356,13 @@ class BatchNormGradParamProgram extends ElementwiseProgram {
 type KernelArgs = { inputs: tf.NamedTensorInfoMap; backend: WebGPUBackend; attrs: tf.NamedAttrMap };
 type KFunc = (args: KernelArgs) => tf.TensorInfo | tf.TensorInfo[];
 
-let stockFilterGrad: KFunc | undefined;
-
 function conv2DBackpropFilter(args: KernelArgs): tf.TensorInfo {
   const { inputs, backend, attrs } = args;
   const x = inputs.x as tf.TensorInfo;
   const dy = inputs.dy as tf.TensorInfo;
   const { strides, pad, dataFormat, dimRoundingMode, filterShape } = attrs as unknown as tf.Conv2DBackpropFilterAttrs;
   if (dataFormat === 'NCHW' || x.dtype !== 'float32' || dy.dtype !== 'float32' || x.shape.length !== 4) {
-    return stockFilterGrad!(args) as tf.TensorInfo;
+    return stockKernels.get(tf.Conv2DBackpropFilter)!(args) as tf.TensorInfo;
   }
   const info = tf.backend_util.computeConv2DInfo(
     x.shape as [number, number, number, number],
@@ -690,16 +688,10 @@ export function registerWebgpuTrainingKernels(): string[] {
     kernelFunc[MARK] = true;
     tf.registerKernel({ kernelName: name, backendName: BACKEND, kernelFunc });
   }
-  stockFilterGrad = stockKernels.get(tf.Conv2DBackpropFilter);
   registerInPlaceUpdater(BACKEND, inPlaceUpdater);
   registerReluGradient();
   registered = names;
   return registered;
-}
-
-/** The stock kernel (for tests and the numerics check that compares against it). */
-export function stockWebgpuFilterGrad(): KFunc | undefined {
-  return stockFilterGrad;
 }
 
 /** tfjs-backend-webgpu flags for training, then any `ECL_WEBGPU_FLAGS="NAME=value,..."` overrides. */
