@@ -104,6 +104,10 @@ async function tryWasm(details: Record<string, string>): Promise<string> {
   }
   threading?.unrefWasmWorkers();
   details.kernels = `custom wasm training kernels: ${registered.join(', ')}`;
+  // Start the SIMD kernels' workers now rather than inside the first training step.
+  const { simdPool } = await import('./kernels/simd-pool.js');
+  const pool = simdPool((tf.backend() as unknown as { wasm: unknown }).wasm, wasm.getThreadsCount());
+  details.simd = pool ? `wasm SIMD128 Conv2DBackpropFilter on ${pool.threads} thread(s)` : 'off (ECL_WASM_SIMD_KERNELS=0): XNNPACK routes';
   details.threads = `${wasm.getThreadsCount()} (XNNPACK thread pool${threads > 1 ? `, ECL_WASM_THREADS=${threads}` : ''})`;
   return 'wasm';
 }

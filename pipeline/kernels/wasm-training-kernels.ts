@@ -24,8 +24,9 @@
 //    throws "Backend 'wasm' has an internal memory leak" in every training step.
 // Every kernel falls back to the stock one for cases it does not handle (other dtypes, NCHW, ...).
 import * as tf from '@tensorflow/tfjs-core';
-import '@tensorflow/tfjs-backend-wasm';
+import { getThreadsCount } from '@tensorflow/tfjs-backend-wasm';
 import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
+import { simdPool } from './simd-pool.js';
 
 type TI = tf.TensorInfo;
 type Attrs = tf.NamedAttrMap;
@@ -52,7 +53,9 @@ function call(name: string, backend: BackendWasm, inputs: tf.NamedTensorInfoMap,
 }
 
 const transpose = (b: BackendWasm, x: TI, perm: number[]) => call(tf.Transpose, b, { x }, { perm });
+/** Stride-1 conv with explicit pads [top, bottom, left, right]: the SIMD kernel where it applies, else XNNPACK. */
 const conv = (b: BackendWasm, x: TI, filter: TI, pad: [number, number, number, number], dilations: [number, number] = [1, 1]) =>
+  (dilations[0] === 1 && dilations[1] === 1 ? simdConv(b, x, filter, [1, 1], pad) : null) ??
   call(tf.Conv2D, b, { x, filter }, {
     strides: [1, 1],
     pad: [
@@ -64,6 +67,54 @@ const conv = (b: BackendWasm, x: TI, filter: TI, pad: [number, number, number, n
     dilations,
     dataFormat: 'NHWC',
   } as unknown as Attrs);
+
+/** NHWC conv, dilation 1, on the wasm SIMD kernel (pipeline/kernels/simd/conv2d.c); null where it does not apply. */
+function simdConv(backend: BackendWasm, x: TI, filter: TI, strides: [number, number], pad: [number, number, number, number]): TI | null {
+  const [n, H, W, cin] = x.shape as [number, number, number, number];
+  const [kh, kw, fcin, cout] = filter.shape as [number, number, number, number];
+  if (x.dtype !== 'float32' || filter.dtype !== 'float32' || fcin !== cin || cout % 8 !== 0) return null;
+  const pool = simdPool(backend.wasm, getThreadsCount());
+  if (!pool) return null;
+  const [sh, sw] = strides;
+  const ho = Math.floor((H + pad[0] + pad[1] - kh) / sh) + 1;
+  const wo = Math.floor((W + pad[2] + pad[3] - kw) / sw) + 1;
+  if (ho <= 0 || wo <= 0) return null;
+  const out = backend.makeOutput([n, ho, wo, cout], 'float32');
+  // Taps in the padding read zeros from here (C floats).
+  const zeros = backend.makeOutput([cin], 'float32');
+  f32(backend, zeros).fill(0);
+  pool.run('conv2d', [heapOffset(backend, x), heapOffset(backend, filter), heapOffset(backend, out), heapOffset(backend, zeros), H, W, cin, ho, wo, cout, kh, kw, sh, sw, pad[0], pad[2]], n * ho);
+  backend.disposeData(zeros.dataId);
+  return out;
+}
+
+/** Conv2D (forward): the SIMD kernel for float32 NHWC with dilation 1 and Cout % 8 == 0, else XNNPACK. */
+function conv2D(args: KernelArgs): TI {
+  const { inputs, backend, attrs } = args;
+  const x = inputs.x!;
+  const filter = inputs.filter!;
+  const dil = (attrs.dilations ?? 1) as number | [number, number];
+  const [dh, dw] = typeof dil === 'number' ? [dil, dil] : dil;
+  const format = attrs.dataFormat;
+  if (dh === 1 && dw === 1 && (format == null || format === 'NHWC' || format === 'channelsLast') && x.shape.length === 4) {
+    const info = tf.backend_util.computeConv2DInfo(
+      x.shape as [number, number, number, number],
+      filter.shape as [number, number, number, number],
+      attrs.strides as [number, number],
+      1,
+      attrs.pad as 'same',
+      attrs.dimRoundingMode as 'floor' | undefined,
+      false,
+      'channelsLast',
+    );
+    const p = info.padInfo;
+    const r = simdConv(backend, x, filter, [info.strideHeight, info.strideWidth], [p.top, p.bottom, p.left, p.right]);
+    if (r && r.shape[1] === info.outHeight && r.shape[2] === info.outWidth) return r;
+    if (r) backend.disposeData(r.dataId);
+  }
+  return stock(tf.Conv2D)(args) as TI;
+}
+
 const slice = (b: BackendWasm, x: TI, begin: number[], size: number[]) => call(tf.Slice, b, { x }, { begin, size });
 
 function checkNHWC(kernel: string, dataFormat: unknown): void {
@@ -92,6 +143,14 @@ function conv2DBackpropFilter({ inputs, backend, attrs }: KernelArgs): TI {
   const { inHeight: H, inWidth: W, inChannels: cin, outChannels: cout, outHeight: ho, outWidth: wo, filterHeight: kh, filterWidth: kw } = info;
   const { strideHeight: sh, strideWidth: sw } = info;
   const { top, left } = info.padInfo;
+  const pool = x.dtype === 'float32' && dy.dtype === 'float32' && cout % 8 === 0 ? simdPool(backend.wasm, getThreadsCount()) : null;
+  if (pool) {
+    const n = x.shape[0]!;
+    const out = backend.makeOutput([kh, kw, cin, cout], 'float32');
+    const units = kh * kw * (cin % 4 === 0 ? cin / 4 : cin) * (cout / 8);
+    pool.run('filter_grad', [heapOffset(backend, x), heapOffset(backend, dy), heapOffset(backend, out), n, H, W, cin, ho, wo, cout, kh, kw, sh, sw, top, left], units);
+    return out;
+  }
   if (kh === 1 && kw === 1 && top === 0 && left === 0) return pointwiseFilterGrad(backend, x, dy, sh, sw, ho, wo);
   // Measured (batch 128, one thread): im2col wins where x is small next to dy, e.g. 1->32 channels
   // 40 -> 10 ms, 3->16 24 -> 15 ms, 32->64 60 -> 51 ms, 16->32 stride 2 31 -> 26 ms; with as many
@@ -311,6 +370,8 @@ function cast(args: KernelArgs): TI {
 // loops stream contiguous rows and are 3-80x faster.
 
 const f32 = (b: BackendWasm, t: TI) => b.typedArrayFromHeap(t) as Float32Array;
+/** Byte offset of a tensor's data in the wasm heap (a pointer for the SIMD kernels). */
+const heapOffset = (b: BackendWasm, t: TI) => (b.dataIdMap.get(t.dataId) as unknown as { memoryOffset: number }).memoryOffset;
 
 /** [A, B, C] -> [C, B, A] (used as NHWC -> CHWN with B = H*W). */
 function swapOuterInner(backend: BackendWasm, x: TI, a: number, bMid: number, c: number, outShape: number[]): TI {
@@ -654,6 +715,7 @@ interface Replacement {
 }
 
 const replacements: Replacement[] = [
+  { kernelName: tf.Conv2D, kernelFunc: conv2D },
   { kernelName: tf.Conv2DBackpropFilter, kernelFunc: conv2DBackpropFilter },
   { kernelName: tf.Conv2DBackpropInput, kernelFunc: conv2DBackpropInput },
   { kernelName: tf.MaxPoolGrad, kernelFunc: maxPoolGrad },

@@ -63,6 +63,15 @@ const convCases: ConvCase[] = [
   { x: [2, 8, 8, 8], k: 3, cout: 3, s: 2, pad: 'valid' },
   { x: [1, 11, 10, 9], k: 5, cout: 2, s: 2, pad: 'same' },
   { x: [3, 6, 5, 6], k: 3, cout: 6, s: 1, pad: 'same' },
+  // Output channels a multiple of 8: the filter gradient runs the wasm SIMD kernel (pipeline/kernels/simd),
+  // in 4-input-channel units where cin % 4 == 0 and 1-channel units otherwise.
+  { x: [2, 7, 6, 4], k: 3, cout: 8, s: 1, pad: 'same' },
+  { x: [3, 9, 9, 8], k: 3, cout: 16, s: 2, pad: 'same' },
+  { x: [2, 8, 8, 8], k: 3, cout: 8, s: 2, pad: 'valid' },
+  { x: [2, 9, 8, 3], k: 5, cout: 8, s: 2, pad: 'same' },
+  { x: [2, 6, 6, 12], k: 1, cout: 24, s: 1, pad: 'same' },
+  { x: [3, 7, 7, 4], k: 1, cout: 8, s: 2, pad: 'valid' },
+  { x: [2, 10, 10, 1], k: 4, cout: 16, s: 3, pad: 'same' },
 ];
 
 describe('conv2d gradients match cpu', () => {

@@ -1,0 +1,101 @@
+// Conv2D filter gradient for NHWC tensors, as a wasm SIMD128 kernel that reads tfjs-backend-wasm's heap in place.
+//
+//   dW[i, j, ci, co] = sum_{n, p, q} x[n, p*sh + i - top, q*sw + j - left, ci] * dy[n, p, q, co]
+//
+// Why it exists: XNNPACK can only do this as a GEMM whose "weights" operand is x or dy (millions of elements),
+// which tfjs transposes and XNNPACK packs on every call; that copying cost more than the arithmetic. Here both
+// tensors are read as they are: for a block of output rows (small enough to stay in L1), every work unit (one
+// filter tap, 4 input channels, 8 output channels) keeps its 4x8 accumulator tile in registers and streams
+// the block once, so the inner loop is 2 vector loads + 4 broadcasts per 32 multiply-adds.
+//
+// Work units are split between threads by range (unit0, unit1); a unit's sum runs in the same order whatever
+// the split, so results do not depend on the thread count. No linear memory of its own: no stack, no data.
+#include <wasm_simd128.h>
+
+#define CB 4 /* input channels per unit (CB_ONE when C % 4 != 0) */
+#define OB 8 /* output channels per unit */
+
+static inline int max_i(int a, int b) { return a > b ? a : b; }
+static inline int min_i(int a, int b) { return a < b ? a : b; }
+/* Smallest p >= 0 with p*s + off >= 0, and one past the largest p < O with p*s + off < I. */
+static inline int first_valid(int s, int off) { return off >= 0 ? 0 : (-off + s - 1) / s; }
+static inline int end_valid(int s, int off, int I, int O) { return off >= I ? 0 : min_i(O, (I - 1 - off) / s + 1); }
+
+__attribute__((export_name("filter_grad"))) void filter_grad(const float *x, const float *dy, float *dw, int N,
+                                                              int H, int W, int C, int Ho, int Wo, int CO, int kh,
+                                                              int kw, int sh, int sw, int top, int left,
+                                                              int unit0, int unit1) {
+  const int cb = (C % CB == 0) ? CB : 1;
+  const int cBlocks = C / cb;
+  const int oBlocks = CO / OB;
+  const int unitsPerTap = cBlocks * oBlocks;
+  // Output rows per block: about 24 KiB of x and dy, so a block stays in L1 while all units stream it.
+  const int rowBytes = (Wo * CO + sh * W * C) * 4;
+  const int pb = max_i(1, 24576 / rowBytes);
+
+  for (int u = unit0; u < unit1; u++) {
+    const int tap = u / unitsPerTap, r = u % unitsPerTap;
+    float *o = dw + (tap * C + (r / oBlocks) * cb) * CO + (r % oBlocks) * OB;
+    for (int c = 0; c < cb; c++) {
+      wasm_v128_store(o + c * CO, wasm_f32x4_splat(0.f));
+      wasm_v128_store(o + c * CO + 4, wasm_f32x4_splat(0.f));
+    }
+  }
+  const int xStep = sw * C;
+  for (int n = 0; n < N; n++) {
+    for (int p0 = 0; p0 < Ho; p0 += pb) {
+      const int p1 = min_i(Ho, p0 + pb);
+      for (int u = unit0; u < unit1; u++) {
+        const int tap = u / unitsPerTap, r = u % unitsPerTap;
+        const int i = tap / kw, j = tap % kw;
+        const int c0 = (r / oBlocks) * cb, co0 = (r % oBlocks) * OB;
+        const int rowOff = i - top, colOff = j - left;
+        const int pa = max_i(p0, first_valid(sh, rowOff)), pe = min_i(p1, end_valid(sh, rowOff, H, Ho));
+        const int qa = first_valid(sw, colOff), qe = end_valid(sw, colOff, W, Wo);
+        if (pa >= pe || qa >= qe) continue;
+        float *o = dw + (tap * C + c0) * CO + co0;
+        if (cb == CB) {
+          v128_t a00 = wasm_v128_load(o), a01 = wasm_v128_load(o + 4);
+          v128_t a10 = wasm_v128_load(o + CO), a11 = wasm_v128_load(o + CO + 4);
+          v128_t a20 = wasm_v128_load(o + 2 * CO), a21 = wasm_v128_load(o + 2 * CO + 4);
+          v128_t a30 = wasm_v128_load(o + 3 * CO), a31 = wasm_v128_load(o + 3 * CO + 4);
+          for (int p = pa; p < pe; p++) {
+            const float *xr = x + ((n * H + p * sh + rowOff) * W + qa * sw + colOff) * C + c0;
+            const float *dr = dy + ((n * Ho + p) * Wo + qa) * CO + co0;
+            for (int q = qa; q < qe; q++, xr += xStep, dr += CO) {
+              const v128_t d0 = wasm_v128_load(dr), d1 = wasm_v128_load(dr + 4);
+              v128_t s = wasm_v128_load32_splat(xr);
+              a00 = wasm_f32x4_add(a00, wasm_f32x4_mul(s, d0));
+              a01 = wasm_f32x4_add(a01, wasm_f32x4_mul(s, d1));
+              s = wasm_v128_load32_splat(xr + 1);
+              a10 = wasm_f32x4_add(a10, wasm_f32x4_mul(s, d0));
+              a11 = wasm_f32x4_add(a11, wasm_f32x4_mul(s, d1));
+              s = wasm_v128_load32_splat(xr + 2);
+              a20 = wasm_f32x4_add(a20, wasm_f32x4_mul(s, d0));
+              a21 = wasm_f32x4_add(a21, wasm_f32x4_mul(s, d1));
+              s = wasm_v128_load32_splat(xr + 3);
+              a30 = wasm_f32x4_add(a30, wasm_f32x4_mul(s, d0));
+              a31 = wasm_f32x4_add(a31, wasm_f32x4_mul(s, d1));
+            }
+          }
+          wasm_v128_store(o, a00), wasm_v128_store(o + 4, a01);
+          wasm_v128_store(o + CO, a10), wasm_v128_store(o + CO + 4, a11);
+          wasm_v128_store(o + 2 * CO, a20), wasm_v128_store(o + 2 * CO + 4, a21);
+          wasm_v128_store(o + 3 * CO, a30), wasm_v128_store(o + 3 * CO + 4, a31);
+        } else {
+          v128_t a0 = wasm_v128_load(o), a1 = wasm_v128_load(o + 4);
+          for (int p = pa; p < pe; p++) {
+            const float *xr = x + ((n * H + p * sh + rowOff) * W + qa * sw + colOff) * C + c0;
+            const float *dr = dy + ((n * Ho + p) * Wo + qa) * CO + co0;
+            for (int q = qa; q < qe; q++, xr += xStep, dr += CO) {
+              const v128_t s = wasm_v128_load32_splat(xr);
+              a0 = wasm_f32x4_add(a0, wasm_f32x4_mul(s, wasm_v128_load(dr)));
+              a1 = wasm_f32x4_add(a1, wasm_f32x4_mul(s, wasm_v128_load(dr + 4)));
+            }
+          }
+          wasm_v128_store(o, a0), wasm_v128_store(o + 4, a1);
+        }
+      }
+    }
+  }
+}

@@ -1,0 +1,20 @@
+// The C sources of the wasm SIMD kernels and what they export; kernels-wasm.ts is built from them.
+import { createHash } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+
+export const SIMD_KERNEL_SOURCES = ['filter_grad.c', 'conv2d.c'] as const;
+export const SIMD_KERNEL_EXPORTS = ['filter_grad', 'conv2d'] as const;
+
+/** sha256 over the sources, read from the source tree (this file sits at pipeline/kernels/simd or dist/...). */
+export function simdSourceDigest(): string {
+  const h = createHash('sha256');
+  for (const s of SIMD_KERNEL_SOURCES) h.update(readFileSync(sourcePath(s)));
+  return h.digest('hex');
+}
+
+export function sourcePath(name: string): string {
+  const here = fileURLToPath(new URL('.', import.meta.url));
+  const root = here.includes('/dist/') ? here.slice(0, here.lastIndexOf('/dist/')) : here.slice(0, here.lastIndexOf('/pipeline/'));
+  return `${root}/pipeline/kernels/simd/${name}`;
+}

@@ -1,0 +1,151 @@
+// The wasm SIMD kernels (pipeline/kernels/simd/, run by pipeline/kernels/simd-pool.ts): the embedded builds
+// come from the committed C source, the filter-gradient kernel really runs and matches tfjs-backend-cpu, and
+// its results are bit-identical whatever the thread count or tfjs build (shared or plain memory).
+import assert from 'node:assert/strict';
+import { execFile, execFileSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { before, describe, test } from 'node:test';
+import { fileURLToPath } from 'node:url';
+import * as tf from '@tensorflow/tfjs-core';
+import '@tensorflow/tfjs-backend-cpu';
+import { selectBackend } from '../../pipeline/backend.js';
+import { simdPool } from '../../pipeline/kernels/simd-pool.js';
+import { sourceDigest } from '../../pipeline/kernels/simd/kernels-wasm.js';
+import { simdSourceDigest } from '../../pipeline/kernels/simd/sources.js';
+import { T, assertClose, on, rand } from './kernel-test-utils.js';
+
+const root = fileURLToPath(new URL('../../..', import.meta.url));
+const backendModule = join(root, 'dist/pipeline/backend.js');
+
+const filterGrad = (x: tf.Tensor, dy: tf.Tensor, k: number, s: number, pad: 'same' | 'valid') =>
+  tf.engine().runKernel('Conv2DBackpropFilter', { x, dy }, { strides: [s, s], pad, dataFormat: 'NHWC', filterShape: [k, k, x.shape[3]!, dy.shape[3]!] } as unknown as tf.NamedAttrMap) as tf.Tensor;
+
+/** A fresh node with the given environment: prints the backend's simd line and the filter gradient's bits. */
+function child(env: Record<string, string>): Promise<{ simd: string; bits: string }> {
+  const script = `
+    const tf = await import('@tensorflow/tfjs-core');
+    const { selectBackend } = await import(${JSON.stringify(backendModule)});
+    const c = await selectBackend('wasm');
+    let s = 7;
+    const r = (n) => Float32Array.from({ length: n }, () => ((s = (s * 1103515245 + 12345) >>> 0) / 2 ** 32) - 0.5);
+    const x = tf.tensor4d(r(6 * 12 * 12 * 16), [6, 12, 12, 16]);
+    const dy = tf.tensor4d(r(6 * 12 * 12 * 32), [6, 12, 12, 32]);
+    const dw = tf.engine().runKernel('Conv2DBackpropFilter', { x, dy }, { strides: [1, 1], pad: 'same', dataFormat: 'NHWC', filterShape: [3, 3, 16, 32] });
+    const y = tf.conv2d(x, tf.tensor4d(r(5 * 5 * 16 * 8), [5, 5, 16, 8]), 2, 'same');
+    const bits = Buffer.concat([Buffer.from((await dw.data()).buffer), Buffer.from((await y.data()).buffer)]).toString('base64');
+    console.log(JSON.stringify({ simd: c.details.simd, bits }));`;
+  return new Promise((res, rej) =>
+    execFile(process.execPath, ['--input-type=module', '-e', script], { cwd: root, env: { ...process.env, ...env }, timeout: 60_000 }, (err, stdout, stderr) =>
+      err ? rej(new Error(`${err.message}\n${stderr.slice(-1000)}`)) : res(JSON.parse(stdout.trim().split('\n').at(-1)!)),
+    ),
+  );
+}
+
+before(async () => {
+  await selectBackend('wasm');
+});
+
+describe('wasm SIMD kernels', () => {
+  test('the embedded wasm was built from the committed C source (make simd-kernels after editing it)', () => {
+    assert.equal(sourceDigest, simdSourceDigest());
+  });
+
+  const hasClang = (() => {
+    try {
+      execFileSync('clang', ['--version'], { stdio: 'ignore' });
+      execFileSync('wasm-ld', ['--version'], { stdio: 'ignore' });
+      return true;
+    } catch {
+      return false;
+    }
+  })();
+  test('rebuilding from source gives the embedded bytes', { skip: hasClang ? false : 'clang and wasm-ld are not installed (apt-get install clang lld)' }, () => {
+    const dir = mkdtempSync(join(tmpdir(), 'ecl-simd-test-'));
+    try {
+      const out = join(dir, 'kernels-wasm.ts');
+      execFileSync(process.execPath, [join(root, 'dist/scripts/build-simd-kernels.js'), '--out', out], { cwd: root, stdio: 'pipe' });
+      assert.equal(readFileSync(out, 'utf8'), readFileSync(join(root, 'pipeline/kernels/simd/kernels-wasm.ts'), 'utf8'));
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  const cases: [number[], number, number, number, 'same' | 'valid'][] = [
+    [[4, 16, 16, 16], 3, 16, 1, 'same'],
+    [[3, 15, 13, 8], 3, 32, 2, 'same'],
+    [[2, 11, 12, 3], 3, 16, 1, 'valid'],
+    [[2, 9, 9, 20], 1, 8, 2, 'same'],
+  ];
+  for (const [shape, k, cout, s, pad] of cases) {
+    test(`filter gradient x${JSON.stringify(shape)} k${k} cout${cout} s${s} ${pad}: SIMD kernel runs and matches cpu`, async () => {
+      const pool = simdPool((tf.backend() as unknown as { wasm: unknown }).wasm, 2);
+      assert.ok(pool, 'SIMD pool is on');
+      const x = rand(shape, 3);
+      const yShape = await on('cpu', () => tf.conv2d(T(x) as tf.Tensor4D, tf.zeros([k, k, shape[3]!, cout]) as tf.Tensor4D, s, pad));
+      const dy = rand(yShape[0]!.shape, 4);
+      const want = await on('cpu', () => filterGrad(T(x), T(dy), k, s, pad));
+      const before = pool.calls.get('filter_grad') ?? 0;
+      const got = await on('wasm', () => filterGrad(T(x), T(dy), k, s, pad));
+      assert.equal(pool.calls.get('filter_grad'), before + 1, 'the SIMD kernel ran once');
+      assertClose(got[0]!, want[0]!, 'dW');
+    });
+  }
+
+  const convCases: [number[], number, number, number, 'same' | 'valid'][] = [
+    [[2, 9, 11, 16], 3, 16, 1, 'same'], // border tiles on both sides, Wo % 4 = 3 single pixels
+    [[3, 8, 8, 64], 3, 8, 1, 'same'], // Wo = 8: both tiles touch a border
+    [[2, 13, 14, 3], 3, 16, 2, 'same'],
+    [[2, 10, 9, 5], 5, 24, 2, 'valid'],
+    [[1, 7, 7, 1], 5, 8, 1, 'same'], // pad 2 on each side
+    [[2, 6, 6, 12], 1, 32, 2, 'same'],
+    [[1, 3, 3, 4], 5, 8, 1, 'same'], // filter wider than x
+  ];
+  for (const [shape, k, cout, s, pad] of convCases) {
+    test(`conv2d x${JSON.stringify(shape)} k${k} cout${cout} s${s} ${pad}: SIMD kernel runs and matches cpu (forward and both gradients)`, async () => {
+      const pool = simdPool((tf.backend() as unknown as { wasm: unknown }).wasm, 2)!;
+      const x = rand(shape, 5);
+      const w = rand([k, k, shape[3]!, cout], 6, 0.5);
+      const f = () => tf.conv2d(T(x) as tf.Tensor4D, T(w) as tf.Tensor4D, s, pad);
+      const want = await on('cpu', f);
+      const before = pool.calls.get('conv2d') ?? 0;
+      const got = await on('wasm', f);
+      assert.equal(pool.calls.get('conv2d'), before + 1, 'the SIMD conv ran once');
+      assertClose(got[0]!, want[0]!, 'y');
+      const g = () => tf.grads((a: tf.Tensor, b: tf.Tensor) => tf.sum(tf.sin(tf.conv2d(a as tf.Tensor4D, b as tf.Tensor4D, s, pad))))([T(x), T(w)]);
+      const gw = await on('cpu', g);
+      const gg = await on('wasm', g);
+      assertClose(gg[0]!, gw[0]!, 'dx');
+      assertClose(gg[1]!, gw[1]!, 'dw');
+    });
+  }
+
+  test('bit-identical on 1 thread (plain memory), 2 and 3 threads (shared memory); ECL_WASM_SIMD_KERNELS=0 turns it off', async () => {
+    const one = await child({ ECL_WASM_THREADS: '1' });
+    const two = await child({ ECL_WASM_THREADS: '2' });
+    const three = await child({ ECL_WASM_THREADS: '3' });
+    assert.match(one.simd, /on 1 thread/);
+    assert.match(two.simd, /on 2 thread/);
+    assert.match(three.simd, /on 3 thread/);
+    assert.equal(two.bits, one.bits);
+    assert.equal(three.bits, one.bits);
+    const off = await child({ ECL_WASM_THREADS: '2', ECL_WASM_SIMD_KERNELS: '0' });
+    assert.match(off.simd, /^off/);
+    // The XNNPACK routes: close (the filter gradient sums in another order).
+    const floats = (b64: string) => {
+      const buf = Buffer.from(b64, 'base64');
+      return new Float32Array(buf.buffer.slice(buf.byteOffset, buf.byteOffset + buf.length));
+    };
+    const a = floats(one.bits);
+    const b = floats(off.bits);
+    assert.equal(a.length, 3 * 3 * 16 * 32 + 6 * 6 * 6 * 8);
+    let maxAbs = 0;
+    let maxDiff = 0;
+    for (let i = 0; i < a.length; i++) {
+      maxAbs = Math.max(maxAbs, Math.abs(b[i]!));
+      maxDiff = Math.max(maxDiff, Math.abs(a[i]! - b[i]!));
+    }
+    assert.ok(maxDiff / maxAbs < 1e-5, `SIMD vs XNNPACK route: ${maxDiff / maxAbs}`);
+  });
+});
