@@ -302,7 +302,7 @@ interface RoundOut {
 
 /** Where a tfjs backend ran: the WebGPU adapter, or the CPU with the wasm thread count. */
 export function backendDetail(details: Record<string, string>): string {
-  return details.adapter ?? `cpu, ${details.threads ?? '1 thread'}`;
+  return details.adapter ?? `cpu, ${details.threads ?? '1 thread'}${details.simd ? `; SIMD kernels: ${details.simd}` : ''}`;
 }
 
 export interface TrainerRunOptions {

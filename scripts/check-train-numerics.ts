@@ -7,7 +7,10 @@
 //        [--steps 20] [--backends wasm,webgpu] [--tol 1e-3] [--data synthetic|embedded] [--out file.json]
 // A backend written "webgpu:stock" runs with tfjs's own webgpu kernels (ECL_WEBGPU_STOCK_KERNELS=1), so
 // "webgpu:stock,webgpu" isolates the replacement kernels on one GPU; "wasm:threads2" runs wasm with a
-// 2-thread XNNPACK pool (ECL_WASM_THREADS=2; plain "wasm" is single-threaded). Each side runs in its own process.
+// 2-thread XNNPACK pool (ECL_WASM_THREADS=2; plain "wasm" is single-threaded); "wasm:nosimd" runs wasm without
+// the SIMD conv kernels (ECL_WASM_SIMD_KERNELS=0: XNNPACK routes); "NAME:lrjitter" is NAME with the learning rate
+// 1e-6 (relative) higher: "wasm,wasm:lrjitter" shows how far a rounding-sized perturbation alone drifts in N steps.
+// Each side runs in its own process.
 // Exit status 1 when any step's relative difference exceeds the tolerance.
 import { execFile } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
@@ -86,13 +89,18 @@ export async function trainLosses(o: NumericsOptions, backend: string): Promise<
 function childLosses(o: NumericsOptions, spec: string): Promise<{ losses: number[]; backend: string; detail: string }> {
   const [backend, variant] = spec.split(':');
   const threads = /^threads(\d+)$/.exec(variant ?? '');
-  if (variant !== undefined && variant !== 'stock' && !threads) throw new Error(`unknown backend variant '${spec}' (expected NAME, NAME:stock or NAME:threadsN)`);
+  if (variant !== undefined && variant !== 'stock' && variant !== 'nosimd' && variant !== 'lrjitter' && !threads)
+    throw new Error(`unknown backend variant '${spec}' (expected NAME, NAME:stock, NAME:nosimd, NAME:lrjitter or NAME:threadsN)`);
+  // lrjitter: the same backend and kernels with the learning rate 1e-6 (relative) higher, which measures how
+  // much the training dynamics alone amplify a perturbation the size of a rounding difference.
+  const lr = variant === 'lrjitter' ? o.lr * (1 + 1e-6) : o.lr;
   const env = {
     ...process.env,
     ...(variant === 'stock' ? { ECL_WEBGPU_STOCK_KERNELS: '1' } : {}),
+    ...(variant === 'nosimd' ? { ECL_WASM_SIMD_KERNELS: '0' } : {}),
     ...(threads ? { ECL_WASM_THREADS: threads[1]! } : { ECL_WASM_THREADS: '1' }),
   };
-  const args = [fileURLToPath(import.meta.url), '--child', '--backend', backend!, '--model', o.model, '--loss', o.loss, '--batch', String(o.batch), '--steps', String(o.steps), '--lr', String(o.lr), '--data', o.data ?? 'synthetic'];
+  const args = [fileURLToPath(import.meta.url), '--child', '--backend', backend!, '--model', o.model, '--loss', o.loss, '--batch', String(o.batch), '--steps', String(o.steps), '--lr', String(lr), '--data', o.data ?? 'synthetic'];
   return new Promise((res, rej) => {
     execFile(process.execPath, args, { env, maxBuffer: 16 << 20, timeout: 30 * 60_000 }, (err, stdout, stderr) => {
       if (err) return rej(new Error(`${spec}: ${(stderr || err.message).trim().split('\n').slice(-3).join(' | ')}`));

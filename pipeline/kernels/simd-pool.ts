@@ -42,14 +42,26 @@ export class SimdPool {
     }
   }
 
-  /** Runs fn(...args, unit0, unit1) over units [0, units) and returns when every unit is done. */
+  /** Runs a small kernel on the calling thread only. */
+  runOnCaller(fn: SimdFunction, args: number[]): void {
+    this.calls.set(fn, (this.calls.get(fn) ?? 0) + 1);
+    this.exports[fn]!(...args);
+  }
+
+  /** Chunks a call with this many units is cut into (one per thread at most): sizes per-chunk scratch space. */
+  chunksFor(units: number): number {
+    return Math.min(units, this.threads);
+  }
+
+  /** Runs fn(...args, unit0, unit1, chunk) over units [0, units) and returns when every unit is done. */
   run(fn: SimdFunction, args: number[], units: number): void {
     this.throwIfWorkerFailed();
     this.calls.set(fn, (this.calls.get(fn) ?? 0) + 1);
     const c = this.ctl;
     if (args.length > CTL.MAX_ARGS) throw new Error(`too many kernel arguments (${args.length})`);
-    // One chunk per thread: each chunk streams all of x and dy, so more chunks means more memory traffic.
-    const chunks = Math.min(units, this.threads);
+    // One chunk per thread: each filter-gradient chunk streams all of x and dy, so more chunks means more
+    // memory traffic.
+    const chunks = this.chunksFor(units);
     // Parameters first, then DONE and NEXT: a worker reads them only after claiming a chunk of this call.
     Atomics.store(c, CTL.FN, SIMD_FUNCTIONS.indexOf(fn));
     Atomics.store(c, CTL.NARGS, args.length);

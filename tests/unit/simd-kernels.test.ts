@@ -14,6 +14,7 @@ import { selectBackend } from '../../pipeline/backend.js';
 import { simdPool } from '../../pipeline/kernels/simd-pool.js';
 import { sourceDigest } from '../../pipeline/kernels/simd/kernels-wasm.js';
 import { simdSourceDigest } from '../../pipeline/kernels/simd/sources.js';
+import { checkTrainNumerics } from '../../scripts/check-train-numerics.js';
 import { T, assertClose, on, rand } from './kernel-test-utils.js';
 
 const root = fileURLToPath(new URL('../../..', import.meta.url));
@@ -34,7 +35,8 @@ function child(env: Record<string, string>): Promise<{ simd: string; bits: strin
     const dy = tf.tensor4d(r(6 * 12 * 12 * 32), [6, 12, 12, 32]);
     const dw = tf.engine().runKernel('Conv2DBackpropFilter', { x, dy }, { strides: [1, 1], pad: 'same', dataFormat: 'NHWC', filterShape: [3, 3, 16, 32] });
     const y = tf.conv2d(x, tf.tensor4d(r(5 * 5 * 16 * 8), [5, 5, 16, 8]), 2, 'same');
-    const bits = Buffer.concat([Buffer.from((await dw.data()).buffer), Buffer.from((await y.data()).buffer)]).toString('base64');
+    const z = tf.conv2d(x, tf.tensor4d(r(3 * 3 * 16 * 8), [3, 3, 16, 8]), 1, 'same');
+    const bits = Buffer.concat([dw, y, z].map((t) => Buffer.from(t.dataSync().buffer))).toString('base64');
     console.log(JSON.stringify({ simd: c.details.simd, bits }));`;
   return new Promise((res, rej) =>
     execFile(process.execPath, ['--input-type=module', '-e', script], { cwd: root, env: { ...process.env, ...env }, timeout: 60_000 }, (err, stdout, stderr) =>
@@ -93,9 +95,14 @@ describe('wasm SIMD kernels', () => {
     });
   }
 
+  // 3x3 stride 1 with Cin % 4 == 0 runs Winograd F(2x2, 3x3) (winograd.c); the rest the direct kernel (conv2d.c).
   const convCases: [number[], number, number, number, 'same' | 'valid'][] = [
-    [[2, 9, 11, 16], 3, 16, 1, 'same'], // border tiles on both sides, Wo % 4 = 3 single pixels
-    [[3, 8, 8, 64], 3, 8, 1, 'same'], // Wo = 8: both tiles touch a border
+    [[2, 9, 11, 16], 3, 16, 1, 'same'], // Winograd: odd Ho and Wo (partial tiles), 6 tiles = one group of 4 + 2 single
+    [[3, 8, 8, 64], 3, 8, 1, 'same'], // Winograd: 4 tiles
+    [[1, 6, 41, 4], 3, 8, 1, 'same'], // Winograd: 21 tiles = two blocks of 16 + 5
+    [[2, 7, 10, 8], 3, 16, 1, 'valid'], // Winograd: Ho = 5, Wo = 8
+    [[2, 9, 11, 6], 3, 16, 1, 'same'], // direct: Cin % 4 != 0; border tiles on both sides, Wo % 4 = 3 single pixels
+    [[3, 8, 8, 6], 3, 8, 1, 'same'], // direct: Wo = 8, both tiles touch a border
     [[2, 13, 14, 3], 3, 16, 2, 'same'],
     [[2, 10, 9, 5], 5, 24, 2, 'valid'],
     [[1, 7, 7, 1], 5, 8, 1, 'same'], // pad 2 on each side
@@ -109,9 +116,10 @@ describe('wasm SIMD kernels', () => {
       const w = rand([k, k, shape[3]!, cout], 6, 0.5);
       const f = () => tf.conv2d(T(x) as tf.Tensor4D, T(w) as tf.Tensor4D, s, pad);
       const want = await on('cpu', f);
-      const before = pool.calls.get('conv2d') ?? 0;
+      const kernel = k === 3 && s === 1 && shape[3]! % 4 === 0 ? 'winograd_conv' : 'conv2d';
+      const before = pool.calls.get(kernel) ?? 0;
       const got = await on('wasm', f);
-      assert.equal(pool.calls.get('conv2d'), before + 1, 'the SIMD conv ran once');
+      assert.equal(pool.calls.get(kernel), before + 1, `${kernel} ran once`);
       assertClose(got[0]!, want[0]!, 'y');
       const g = () => tf.grads((a: tf.Tensor, b: tf.Tensor) => tf.sum(tf.sin(tf.conv2d(a as tf.Tensor4D, b as tf.Tensor4D, s, pad))))([T(x), T(w)]);
       const gw = await on('cpu', g);
@@ -139,13 +147,20 @@ describe('wasm SIMD kernels', () => {
     };
     const a = floats(one.bits);
     const b = floats(off.bits);
-    assert.equal(a.length, 3 * 3 * 16 * 32 + 6 * 6 * 6 * 8);
+    assert.equal(a.length, 3 * 3 * 16 * 32 + 6 * 6 * 6 * 8 + 6 * 12 * 12 * 8);
     let maxAbs = 0;
     let maxDiff = 0;
     for (let i = 0; i < a.length; i++) {
       maxAbs = Math.max(maxAbs, Math.abs(b[i]!));
       maxDiff = Math.max(maxDiff, Math.abs(a[i]! - b[i]!));
     }
-    assert.ok(maxDiff / maxAbs < 1e-5, `SIMD vs XNNPACK route: ${maxDiff / maxAbs}`);
+    assert.ok(maxDiff / maxAbs < 1e-5, `SIMD vs XNNPACK routes: ${maxDiff / maxAbs}`);
+  });
+
+  test('20 trainer steps on real images: the same losses (1e-3) with and without the SIMD kernels', async () => {
+    const r = await checkTrainNumerics({ model: 'cnn28', loss: 'la-ce', batch: 32, steps: 20, backends: ['wasm:nosimd', 'wasm'], tol: 1e-3, lr: 0.01, data: 'embedded' });
+    assert.ok(r.pass, `max relative difference ${r.maxRelDiff.toExponential(2)}`);
+    assert.match(r.ran[0]!.detail, /SIMD kernels: off/);
+    assert.match(r.ran[1]!.detail, /SIMD kernels: wasm SIMD128/);
   });
 });
