@@ -26,7 +26,10 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { getThreadsCount } from '@tensorflow/tfjs-backend-wasm';
 import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
-import { simdPool, type SimdPool } from './simd-pool.js';
+import { simdKernelsWanted, simdPool, type SimdPool } from './simd-pool.js';
+import { f32, heapOffset } from './wasm-heap.js';
+import { batchNormGrad, batchNormStats } from './wasm-batchnorm-kernels.js';
+import { BN_GRAD, BN_STATS } from '../../models/ops/batchnorm.js';
 
 type TI = tf.TensorInfo;
 type Attrs = tf.NamedAttrMap;
@@ -395,9 +398,6 @@ function cast(args: KernelArgs): TI {
 // memory element by element with div/mod index math (10-170 ms for a 2M-element NHWC tensor); these
 // loops stream contiguous rows and are 3-80x faster.
 
-const f32 = (b: BackendWasm, t: TI) => b.typedArrayFromHeap(t) as Float32Array;
-/** Byte offset of a tensor's data in the wasm heap (a pointer for the SIMD kernels). */
-const heapOffset = (b: BackendWasm, t: TI) => (b.dataIdMap.get(t.dataId) as unknown as { memoryOffset: number }).memoryOffset;
 
 /** [A, B, C] -> [C, B, A] (used as NHWC -> CHWN with B = H*W). */
 function swapOuterInner(backend: BackendWasm, x: TI, a: number, bMid: number, c: number, outShape: number[]): TI {
@@ -767,12 +767,15 @@ export function registerWasmTrainingKernels(): string[] {
   // Another copy of this module (loaded under another URL) may have registered them already.
   const existing = tf.getKernel(tf.Conv2DBackpropFilter, BACKEND);
   if (existing && (existing.kernelFunc as { [MARK]?: boolean })[MARK]) return (registered = replacements.map((r) => r.kernelName));
-  // Kernels we call into; capture them before replacing any.
+  // Kernels we call into; capture them before replacing any (the ones stock wasm lacks have nothing to capture).
+  const added = new Set<string>([tf.Conv2DBackpropFilter, BN_STATS, BN_GRAD]);
   for (const name of [tf.Conv2D, tf.Transpose, tf.Slice, tf.FusedDepthwiseConv2D, tf.AvgPool, ...replacements.map((r) => r.kernelName)]) {
-    if (name !== tf.Conv2DBackpropFilter) stock(name);
+    if (!added.has(name)) stock(name);
   }
+  // The fused BatchNorm kernels only with the SIMD kernels on: ECL_WASM_SIMD_KERNELS=0 keeps the composite path.
+  const all = simdKernelsWanted() ? [...replacements, { kernelName: BN_STATS, kernelFunc: batchNormStats }, { kernelName: BN_GRAD, kernelFunc: batchNormGrad }] : replacements;
   const names: string[] = [];
-  for (const r of replacements) {
+  for (const r of all) {
     const old = tf.getKernel(r.kernelName, BACKEND);
     if (old) tf.unregisterKernel(r.kernelName, BACKEND);
     const kernelFunc = ((args: KernelArgs) => r.kernelFunc(args)) as unknown as tf.KernelFunc & { [MARK]?: boolean };

@@ -14,6 +14,7 @@ import { selectBackend } from '../../pipeline/backend.js';
 import { simdPool } from '../../pipeline/kernels/simd-pool.js';
 import { sourceDigest } from '../../pipeline/kernels/simd/kernels-wasm.js';
 import { simdSourceDigest } from '../../pipeline/kernels/simd/sources.js';
+import { batchNormTraining } from '../../models/ops/batchnorm.js';
 import { checkTrainNumerics } from '../../scripts/check-train-numerics.js';
 import { T, assertClose, on, rand } from './kernel-test-utils.js';
 
@@ -128,6 +129,27 @@ describe('wasm SIMD kernels', () => {
       assertClose(gg[1]!, gw[1]!, 'dw');
     });
   }
+
+  test('training-mode BatchNorm runs the fused SIMD kernels and matches the composite path on cpu', async () => {
+    const pool = simdPool((tf.backend() as unknown as { wasm: unknown }).wasm, 2)!;
+    const x = rand([6, 9, 9, 32], 8, 2, 0.5);
+    const g = rand([32], 9, 0.5, 1);
+    const b = rand([32], 10);
+    const r = rand([6, 9, 9, 32], 11);
+    const f = () => {
+      const bn = (xx: tf.Tensor, gg: tf.Tensor, bb: tf.Tensor) => tf.sum(tf.mul(batchNormTraining(xx, gg as tf.Tensor1D, bb as tf.Tensor1D, 1e-5).y, T(r)));
+      const { mean, variance } = batchNormTraining(T(x), T(g) as tf.Tensor1D, T(b) as tf.Tensor1D, 1e-5);
+      return [mean, variance, ...tf.grads(bn)([T(x), T(g), T(b)])];
+    };
+    const want = await on('cpu', f);
+    const sums = pool.calls.get('bn_col_sums') ?? 0;
+    const applies = pool.calls.get('bn_grad_apply') ?? 0;
+    const got = await on('wasm', f);
+    // Statistics: twice (the stats call above and inside tf.grads) plus once per gradient; one dx pass.
+    assert.equal(pool.calls.get('bn_col_sums'), sums + 3);
+    assert.equal(pool.calls.get('bn_grad_apply'), applies + 1);
+    ['mean', 'variance', 'dx', 'dgamma', 'dbeta'].forEach((n, k) => assertClose(got[k]!, want[k]!, n));
+  });
 
   test('bit-identical on 1 thread (plain memory), 2 and 3 threads (shared memory); ECL_WASM_SIMD_KERNELS=0 turns it off', async () => {
     const one = await child({ ECL_WASM_THREADS: '1' });

@@ -251,6 +251,11 @@ describe('batchNormTraining custom gradient', () => {
     { x: [2, 5, 4, 3], off: 2 },
     { x: [1, 6, 7, 4], off: -1 },
     { x: [9, 6], off: 0.5 },
+    // Channels % 8 == 0: the fused SIMD kernels on wasm (pipeline/kernels/wasm-batchnorm-kernels.ts), with rows
+    // that split unevenly into the 8 summation parts, and a mean far from zero (one-pass float64 variance).
+    { x: [3, 5, 7, 16], off: 0.3 },
+    { x: [2, 4, 4, 8], off: 40 },
+    { x: [5, 24], off: -2 },
   ];
   for (const backend of ['cpu', 'wasm']) {
     cases.forEach((c, i) => {

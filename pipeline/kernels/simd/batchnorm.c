@@ -1,0 +1,74 @@
+// Training-mode BatchNorm passes as wasm SIMD128 kernels on tfjs's heap; x is [rows, C] (NHWC flattened).
+//
+// bn_col_sums: per-channel sums over a fixed part of the rows, for the statistics (mode 0: sum x, sum x^2) and
+// the gradient (mode 1: sum dy, sum dy * (x - mean)). Each part is summed in float32 over 32-row runs, then in
+// float64; the caller adds the parts in a fixed order, so the result does not depend on the thread count.
+// bn_grad_apply: dx = A*dy + B*(x - mean) + D with per-channel A, B, D (the whole BN input gradient in one pass).
+// Needs C % 8 == 0 (8 channels per block: 2 float32 + 4 float64 vectors of accumulators per sum).
+#include <wasm_simd128.h>
+
+#define RUN 32
+
+static inline int min_i(int a, int b) { return a < b ? a : b; }
+
+/* partial[part][0..C) = first sums, partial[part][C..2C) = second sums (float64). */
+__attribute__((export_name("bn_col_sums"))) void bn_col_sums(const float *a, const float *b, const float *mean,
+                                                              double *partial, int rows, int C, int mode, int parts,
+                                                              int unit0, int unit1) {
+  for (int k = unit0; k < unit1; k++) {
+    const int r0 = (int)((long long)k * rows / parts), r1 = (int)((long long)(k + 1) * rows / parts);
+    double *out = partial + (long)k * 2 * C;
+    for (int c = 0; c < C; c += 8) {
+      v128_t m0 = wasm_f32x4_splat(0.f), m1 = m0;
+      if (mode == 1) m0 = wasm_v128_load(mean + c), m1 = wasm_v128_load(mean + c + 4);
+      v128_t s1a = wasm_f64x2_splat(0.0), s1b = s1a, s1c = s1a, s1d = s1a;
+      v128_t s2a = s1a, s2b = s1a, s2c = s1a, s2d = s1a;
+      for (int r = r0; r < r1; r += RUN) {
+        const int re = min_i(r1, r + RUN);
+        v128_t f10 = wasm_f32x4_splat(0.f), f11 = f10, f20 = f10, f21 = f10;
+        const float *pa = a + (long)r * C + c;
+        if (mode == 0) {
+          for (int i = r; i < re; i++, pa += C) {
+            const v128_t v0 = wasm_v128_load(pa), v1 = wasm_v128_load(pa + 4);
+            f10 = wasm_f32x4_add(f10, v0), f11 = wasm_f32x4_add(f11, v1);
+            f20 = wasm_f32x4_add(f20, wasm_f32x4_mul(v0, v0)), f21 = wasm_f32x4_add(f21, wasm_f32x4_mul(v1, v1));
+          }
+        } else {
+          const float *pb = b + (long)r * C + c;
+          for (int i = r; i < re; i++, pa += C, pb += C) {
+            const v128_t v0 = wasm_v128_load(pa), v1 = wasm_v128_load(pa + 4);
+            const v128_t x0 = wasm_f32x4_sub(wasm_v128_load(pb), m0), x1 = wasm_f32x4_sub(wasm_v128_load(pb + 4), m1);
+            f10 = wasm_f32x4_add(f10, v0), f11 = wasm_f32x4_add(f11, v1);
+            f20 = wasm_f32x4_add(f20, wasm_f32x4_mul(v0, x0)), f21 = wasm_f32x4_add(f21, wasm_f32x4_mul(v1, x1));
+          }
+        }
+        s1a = wasm_f64x2_add(s1a, wasm_f64x2_promote_low_f32x4(f10));
+        s1b = wasm_f64x2_add(s1b, wasm_f64x2_promote_low_f32x4(wasm_i32x4_shuffle(f10, f10, 2, 3, 0, 1)));
+        s1c = wasm_f64x2_add(s1c, wasm_f64x2_promote_low_f32x4(f11));
+        s1d = wasm_f64x2_add(s1d, wasm_f64x2_promote_low_f32x4(wasm_i32x4_shuffle(f11, f11, 2, 3, 0, 1)));
+        s2a = wasm_f64x2_add(s2a, wasm_f64x2_promote_low_f32x4(f20));
+        s2b = wasm_f64x2_add(s2b, wasm_f64x2_promote_low_f32x4(wasm_i32x4_shuffle(f20, f20, 2, 3, 0, 1)));
+        s2c = wasm_f64x2_add(s2c, wasm_f64x2_promote_low_f32x4(f21));
+        s2d = wasm_f64x2_add(s2d, wasm_f64x2_promote_low_f32x4(wasm_i32x4_shuffle(f21, f21, 2, 3, 0, 1)));
+      }
+      wasm_v128_store(out + c, s1a), wasm_v128_store(out + c + 2, s1b);
+      wasm_v128_store(out + c + 4, s1c), wasm_v128_store(out + c + 6, s1d);
+      wasm_v128_store(out + C + c, s2a), wasm_v128_store(out + C + c + 2, s2b);
+      wasm_v128_store(out + C + c + 4, s2c), wasm_v128_store(out + C + c + 6, s2d);
+    }
+  }
+}
+
+/* coef = [A | B | D | mean], C floats each; units are rows (row-major, so x, dy and dx stream once). */
+__attribute__((export_name("bn_grad_apply"))) void bn_grad_apply(const float *dy, const float *x, const float *coef,
+                                                                  float *dx, int C, int unit0, int unit1) {
+  for (int r = unit0; r < unit1; r++) {
+    const float *pd = dy + (long)r * C, *px = x + (long)r * C;
+    float *po = dx + (long)r * C;
+    for (int c = 0; c < C; c += 4) {
+      const v128_t xc = wasm_f32x4_sub(wasm_v128_load(px + c), wasm_v128_load(coef + 3 * C + c));
+      const v128_t t = wasm_f32x4_add(wasm_f32x4_mul(wasm_v128_load(coef + c), wasm_v128_load(pd + c)), wasm_f32x4_mul(wasm_v128_load(coef + C + c), xc));
+      wasm_v128_store(po + c, wasm_f32x4_add(t, wasm_v128_load(coef + 2 * C + c)));
+    }
+  }
+}
