@@ -224,12 +224,10 @@ async function loadFashionMnist(opts: LoadDatasetOptions): Promise<DatasetSplits
     );
   const notes: string[] = [];
   ignoredImageSize(opts, 28, 'Fashion-MNIST', notes);
-  const [trImg, trLab, teImg, teLab] = await Promise.all([
-    fmnistFile(root, 'train-images-idx3-ubyte'),
-    fmnistFile(root, 'train-labels-idx1-ubyte'),
-    fmnistFile(root, 't10k-images-idx3-ubyte'),
-    fmnistFile(root, 't10k-labels-idx1-ubyte'),
-  ]);
+  // One at a time, so the error names the first missing file in this order (Promise.all raced).
+  const files: string[] = [];
+  for (const base of ['train-images-idx3-ubyte', 'train-labels-idx1-ubyte', 't10k-images-idx3-ubyte', 't10k-labels-idx1-ubyte']) files.push(await fmnistFile(root, base));
+  const [trImg, trLab, teImg, teLab] = files as [string, string, string, string];
   const [train, test] = await Promise.all([
     readIdxImageSet(trImg, trLab, FASHION_MNIST_CLASS_NAMES),
     readIdxImageSet(teImg, teLab, FASHION_MNIST_CLASS_NAMES),
