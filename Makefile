@@ -7,7 +7,7 @@ DEMO_RUN ?= demo
 EPOCHS ?= 12
 BACKEND ?= auto
 
-.PHONY: install build demo test test-unit test-browser train eval export export-check serve bench-serve cuda-ep bench-train bench-train-gpu gpu-check parity study clean
+.PHONY: install build simd-kernels demo test test-unit test-browser train eval export export-check serve bench-serve cuda-ep bench-train bench-train-gpu gpu-check parity study clean
 
 node_modules/.package-lock.json: package.json package-lock.json
 	npm ci --no-audit --no-fund
@@ -16,6 +16,12 @@ node_modules/.package-lock.json: package.json package-lock.json
 install: node_modules/.package-lock.json
 
 build: install
+	npx tsc -p tsconfig.json
+
+# Rebuild the wasm SIMD kernels (pipeline/kernels/simd/*.c -> kernels-wasm.ts, committed); needs Debian's
+# clang + lld (apt-get install clang lld). Only after editing the C source; tests check the two match.
+simd-kernels: build
+	node dist/scripts/build-simd-kernels.js
 	npx tsc -p tsconfig.json
 
 # Short run on the embedded Fashion-MNIST-LT subset shipped in the repo: works on any machine.

@@ -1,5 +1,5 @@
 // Shared-memory protocol between SimdPool (simd-pool.ts) and its workers (simd-worker.ts).
-export const SIMD_FUNCTIONS = ['filter_grad', 'conv2d', 'winograd_filter', 'winograd_conv', 'bn_col_sums', 'bn_grad_apply'] as const;
+export const SIMD_FUNCTIONS = ['filter_grad', 'conv2d', 'winograd_filter', 'winograd_conv', 'bn_col_sums', 'bn_grad_apply', 'winograd_filter_grad', 'winograd_filter_grad_out'] as const;
 export type SimdFunction = (typeof SIMD_FUNCTIONS)[number];
 
 /** Int32 slots of the control block. */

@@ -110,11 +110,37 @@ function winogradConv(backend: BackendWasm, pool: SimdPool, x: TI, filter: TI, o
   const units = n * Math.ceil(ho / 2);
   // Per-thread scratch (transformed input block + one group's products), 16 KiB apart: threads writing
   // neighbouring lines slowed each other down 1.5x (prefetchers pulling the other core's lines).
-  const perChunk = Math.ceil((16 * WINOGRAD_TB * cin + 16 * 32 + 4096) / 1024) * 1024;
+  const perChunk = Math.ceil((16 * (WINOGRAD_TB * cin + 16) + 16 * 32 + 4096) / 1024) * 1024;
   const scratch = backend.makeOutput([pool.chunksFor(units) * perChunk], 'float32');
   pool.run('winograd_conv', [heapOffset(backend, x), heapOffset(backend, U), heapOffset(backend, out), heapOffset(backend, scratch), H, W, cin, ho, wo, cout, pad[0], pad[2], perChunk], units);
   backend.disposeData(U.dataId);
   backend.disposeData(scratch.dataId);
+}
+
+/** Batch slices of the Winograd filter gradient: fixed, so results do not depend on the thread count. */
+const WINOGRAD_GRAD_PARTS = 4;
+
+/**
+ * Filter gradient of a 3x3 stride-1 conv by Winograd F(2x2, 3x3) (winograd.c): each of WINOGRAD_GRAD_PARTS
+ * batch slices sums its tiles' V^T (A dY A^T) products; the slices are added in order and mapped back by G^T . G.
+ * Measured 1.3-2x faster than the direct kernel on the ResNet-32 layers (one thread).
+ */
+function winogradFilterGrad(backend: BackendWasm, pool: SimdPool, x: TI, dy: TI, info: tf.backend_util.Conv2DInfo): TI {
+  const { batchSize: n, inHeight: H, inWidth: W, inChannels: cin, outChannels: cout, outHeight: ho, outWidth: wo } = info;
+  const tx = Math.ceil(wo / 2);
+  const tilesPerBlock = (tx >= 32 ? 1 : Math.floor(32 / tx)) * tx; // grad_rows_per_block(TX) * TX in winograd.c
+  // Scratch and partial sums of different threads 16 KiB apart (see winogradConv).
+  const perChunk = Math.ceil((16 * (tilesPerBlock * cin + 16) + 16 * (tilesPerBlock * cout + 16) + 4096) / 1024) * 1024;
+  const partStride = Math.ceil((16 * cin * cout + 4096) / 1024) * 1024;
+  const parts = WINOGRAD_GRAD_PARTS;
+  const scratch = backend.makeOutput([pool.chunksFor(parts) * perChunk], 'float32');
+  const partials = backend.makeOutput([parts * partStride], 'float32');
+  pool.run('winograd_filter_grad', [heapOffset(backend, x), heapOffset(backend, dy), heapOffset(backend, partials), heapOffset(backend, scratch), n, H, W, cin, ho, wo, cout, info.padInfo.top, info.padInfo.left, parts, partStride, perChunk], parts);
+  const out = backend.makeOutput([3, 3, cin, cout], 'float32');
+  pool.runOnCaller('winograd_filter_grad_out', [heapOffset(backend, partials), parts, partStride, heapOffset(backend, out), cin, cout]);
+  backend.disposeData(partials.dataId);
+  backend.disposeData(scratch.dataId);
+  return out;
 }
 
 /** Conv2D (forward): the SIMD kernel for float32 NHWC with dilation 1 and Cout % 8 == 0, else XNNPACK. */
@@ -173,6 +199,7 @@ function conv2DBackpropFilter({ inputs, backend, attrs }: KernelArgs): TI {
   const { strideHeight: sh, strideWidth: sw } = info;
   const { top, left } = info.padInfo;
   const pool = x.dtype === 'float32' && dy.dtype === 'float32' && cout % 8 === 0 ? simdPool(backend.wasm, getThreadsCount()) : null;
+  if (pool && kh === 3 && kw === 3 && sh === 1 && sw === 1 && cin % 4 === 0) return winogradFilterGrad(backend, pool, x, dy, info);
   if (pool) {
     const n = x.shape[0]!;
     const out = backend.makeOutput([kh, kw, cin, cout], 'float32');

@@ -76,7 +76,10 @@ describe('wasm SIMD kernels', () => {
   });
 
   const cases: [number[], number, number, number, 'same' | 'valid'][] = [
-    [[4, 16, 16, 16], 3, 16, 1, 'same'],
+    [[4, 16, 16, 16], 3, 16, 1, 'same'], // Winograd
+    [[3, 9, 11, 8], 3, 24, 1, 'same'], // Winograd: odd Ho, Wo (partial tiles); 3 images over 4 batch slices
+    [[5, 6, 70, 4], 3, 8, 1, 'valid'], // Winograd: 34 tiles per row (one row per block)
+    [[2, 8, 8, 6], 3, 8, 1, 'same'], // direct: Cin % 4 != 0
     [[3, 15, 13, 8], 3, 32, 2, 'same'],
     [[2, 11, 12, 3], 3, 16, 1, 'valid'],
     [[2, 9, 9, 20], 1, 8, 2, 'same'],
@@ -89,9 +92,11 @@ describe('wasm SIMD kernels', () => {
       const yShape = await on('cpu', () => tf.conv2d(T(x) as tf.Tensor4D, tf.zeros([k, k, shape[3]!, cout]) as tf.Tensor4D, s, pad));
       const dy = rand(yShape[0]!.shape, 4);
       const want = await on('cpu', () => filterGrad(T(x), T(dy), k, s, pad));
-      const before = pool.calls.get('filter_grad') ?? 0;
+      // 3x3 stride 1 with Cin % 4 == 0: the Winograd filter gradient (winograd.c); else the direct one.
+      const kernel = k === 3 && s === 1 && shape[3]! % 4 === 0 ? 'winograd_filter_grad' : 'filter_grad';
+      const before = pool.calls.get(kernel) ?? 0;
       const got = await on('wasm', () => filterGrad(T(x), T(dy), k, s, pad));
-      assert.equal(pool.calls.get('filter_grad'), before + 1, 'the SIMD kernel ran once');
+      assert.equal(pool.calls.get(kernel), before + 1, `${kernel} ran once`);
       assertClose(got[0]!, want[0]!, 'dW');
     });
   }
