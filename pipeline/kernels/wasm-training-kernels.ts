@@ -1,20 +1,21 @@
 // Kernels that let tfjs-backend-wasm (4.22) train convnets, and train them fast.
 //
-// Missing in stock wasm:
-//  - Conv2DBackpropFilter, by one of three routes, each a single XNNPACK call:
-//    * ONE forward conv on transposed tensors: x^T [Cin,H,W,N] (*) dy^T [Ho,Wo,N,Cout] with dilation =
-//      the forward stride gives [Cin,kh,kw,Cout] (input channels act as the batch, the batch as the
-//      channels). Best when Cout*stride^2 < 2*Cin (most ResNet layers).
-//    * ONE matmul im2col(x)^T [kh*kw*Cin, N*Ho*Wo] x dy [N*Ho*Wo, Cout] (im2col gathered in JS, dy as
-//      is): best for few input channels or stride 2 (first layers: 4x faster), since XNNPACK's conv
-//      weight packing of a huge dy^T costs more than the convolution itself.
-//    * 1x1 filters: the same matmul with the strided x gathered directly (10x faster).
-// Replaced for measured speed-ups (single-threaded, batch-128 NHWC tensors of ~2M elements):
-//  - Conv2DBackpropInput (stock: scalar loop): a sub-pixel ("phase") decomposition of the transposed
-//    conv. For stride s every output phase (r_h, r_w) is a stride-1 conv of dy with a ceil(k/s)-tap
-//    slice of the flipped filter; all s*s phases run as ONE XNNPACK conv with s*s*Cin output channels,
-//    then a JS depth-to-space interleaves them (s = 1: just the flipped-filter conv). No zero-dilated
-//    dy, no wasted MACs on inserted zeros.
+// Convolutions run on our own wasm SIMD128 kernels (pipeline/kernels/simd/*.c, on tfjs's heap, split across
+// worker threads by pipeline/kernels/simd-pool.ts) for float32 NHWC with Cout % 8 == 0:
+//  - Conv2D: Winograd F(2x2, 3x3) for 3x3 stride 1 with Cin % 4 == 0, else a direct kernel (4 pixels x 8
+//    channels of accumulators; no im2col, no weight packing). 1.3-2x XNNPACK's conv on ResNet-32 layers.
+//  - Conv2DBackpropFilter (missing in stock wasm): Winograd for 3x3 stride 1, else a direct kernel that
+//    streams x and dy once per block of rows with a 4x8 accumulator tile per (tap, channels) unit.
+//  - Conv2DBackpropInput: a sub-pixel ("phase") decomposition of the transposed conv (below) whose one
+//    stride-1 conv runs on the kernels above.
+//  - BatchNorm statistics and gradient (wasm-batchnorm-kernels.ts).
+// ECL_WASM_SIMD_KERNELS=0, other dtypes or channel counts take XNNPACK routes instead:
+//  - Conv2DBackpropFilter as ONE XNNPACK call: a forward conv on transposed tensors x^T [Cin,H,W,N] (*)
+//    dy^T [Ho,Wo,N,Cout] with dilation = the forward stride (input channels act as the batch, the batch as
+//    the channels), or ONE matmul im2col(x)^T x dy (im2col gathered in JS) for few input channels or
+//    stride 2, or for 1x1 filters the same matmul with the strided x gathered directly.
+//  - the phase decomposition's conv and Conv2D on XNNPACK.
+// Also replaced for measured speed-ups (batch-128 NHWC tensors of ~2M elements):
 //  - MaxPoolGrad (~35 ms -> ~3 ms), FusedBatchNorm (~10 ms -> ~1 ms, as XNNPACK 1x1 depthwise convs),
 //    Sum/Mean over non-innermost axes (~5 ms -> ~0.5 ms, XNNPACK average pooling + float64 chunk sums),
 //    Tile (~170 ms -> ~2 ms), BatchMatMul with transpose flags (~40 ms -> ~6 ms: transpose, then the
@@ -152,16 +153,7 @@ function conv2D(args: KernelArgs): TI {
   const [dh, dw] = typeof dil === 'number' ? [dil, dil] : dil;
   const format = attrs.dataFormat;
   if (dh === 1 && dw === 1 && (format == null || format === 'NHWC' || format === 'channelsLast') && x.shape.length === 4) {
-    const info = tf.backend_util.computeConv2DInfo(
-      x.shape as [number, number, number, number],
-      filter.shape as [number, number, number, number],
-      attrs.strides as [number, number],
-      1,
-      attrs.pad as 'same',
-      attrs.dimRoundingMode as 'floor' | undefined,
-      false,
-      'channelsLast',
-    );
+    const info = convInfo(x.shape, filter.shape, attrs);
     const p = info.padInfo;
     const r = simdConv(backend, x, filter, [info.strideHeight, info.strideWidth], [p.top, p.bottom, p.left, p.right]);
     if (r && r.shape[1] === info.outHeight && r.shape[2] === info.outWidth) return r;
@@ -171,6 +163,20 @@ function conv2D(args: KernelArgs): TI {
 }
 
 const slice = (b: BackendWasm, x: TI, begin: number[], size: number[]) => call(tf.Slice, b, { x }, { begin, size });
+
+/** Conv geometry (NHWC, dilation 1) from a conv kernel's attrs. */
+function convInfo(xShape: number[], filterShape: number[], attrs: Attrs): tf.backend_util.Conv2DInfo {
+  return tf.backend_util.computeConv2DInfo(
+    xShape as [number, number, number, number],
+    filterShape as [number, number, number, number],
+    attrs.strides as [number, number],
+    1,
+    attrs.pad as 'same',
+    attrs.dimRoundingMode as 'floor' | undefined,
+    false,
+    'channelsLast',
+  );
+}
 
 function checkNHWC(kernel: string, dataFormat: unknown): void {
   if (dataFormat != null && dataFormat !== 'NHWC' && dataFormat !== 'channelsLast')
@@ -185,16 +191,7 @@ function conv2DBackpropFilter({ inputs, backend, attrs }: KernelArgs): TI {
   const dy = inputs.dy!;
   checkNHWC('Conv2DBackpropFilter', attrs.dataFormat);
   const filterShape = attrs.filterShape as [number, number, number, number];
-  const info = tf.backend_util.computeConv2DInfo(
-    x.shape as [number, number, number, number],
-    filterShape,
-    attrs.strides as [number, number],
-    1,
-    attrs.pad as 'same',
-    attrs.dimRoundingMode as 'floor' | undefined,
-    false,
-    'channelsLast',
-  );
+  const info = convInfo(x.shape, filterShape, attrs);
   const { inHeight: H, inWidth: W, inChannels: cin, outChannels: cout, outHeight: ho, outWidth: wo, filterHeight: kh, filterWidth: kw } = info;
   const { strideHeight: sh, strideWidth: sw } = info;
   const { top, left } = info.padInfo;
@@ -349,16 +346,7 @@ function conv2DBackpropInput(args: KernelArgs): TI {
   const filter = inputs.filter!;
   checkNHWC('Conv2DBackpropInput', attrs.dataFormat);
   const inputShape = attrs.inputShape as [number, number, number, number];
-  const info = tf.backend_util.computeConv2DInfo(
-    inputShape,
-    filter.shape as [number, number, number, number],
-    attrs.strides as [number, number],
-    1,
-    attrs.pad as 'same',
-    attrs.dimRoundingMode as 'floor' | undefined,
-    false,
-    'channelsLast',
-  );
+  const info = convInfo(inputShape, filter.shape, attrs);
   const { batchSize: n, inHeight: H, inWidth: W, inChannels: cin, outChannels: cout, outHeight: ho, outWidth: wo, filterHeight: kh, filterWidth: kw } = info;
   const ph = planAxis(info.strideHeight, kh, info.padInfo.top, H, ho);
   const pw = planAxis(info.strideWidth, kw, info.padInfo.left, W, wo);
