@@ -1,5 +1,8 @@
 // Shared-memory protocol between SimdPool (simd-pool.ts) and its workers (simd-worker.ts).
-export const SIMD_FUNCTIONS = ['filter_grad', 'conv2d', 'winograd_filter', 'winograd_conv', 'bn_col_sums', 'bn_grad_apply', 'winograd_filter_grad', 'winograd_filter_grad_out'] as const;
+import { SIMD_KERNEL_EXPORTS } from './simd/sources.js';
+
+/** The kernels' exports, by index in the control block. */
+export const SIMD_FUNCTIONS = SIMD_KERNEL_EXPORTS;
 export type SimdFunction = (typeof SIMD_FUNCTIONS)[number];
 
 /** Int32 slots of the control block. */

@@ -101,12 +101,13 @@ describe('wasm SIMD kernels', () => {
     });
   }
 
-  // 3x3 stride 1 with Cin % 4 == 0 runs Winograd F(2x2, 3x3) (winograd.c); the rest the direct kernel (conv2d.c).
+  // 3x3 stride 1 with Cin % 4 == 0 runs Winograd F(4x4, 3x3) (winograd43.c); the rest the direct kernel (conv2d.c).
   const convCases: [number[], number, number, number, 'same' | 'valid'][] = [
-    [[2, 9, 11, 16], 3, 16, 1, 'same'], // Winograd: odd Ho and Wo (partial tiles), 6 tiles = one group of 4 + 2 single
-    [[3, 8, 8, 64], 3, 8, 1, 'same'], // Winograd: 4 tiles
-    [[1, 6, 41, 4], 3, 8, 1, 'same'], // Winograd: 21 tiles = two blocks of 16 + 5
+    [[2, 9, 11, 16], 3, 16, 1, 'same'], // Winograd: partial 4x4 tiles in both directions, 3 tiles per row
+    [[3, 8, 8, 64], 3, 8, 1, 'same'], // Winograd: 2 tiles per row, tile rows grouped into one unit
+    [[1, 6, 70, 4], 3, 8, 1, 'same'], // Winograd: 18 tiles per row = a block of 16 + 2
     [[2, 7, 10, 8], 3, 16, 1, 'valid'], // Winograd: Ho = 5, Wo = 8
+    [[2, 14, 14, 32], 3, 64, 1, 'same'], // Winograd: cnn28's second layer
     [[2, 9, 11, 6], 3, 16, 1, 'same'], // direct: Cin % 4 != 0; border tiles on both sides, Wo % 4 = 3 single pixels
     [[3, 8, 8, 6], 3, 8, 1, 'same'], // direct: Wo = 8, both tiles touch a border
     [[2, 13, 14, 3], 3, 16, 2, 'same'],
@@ -122,7 +123,7 @@ describe('wasm SIMD kernels', () => {
       const w = rand([k, k, shape[3]!, cout], 6, 0.5);
       const f = () => tf.conv2d(T(x) as tf.Tensor4D, T(w) as tf.Tensor4D, s, pad);
       const want = await on('cpu', f);
-      const kernel = k === 3 && s === 1 && shape[3]! % 4 === 0 ? 'winograd_conv' : 'conv2d';
+      const kernel = k === 3 && s === 1 && shape[3]! % 4 === 0 ? 'winograd43_conv' : 'conv2d';
       const before = pool.calls.get(kernel) ?? 0;
       const got = await on('wasm', f);
       assert.equal(pool.calls.get(kernel), before + 1, `${kernel} ran once`);

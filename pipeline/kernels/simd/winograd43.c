@@ -1,0 +1,189 @@
+// 3x3 stride-1 convolution by Winograd F(4x4, 3x3) as a wasm SIMD128 kernel on tfjs's heap (NHWC).
+//
+// Y = A^T [(G g G^T) .* (B^T d B)] A for 6x6 input patches and 4x4 output tiles: 36 products per tile and
+// channel pair instead of 144, i.e. 4x fewer multiply-adds than the direct conv (F(2x2, 3x3) in winograd.c:
+// 2.25x). Same structure as winograd.c: a unit is (n, a group of tile rows holding about 16 tiles), whose
+// input transforms go to `scratch` (36 planes, each padded by a cache line), then for each 4-tile group and 8
+// output channels 36 small GEMMs and the output transform straight into y. Needs C % 4 == 0, CO % 8 == 0.
+// Matrices (Lavin & Gray 2016, points 0, +-1, +-2):
+//   B^T = [4 0 -5 0 1 0; 0 -4 -4 1 1 0; 0 4 -4 -1 1 0; 0 -2 -1 2 1 0; 0 2 -1 -2 1 0; 0 4 0 -5 0 1]
+//   G   = [1/4 0 0; -1/6 -1/6 -1/6; -1/6 1/6 -1/6; 1/24 1/12 1/6; 1/24 -1/12 1/6; 0 0 1]
+//   A^T = [1 1 1 1 1 0; 0 1 -1 2 -2 0; 0 1 1 4 4 0; 0 1 -1 8 -8 1]
+#include <wasm_simd128.h>
+
+#define TB 16 /* tiles per block */
+
+static inline int min_i(int a, int b) { return a < b ? a : b; }
+static inline int max_i(int a, int b) { return a > b ? a : b; }
+#define ADD wasm_f32x4_add
+#define SUB wasm_f32x4_sub
+#define MUL wasm_f32x4_mul
+#define K(v) wasm_f32x4_splat(v)
+
+/* 6 values -> B^T applied. */
+#define BT6(d0, d1, d2, d3, d4, d5, r)                                               \
+  {                                                                                  \
+    r[0] = ADD(SUB(MUL(K(4.f), d0), MUL(K(5.f), d2)), d4);                           \
+    r[1] = ADD(SUB(d3, MUL(K(4.f), ADD(d1, d2))), d4);                               \
+    r[2] = ADD(SUB(MUL(K(4.f), SUB(d1, d2)), d3), d4);                               \
+    r[3] = ADD(SUB(MUL(K(2.f), SUB(d3, d1)), d2), d4);                               \
+    r[4] = ADD(SUB(MUL(K(2.f), SUB(d1, d3)), d2), d4);                               \
+    r[5] = ADD(SUB(MUL(K(4.f), d1), MUL(K(5.f), d3)), d5);                           \
+  }
+
+/* U[xi][c][co] = (G g G^T)[xi] for g = w[:, :, c, co], 4 output channels per vector. */
+__attribute__((export_name("winograd43_filter"))) void winograd43_filter(const float *w, float *U, int C, int CO) {
+  for (int c = 0; c < C; c++) {
+    for (int co = 0; co < CO; co += 4) {
+      v128_t g[3][3], t[6][3];
+      _Pragma("clang loop unroll(full)")
+      for (int i = 0; i < 3; i++)
+        _Pragma("clang loop unroll(full)")
+        for (int j = 0; j < 3; j++) g[i][j] = wasm_v128_load(w + ((i * 3 + j) * C + c) * CO + co);
+      _Pragma("clang loop unroll(full)")
+      for (int j = 0; j < 3; j++) {
+        t[0][j] = MUL(K(0.25f), g[0][j]);
+        t[1][j] = MUL(K(-1.f / 6), ADD(ADD(g[0][j], g[1][j]), g[2][j]));
+        t[2][j] = MUL(K(-1.f / 6), ADD(SUB(g[0][j], g[1][j]), g[2][j]));
+        t[3][j] = ADD(ADD(MUL(K(1.f / 24), g[0][j]), MUL(K(1.f / 12), g[1][j])), MUL(K(1.f / 6), g[2][j]));
+        t[4][j] = ADD(SUB(MUL(K(1.f / 24), g[0][j]), MUL(K(1.f / 12), g[1][j])), MUL(K(1.f / 6), g[2][j]));
+        t[5][j] = g[2][j];
+      }
+      _Pragma("clang loop unroll(full)")
+      for (int i = 0; i < 6; i++) {
+        const v128_t a = t[i][0], b = t[i][1], d = t[i][2];
+        const v128_t u[6] = {MUL(K(0.25f), a),
+                             MUL(K(-1.f / 6), ADD(ADD(a, b), d)),
+                             MUL(K(-1.f / 6), ADD(SUB(a, b), d)),
+                             ADD(ADD(MUL(K(1.f / 24), a), MUL(K(1.f / 12), b)), MUL(K(1.f / 6), d)),
+                             ADD(SUB(MUL(K(1.f / 24), a), MUL(K(1.f / 12), b)), MUL(K(1.f / 6), d)),
+                             d};
+        _Pragma("clang loop unroll(full)")
+        for (int j = 0; j < 6; j++) wasm_v128_store(U + ((i * 6 + j) * C + c) * CO + co, u[j]);
+      }
+    }
+  }
+}
+
+/* B^T d B on 4 channels of the 6x6 patch at (r0, c0) (zeros outside x) into V[xi * vStride]. */
+static inline void input_tile(const float *x, int H, int W, int C, int n, int r0, int c0, int c, float *V, int vStride) {
+  v128_t t[6][6];
+  _Pragma("clang loop unroll(full)")
+  for (int k = 0; k < 6; k++) {
+    const int col = c0 + k;
+    v128_t d[6];
+    _Pragma("clang loop unroll(full)")
+    for (int r = 0; r < 6; r++) {
+      const int row = r0 + r;
+      d[r] = (row >= 0 && row < H && col >= 0 && col < W) ? wasm_v128_load(x + ((n * H + row) * W + col) * C + c) : K(0.f);
+    }
+    v128_t r6[6];
+    BT6(d[0], d[1], d[2], d[3], d[4], d[5], r6)
+    _Pragma("clang loop unroll(full)")
+    for (int i = 0; i < 6; i++) t[i][k] = r6[i];
+  }
+  _Pragma("clang loop unroll(full)")
+  for (int i = 0; i < 6; i++) {
+    v128_t r6[6];
+    BT6(t[i][0], t[i][1], t[i][2], t[i][3], t[i][4], t[i][5], r6)
+    _Pragma("clang loop unroll(full)")
+    for (int j = 0; j < 6; j++) wasm_v128_store(V + (i * 6 + j) * vStride, r6[j]);
+  }
+}
+
+/* One output row of A^T m A: 4 values from 6, stored where the columns exist. */
+static inline __attribute__((always_inline)) void output_row(float *out, int cols, int CO, v128_t s0, v128_t s1, v128_t s2,
+                                                             v128_t s3, v128_t s4, v128_t s5) {
+  const v128_t a = ADD(s1, s2), b = SUB(s1, s2), c = ADD(s3, s4), d = SUB(s3, s4);
+  wasm_v128_store(out, ADD(ADD(s0, a), c));
+  if (cols > 1) wasm_v128_store(out + CO, ADD(b, MUL(K(2.f), d)));
+  if (cols > 2) wasm_v128_store(out + 2 * CO, ADD(a, MUL(K(4.f), c)));
+  if (cols > 3) wasm_v128_store(out + 3 * CO, ADD(ADD(b, MUL(K(8.f), d)), s5));
+}
+
+/* A^T m A for one tile and 4 output channels (m: 36 vectors, 32 floats apart in M); valid part only. */
+static inline __attribute__((always_inline)) void output_tile(const float *m, float *y, int Ho, int Wo, int CO, int n, int p0,
+                                                              int q0, int co) {
+  v128_t r0[6], r1[6], r2[6], r3[6];
+  _Pragma("clang loop unroll(full)")
+  for (int j = 0; j < 6; j++) {
+    const v128_t m0 = wasm_v128_load(m + (0 * 6 + j) * 32), m1 = wasm_v128_load(m + (1 * 6 + j) * 32);
+    const v128_t m2 = wasm_v128_load(m + (2 * 6 + j) * 32), m3 = wasm_v128_load(m + (3 * 6 + j) * 32);
+    const v128_t m4 = wasm_v128_load(m + (4 * 6 + j) * 32), m5 = wasm_v128_load(m + (5 * 6 + j) * 32);
+    const v128_t a = ADD(m1, m2), b = SUB(m1, m2), c = ADD(m3, m4), d = SUB(m3, m4);
+    r0[j] = ADD(ADD(m0, a), c);
+    r1[j] = ADD(b, MUL(K(2.f), d));
+    r2[j] = ADD(a, MUL(K(4.f), c));
+    r3[j] = ADD(ADD(b, MUL(K(8.f), d)), m5);
+  }
+  const int cols = Wo - q0;
+  float *out = y + ((n * Ho + p0) * Wo + q0) * CO + co;
+  output_row(out, cols, CO, r0[0], r0[1], r0[2], r0[3], r0[4], r0[5]);
+  if (p0 + 1 < Ho) output_row(out + Wo * CO, cols, CO, r1[0], r1[1], r1[2], r1[3], r1[4], r1[5]);
+  if (p0 + 2 < Ho) output_row(out + 2 * Wo * CO, cols, CO, r2[0], r2[1], r2[2], r2[3], r2[4], r2[5]);
+  if (p0 + 3 < Ho) output_row(out + 3 * Wo * CO, cols, CO, r3[0], r3[1], r3[2], r3[3], r3[4], r3[5]);
+}
+
+/* Units: (n, group of `rows` tile rows). */
+__attribute__((export_name("winograd43_conv"))) void winograd43_conv(const float *x, const float *U, float *y, float *scratch,
+                                                                      int H, int W, int C, int Ho, int Wo, int CO, int top,
+                                                                      int left, int scratchFloats, int unit0, int unit1,
+                                                                      int chunk) {
+  const int TY = (Ho + 3) / 4, TX = (Wo + 3) / 4;
+  const int rows = max_i(1, TB / TX), groups = (TY + rows - 1) / rows;
+  const int VS = TB * C + 16;
+  float *V = scratch + chunk * scratchFloats; /* [36][VS] */
+  float *M = V + 36 * VS;                     /* [36][4 tiles][8] */
+  for (int u = unit0; u < unit1; u++) {
+    const int n = u / groups, ty0 = (u % groups) * rows;
+    const int tiles = min_i(TY - ty0, rows) * TX;
+    for (int tb = 0; tb < tiles; tb += TB) {
+      const int nt = min_i(TB, tiles - tb);
+      for (int t = 0; t < nt; t++) {
+        const int ty = ty0 + (tb + t) / TX, tx = (tb + t) % TX;
+        for (int c = 0; c < C; c += 4) input_tile(x, H, W, C, n, 4 * ty - top, 4 * tx - left, c, V + t * C + c, VS);
+      }
+      for (int co0 = 0; co0 < CO; co0 += 8) {
+        for (int t = 0; t < nt; t += 4) {
+          const int g = min_i(4, nt - t);
+          for (int xi = 0; xi < 36; xi++) {
+            const float *v = V + xi * VS + t * C;
+            const float *wr = U + xi * C * CO + co0;
+            float *m = M + xi * 32;
+            if (g == 4) {
+              v128_t a00 = K(0.f), a01 = a00, a10 = a00, a11 = a00, a20 = a00, a21 = a00, a30 = a00, a31 = a00;
+              for (int c = 0; c < C; c++, v++, wr += CO) {
+                const v128_t d0 = wasm_v128_load(wr), d1 = wasm_v128_load(wr + 4);
+                v128_t s = wasm_v128_load32_splat(v);
+                a00 = ADD(a00, MUL(s, d0)), a01 = ADD(a01, MUL(s, d1));
+                s = wasm_v128_load32_splat(v + C);
+                a10 = ADD(a10, MUL(s, d0)), a11 = ADD(a11, MUL(s, d1));
+                s = wasm_v128_load32_splat(v + 2 * C);
+                a20 = ADD(a20, MUL(s, d0)), a21 = ADD(a21, MUL(s, d1));
+                s = wasm_v128_load32_splat(v + 3 * C);
+                a30 = ADD(a30, MUL(s, d0)), a31 = ADD(a31, MUL(s, d1));
+              }
+              wasm_v128_store(m, a00), wasm_v128_store(m + 4, a01), wasm_v128_store(m + 8, a10), wasm_v128_store(m + 12, a11);
+              wasm_v128_store(m + 16, a20), wasm_v128_store(m + 20, a21), wasm_v128_store(m + 24, a30), wasm_v128_store(m + 28, a31);
+            } else {
+              for (int k = 0; k < g; k++) {
+                v128_t a0 = K(0.f), a1 = a0;
+                const float *vk = v + k * C, *wk = wr;
+                for (int c = 0; c < C; c++, wk += CO) {
+                  const v128_t s = wasm_v128_load32_splat(vk + c);
+                  a0 = ADD(a0, MUL(s, wasm_v128_load(wk))), a1 = ADD(a1, MUL(s, wasm_v128_load(wk + 4)));
+                }
+                wasm_v128_store(m + k * 8, a0), wasm_v128_store(m + k * 8 + 4, a1);
+              }
+            }
+          }
+          for (int k = 0; k < g; k++) {
+            const int ty = ty0 + (tb + t + k) / TX, tx = (tb + t + k) % TX;
+            output_tile(M + k * 8, y, Ho, Wo, CO, n, 4 * ty, 4 * tx, co0);
+            output_tile(M + k * 8 + 4, y, Ho, Wo, CO, n, 4 * ty, 4 * tx, co0 + 4);
+          }
+        }
+      }
+    }
+  }
+}
