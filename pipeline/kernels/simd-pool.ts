@@ -23,7 +23,6 @@ export class SimdPool {
   readonly calls = new Map<SimdFunction, number>();
   private readonly ctl: Int32Array;
   private readonly exports: Record<string, (...a: number[]) => void>;
-  private readonly workers: Worker[] = [];
   private workerError: Error | undefined;
 
   constructor(memory: WebAssembly.Memory, threads: number) {
@@ -38,7 +37,6 @@ export class SimdPool {
       const w = new Worker(new URL('./simd-worker.js', import.meta.url), { workerData: { module, memory, ctl: this.ctl.buffer } });
       w.on('error', (e) => (this.workerError = e));
       w.unref();
-      this.workers.push(w);
     }
   }
 

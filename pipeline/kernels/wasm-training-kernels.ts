@@ -2,9 +2,9 @@
 //
 // Convolutions run on our own wasm SIMD128 kernels (pipeline/kernels/simd/*.c, on tfjs's heap, split across
 // worker threads by pipeline/kernels/simd-pool.ts) for float32 NHWC with Cout % 8 == 0:
-//  - Conv2D: Winograd F(2x2, 3x3) for 3x3 stride 1 with Cin % 4 == 0, else a direct kernel (4 pixels x 8
-//    channels of accumulators; no im2col, no weight packing). 1.3-2x XNNPACK's conv on ResNet-32 layers.
-//  - Conv2DBackpropFilter (missing in stock wasm): Winograd for 3x3 stride 1, else a direct kernel that
+//  - Conv2D: Winograd F(4x4, 3x3) for 3x3 stride 1 with Cin % 4 == 0, else a direct kernel (4 pixels x 8
+//    channels of accumulators; no im2col, no weight packing). 2.5-3.5x XNNPACK's conv on ResNet-32 layers.
+//  - Conv2DBackpropFilter (missing in stock wasm): Winograd F(2x2, 3x3) for 3x3 stride 1, else a direct kernel that
 //    streams x and dy once per block of rows with a 4x8 accumulator tile per (tap, channels) unit.
 //  - Conv2DBackpropInput: a sub-pixel ("phase") decomposition of the transposed conv (below) whose one
 //    stride-1 conv runs on the kernels above.
@@ -100,6 +100,12 @@ function simdConv(backend: BackendWasm, x: TI, filter: TI, strides: [number, num
 const WINOGRAD_TB = 16;
 
 /**
+ * Floats per thread for a SIMD kernel's scratch (or partial sums) of `floats` floats: 16 KiB of gap, whole
+ * KiB. Threads writing neighbouring lines slowed each other down 1.5x (prefetchers pulling the other core's lines).
+ */
+const perThreadFloats = (floats: number) => Math.ceil((floats + 4096) / 1024) * 1024;
+
+/**
  * 3x3 stride-1 conv by Winograd F(4x4, 3x3) (pipeline/kernels/simd/winograd43.c): 4x fewer multiply-adds
  * than the direct kernel; measured 1.6-2.2x faster than F(2x2, 3x3) and 2.5-3x faster than XNNPACK's conv on
  * the ResNet-32 and cnn28 layers.
@@ -112,9 +118,8 @@ function winogradConv(backend: BackendWasm, pool: SimdPool, x: TI, filter: TI, o
   const tx = Math.ceil(wo / 4);
   const rows = Math.max(1, Math.floor(WINOGRAD_TB / tx)); // tile rows per unit, as in winograd43_conv
   const units = n * Math.ceil(Math.ceil(ho / 4) / rows);
-  // Per-thread scratch (36 transformed-input planes a cache line longer than their data, one group's
-  // products), 16 KiB apart: threads writing neighbouring lines slowed each other down 1.5x.
-  const perChunk = Math.ceil((36 * (WINOGRAD_TB * cin + 16) + 36 * 32 + 4096) / 1024) * 1024;
+  // Per-thread scratch: 36 transformed-input planes a cache line longer than their data, one group's products.
+  const perChunk = perThreadFloats(36 * (WINOGRAD_TB * cin + 16) + 36 * 32);
   const scratch = backend.makeOutput([pool.chunksFor(units) * perChunk], 'float32');
   pool.run('winograd43_conv', [heapOffset(backend, x), heapOffset(backend, U), heapOffset(backend, out), heapOffset(backend, scratch), H, W, cin, ho, wo, cout, pad[0], pad[2], perChunk], units);
   backend.disposeData(U.dataId);
@@ -133,9 +138,8 @@ function winogradFilterGrad(backend: BackendWasm, pool: SimdPool, x: TI, dy: TI,
   const { batchSize: n, inHeight: H, inWidth: W, inChannels: cin, outChannels: cout, outHeight: ho, outWidth: wo } = info;
   const tx = Math.ceil(wo / 2);
   const tilesPerBlock = (tx >= 32 ? 1 : Math.floor(32 / tx)) * tx; // grad_rows_per_block(TX) * TX in winograd.c
-  // Scratch and partial sums of different threads 16 KiB apart (see winogradConv).
-  const perChunk = Math.ceil((16 * (tilesPerBlock * cin + 16) + 16 * (tilesPerBlock * cout + 16) + 4096) / 1024) * 1024;
-  const partStride = Math.ceil((16 * cin * cout + 4096) / 1024) * 1024;
+  const perChunk = perThreadFloats(16 * (tilesPerBlock * cin + 16) + 16 * (tilesPerBlock * cout + 16));
+  const partStride = perThreadFloats(16 * cin * cout);
   const parts = WINOGRAD_GRAD_PARTS;
   const scratch = backend.makeOutput([pool.chunksFor(parts) * perChunk], 'float32');
   const partials = backend.makeOutput([parts * partStride], 'float32');
@@ -415,7 +419,6 @@ function cast(args: KernelArgs): TI {
 // Layout helpers in plain JS on the wasm heap. The stock C transpose / depth-to-space / tile walk
 // memory element by element with div/mod index math (10-170 ms for a 2M-element NHWC tensor); these
 // loops stream contiguous rows and are 3-80x faster.
-
 
 /** [A, B, C] -> [C, B, A] (used as NHWC -> CHWN with B = H*W). */
 function swapOuterInner(backend: BackendWasm, x: TI, a: number, bMid: number, c: number, outShape: number[]): TI {

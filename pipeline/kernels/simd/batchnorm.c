@@ -5,11 +5,10 @@
 // float64; the caller adds the parts in a fixed order, so the result does not depend on the thread count.
 // bn_grad_apply: dx = A*dy + B*(x - mean) + D with per-channel A, B, D (the whole BN input gradient in one pass).
 // Needs C % 8 == 0 (8 channels per block: 2 float32 + 4 float64 vectors of accumulators per sum).
-#include <wasm_simd128.h>
+#include "common.h"
 
 #define RUN 32
 
-static inline int min_i(int a, int b) { return a < b ? a : b; }
 
 /* partial[part][0..C) = first sums, partial[part][C..2C) = second sums (float64). */
 __attribute__((export_name("bn_col_sums"))) void bn_col_sums(const float *a, const float *b, const float *mean,

@@ -9,29 +9,7 @@
 // Tiles that cross the left/right border read `zeros` (C zero floats) for the taps outside x; the last
 // Wo % 4 pixels are done one at a time over their valid taps.
 // Work units are output rows (n, p); each output is computed by one thread in a fixed order.
-#include <wasm_simd128.h>
-
-/* acc[t] += x[t] (broadcast) * (d0, d1) for the 4 pixels of a tile. */
-#define FMA4(p0, p1, p2, p3)                                \
-  {                                                         \
-    v128_t s = wasm_v128_load32_splat(p0);                  \
-    a00 = wasm_f32x4_add(a00, wasm_f32x4_mul(s, d0));       \
-    a01 = wasm_f32x4_add(a01, wasm_f32x4_mul(s, d1));       \
-    s = wasm_v128_load32_splat(p1);                         \
-    a10 = wasm_f32x4_add(a10, wasm_f32x4_mul(s, d0));       \
-    a11 = wasm_f32x4_add(a11, wasm_f32x4_mul(s, d1));       \
-    s = wasm_v128_load32_splat(p2);                         \
-    a20 = wasm_f32x4_add(a20, wasm_f32x4_mul(s, d0));       \
-    a21 = wasm_f32x4_add(a21, wasm_f32x4_mul(s, d1));       \
-    s = wasm_v128_load32_splat(p3);                         \
-    a30 = wasm_f32x4_add(a30, wasm_f32x4_mul(s, d0));       \
-    a31 = wasm_f32x4_add(a31, wasm_f32x4_mul(s, d1));       \
-  }
-
-static inline int max_i(int a, int b) { return a > b ? a : b; }
-static inline int min_i(int a, int b) { return a < b ? a : b; }
-static inline int first_valid(int s, int off) { return off >= 0 ? 0 : (-off + s - 1) / s; }
-static inline int end_valid(int s, int off, int I, int O) { return off >= I ? 0 : min_i(O, (I - 1 - off) / s + 1); }
+#include "common.h"
 
 __attribute__((export_name("conv2d"))) void conv2d(const float *x, const float *w, float *y, const float *zeros,
                                                     int H, int W, int C, int Ho, int Wo, int CO, int kh, int kw,
@@ -49,14 +27,14 @@ __attribute__((export_name("conv2d"))) void conv2d(const float *x, const float *
       int q = 0;
       for (; q + 4 <= Wo; q += 4) {
         const int col = q * sw - left;
-        v128_t a00 = wasm_f32x4_splat(0.f), a01 = a00, a10 = a00, a11 = a00, a20 = a00, a21 = a00, a30 = a00, a31 = a00;
+        TILE_ZERO
         if (q >= qIn0 && q + 4 <= qIn1) {
           for (int i = ia; i < ie; i++) {
             const float *xr = x + ((n * H + rowOff + i) * W + col) * C;
             const float *wr = w + i * rowK * CO + co0;
             for (int k = 0; k < rowK; k++, xr++, wr += CO) {
               const v128_t d0 = wasm_v128_load(wr), d1 = wasm_v128_load(wr + 4);
-              FMA4(xr, xr + xs, xr + 2 * xs, xr + 3 * xs)
+              TILE_FMA(xr, xr + xs, xr + 2 * xs, xr + 3 * xs)
             }
           }
         } else {
@@ -72,16 +50,13 @@ __attribute__((export_name("conv2d"))) void conv2d(const float *x, const float *
               const float *wr = w + (i * kw + j) * C * CO + co0;
               for (int ci = 0; ci < C; ci++, wr += CO) {
                 const v128_t d0 = wasm_v128_load(wr), d1 = wasm_v128_load(wr + 4);
-                FMA4(x0 + ci, x1 + ci, x2 + ci, x3 + ci)
+                TILE_FMA(x0 + ci, x1 + ci, x2 + ci, x3 + ci)
               }
             }
           }
         }
         float *o = yr + q * CO + co0;
-        wasm_v128_store(o, a00), wasm_v128_store(o + 4, a01);
-        wasm_v128_store(o + CO, a10), wasm_v128_store(o + CO + 4, a11);
-        wasm_v128_store(o + 2 * CO, a20), wasm_v128_store(o + 2 * CO + 4, a21);
-        wasm_v128_store(o + 3 * CO, a30), wasm_v128_store(o + 3 * CO + 4, a31);
+        TILE_STORE(o, CO)
       }
       for (; q < Wo; q++) {
         const int col = q * sw - left;

@@ -10,16 +10,10 @@
 //
 // Work units are split between threads by range (unit0, unit1); a unit's sum runs in the same order whatever
 // the split, so results do not depend on the thread count. No linear memory of its own: no stack, no data.
-#include <wasm_simd128.h>
+#include "common.h"
 
-#define CB 4 /* input channels per unit (CB_ONE when C % 4 != 0) */
+#define CB 4 /* input channels per unit (1 when C % 4 != 0) */
 #define OB 8 /* output channels per unit */
-
-static inline int max_i(int a, int b) { return a > b ? a : b; }
-static inline int min_i(int a, int b) { return a < b ? a : b; }
-/* Smallest p >= 0 with p*s + off >= 0, and one past the largest p < O with p*s + off < I. */
-static inline int first_valid(int s, int off) { return off >= 0 ? 0 : (-off + s - 1) / s; }
-static inline int end_valid(int s, int off, int I, int O) { return off >= I ? 0 : min_i(O, (I - 1 - off) / s + 1); }
 
 __attribute__((export_name("filter_grad"))) void filter_grad(const float *x, const float *dy, float *dw, int N,
                                                               int H, int W, int C, int Ho, int Wo, int CO, int kh,
@@ -55,33 +49,16 @@ __attribute__((export_name("filter_grad"))) void filter_grad(const float *x, con
         if (pa >= pe || qa >= qe) continue;
         float *o = dw + (tap * C + c0) * CO + co0;
         if (cb == CB) {
-          v128_t a00 = wasm_v128_load(o), a01 = wasm_v128_load(o + 4);
-          v128_t a10 = wasm_v128_load(o + CO), a11 = wasm_v128_load(o + CO + 4);
-          v128_t a20 = wasm_v128_load(o + 2 * CO), a21 = wasm_v128_load(o + 2 * CO + 4);
-          v128_t a30 = wasm_v128_load(o + 3 * CO), a31 = wasm_v128_load(o + 3 * CO + 4);
+          TILE_LOAD(o, CO)
           for (int p = pa; p < pe; p++) {
             const float *xr = x + ((n * H + p * sh + rowOff) * W + qa * sw + colOff) * C + c0;
             const float *dr = dy + ((n * Ho + p) * Wo + qa) * CO + co0;
             for (int q = qa; q < qe; q++, xr += xStep, dr += CO) {
               const v128_t d0 = wasm_v128_load(dr), d1 = wasm_v128_load(dr + 4);
-              v128_t s = wasm_v128_load32_splat(xr);
-              a00 = wasm_f32x4_add(a00, wasm_f32x4_mul(s, d0));
-              a01 = wasm_f32x4_add(a01, wasm_f32x4_mul(s, d1));
-              s = wasm_v128_load32_splat(xr + 1);
-              a10 = wasm_f32x4_add(a10, wasm_f32x4_mul(s, d0));
-              a11 = wasm_f32x4_add(a11, wasm_f32x4_mul(s, d1));
-              s = wasm_v128_load32_splat(xr + 2);
-              a20 = wasm_f32x4_add(a20, wasm_f32x4_mul(s, d0));
-              a21 = wasm_f32x4_add(a21, wasm_f32x4_mul(s, d1));
-              s = wasm_v128_load32_splat(xr + 3);
-              a30 = wasm_f32x4_add(a30, wasm_f32x4_mul(s, d0));
-              a31 = wasm_f32x4_add(a31, wasm_f32x4_mul(s, d1));
+              TILE_FMA(xr, xr + 1, xr + 2, xr + 3)
             }
           }
-          wasm_v128_store(o, a00), wasm_v128_store(o + 4, a01);
-          wasm_v128_store(o + CO, a10), wasm_v128_store(o + CO + 4, a11);
-          wasm_v128_store(o + 2 * CO, a20), wasm_v128_store(o + 2 * CO + 4, a21);
-          wasm_v128_store(o + 3 * CO, a30), wasm_v128_store(o + 3 * CO + 4, a31);
+          TILE_STORE(o, CO)
         } else {
           v128_t a0 = wasm_v128_load(o), a1 = wasm_v128_load(o + 4);
           for (int p = pa; p < pe; p++) {

@@ -6,12 +6,7 @@
 // line); each unit (xi, 4 input channels, 8 output channels) then streams the block with a 4x8 accumulator tile.
 // The batch is split into fixed slices whose sums the caller adds in order, so results do not depend on the
 // thread count. Needs C % 4 == 0 and CO % 8 == 0. (The forward conv uses F(4x4, 3x3): winograd43.c.)
-#include <wasm_simd128.h>
-
-static inline int min_i(int a, int b) { return a < b ? a : b; }
-#define ADD wasm_f32x4_add
-#define SUB wasm_f32x4_sub
-#define MUL wasm_f32x4_mul
+#include "common.h"
 
 /* B^T d B on 4 channels: d is read row by row from x (zeros outside), V gets the 16 transformed vectors. */
 static inline void input_tile(const float *x, int H, int W, int C, int n, int r0, int c0, int c, float *V, int vStride) {
@@ -85,22 +80,13 @@ __attribute__((export_name("winograd_filter_grad"))) void winograd_filter_grad(
           for (int c0 = 0; c0 < C; c0 += 4)
             for (int co0 = 0; co0 < CO; co0 += 8) {
               float *o = acc + (xi * C + c0) * CO + co0;
-              v128_t a00 = wasm_v128_load(o), a01 = wasm_v128_load(o + 4), a10 = wasm_v128_load(o + CO), a11 = wasm_v128_load(o + CO + 4);
-              v128_t a20 = wasm_v128_load(o + 2 * CO), a21 = wasm_v128_load(o + 2 * CO + 4), a30 = wasm_v128_load(o + 3 * CO), a31 = wasm_v128_load(o + 3 * CO + 4);
+              TILE_LOAD(o, CO)
               const float *v = V + xi * VS + c0, *g = Y + xi * YS + co0;
               for (int t = 0; t < nt; t++, v += C, g += CO) {
                 const v128_t d0 = wasm_v128_load(g), d1 = wasm_v128_load(g + 4);
-                v128_t s = wasm_v128_load32_splat(v);
-                a00 = ADD(a00, MUL(s, d0)), a01 = ADD(a01, MUL(s, d1));
-                s = wasm_v128_load32_splat(v + 1);
-                a10 = ADD(a10, MUL(s, d0)), a11 = ADD(a11, MUL(s, d1));
-                s = wasm_v128_load32_splat(v + 2);
-                a20 = ADD(a20, MUL(s, d0)), a21 = ADD(a21, MUL(s, d1));
-                s = wasm_v128_load32_splat(v + 3);
-                a30 = ADD(a30, MUL(s, d0)), a31 = ADD(a31, MUL(s, d1));
+                TILE_FMA(v, v + 1, v + 2, v + 3)
               }
-              wasm_v128_store(o, a00), wasm_v128_store(o + 4, a01), wasm_v128_store(o + CO, a10), wasm_v128_store(o + CO + 4, a11);
-              wasm_v128_store(o + 2 * CO, a20), wasm_v128_store(o + 2 * CO + 4, a21), wasm_v128_store(o + 3 * CO, a30), wasm_v128_store(o + 3 * CO + 4, a31);
+              TILE_STORE(o, CO)
             }
       }
     }

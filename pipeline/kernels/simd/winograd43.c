@@ -9,15 +9,10 @@
 //   B^T = [4 0 -5 0 1 0; 0 -4 -4 1 1 0; 0 4 -4 -1 1 0; 0 -2 -1 2 1 0; 0 2 -1 -2 1 0; 0 4 0 -5 0 1]
 //   G   = [1/4 0 0; -1/6 -1/6 -1/6; -1/6 1/6 -1/6; 1/24 1/12 1/6; 1/24 -1/12 1/6; 0 0 1]
 //   A^T = [1 1 1 1 1 0; 0 1 -1 2 -2 0; 0 1 1 4 4 0; 0 1 -1 8 -8 1]
-#include <wasm_simd128.h>
+#include "common.h"
 
 #define TB 16 /* tiles per block */
 
-static inline int min_i(int a, int b) { return a < b ? a : b; }
-static inline int max_i(int a, int b) { return a > b ? a : b; }
-#define ADD wasm_f32x4_add
-#define SUB wasm_f32x4_sub
-#define MUL wasm_f32x4_mul
 #define K(v) wasm_f32x4_splat(v)
 
 /* 6 values -> B^T applied. */
@@ -151,20 +146,12 @@ __attribute__((export_name("winograd43_conv"))) void winograd43_conv(const float
             const float *wr = U + xi * C * CO + co0;
             float *m = M + xi * 32;
             if (g == 4) {
-              v128_t a00 = K(0.f), a01 = a00, a10 = a00, a11 = a00, a20 = a00, a21 = a00, a30 = a00, a31 = a00;
+              TILE_ZERO
               for (int c = 0; c < C; c++, v++, wr += CO) {
                 const v128_t d0 = wasm_v128_load(wr), d1 = wasm_v128_load(wr + 4);
-                v128_t s = wasm_v128_load32_splat(v);
-                a00 = ADD(a00, MUL(s, d0)), a01 = ADD(a01, MUL(s, d1));
-                s = wasm_v128_load32_splat(v + C);
-                a10 = ADD(a10, MUL(s, d0)), a11 = ADD(a11, MUL(s, d1));
-                s = wasm_v128_load32_splat(v + 2 * C);
-                a20 = ADD(a20, MUL(s, d0)), a21 = ADD(a21, MUL(s, d1));
-                s = wasm_v128_load32_splat(v + 3 * C);
-                a30 = ADD(a30, MUL(s, d0)), a31 = ADD(a31, MUL(s, d1));
+                TILE_FMA(v, v + C, v + 2 * C, v + 3 * C)
               }
-              wasm_v128_store(m, a00), wasm_v128_store(m + 4, a01), wasm_v128_store(m + 8, a10), wasm_v128_store(m + 12, a11);
-              wasm_v128_store(m + 16, a20), wasm_v128_store(m + 20, a21), wasm_v128_store(m + 24, a30), wasm_v128_store(m + 28, a31);
+              TILE_STORE(m, 8)
             } else {
               for (int k = 0; k < g; k++) {
                 v128_t a0 = K(0.f), a1 = a0;
