@@ -15,10 +15,12 @@ node_modules/.package-lock.json: package.json package-lock.json
 
 install: node_modules/.package-lock.json
 
+# Two programs: everything but the browser app (node types), then serve/web (DOM only, no node types).
 build: install
 	npx tsc -p tsconfig.json
+	npx tsc -p serve/web/tsconfig.json
 
-# Rebuild the wasm SIMD kernels (pipeline/kernels/simd/*.c -> kernels-wasm.ts, committed); needs Debian's
+# Rebuild the wasm SIMD kernels (pipeline/backend/kernels/simd/*.c -> kernels-wasm.ts, committed); needs Debian's
 # clang + lld (apt-get install clang lld). Only after editing the C source; tests check the two match.
 simd-kernels: build
 	node dist/scripts/build-simd-kernels.js

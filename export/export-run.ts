@@ -6,16 +6,16 @@ import { createHash } from 'node:crypto';
 import { existsSync, readFileSync, renameSync, rmSync, statSync } from 'node:fs';
 import { basename, dirname, join, resolve } from 'node:path';
 import type { ModelSpec } from '../models/spec.js';
-import { type CheckpointMeta, checkpointSha256, readCheckpoint } from '../pipeline/checkpoint.js';
-import { writeFileAtomic } from '../pipeline/fs-atomic.js';
+import type { CheckpointMeta } from '../models/artifacts/checkpoint.js';
+import { openRun, runPaths } from '../models/artifacts/run-dir.js';
+import { writeFileAtomic } from '../models/artifacts/atomic-write.js';
 import { buildMetadata } from './metadata.js';
 import { ONNX_IR_VERSION, ONNX_OPSET, encodeModel, type OnnxModel } from './onnx-builder.js';
-import { buildInferenceGraph, type GraphStats, OUTPUT_EMBEDDING, OUTPUT_LOGITS, OUTPUT_PROBS, type ParamLookup } from './op-mapping.js';
+import { INPUT_NAME, OUTPUT_EMBEDDING, OUTPUT_LOGITS, OUTPUT_PROBS } from '../models/onnx-contract.js';
+import { buildInferenceGraph, type GraphStats, type ParamLookup } from './op-mapping.js';
 import { type ValidateOptions, type ValidationResult, validateOnnx } from './validate.js';
 
 export const PRODUCER_NAME = 'ecl-longtail';
-export const MODEL_FILE = 'model.onnx';
-export const CHECKPOINT_FILE = 'checkpoint.ckpt';
 
 function producerVersion(): string {
   try {
@@ -77,7 +77,7 @@ export function buildOnnxModel(spec: ModelSpec, params: ParamLookup, opts: Build
     producerName: PRODUCER_NAME,
     producerVersion: producerVersion(),
     docString:
-      `${spec.family} long-tail classifier (${spec.numClasses} classes). Input 'pixels': uint8 NHWC [N,${height},${width},${channels}], ` +
+      `${spec.family} long-tail classifier (${spec.numClasses} classes). Input '${INPUT_NAME}': uint8 NHWC [N,${height},${width},${channels}], ` +
       `normalised in-graph as (pixel/255 - mean)/std. Outputs: 'logits' [N,${spec.numClasses}], 'probs' = softmax(logits)` +
       (embedding ? `, 'embedding' [N,${spec.embeddingDim}] (L2-normalised projection head)` : '') +
       '. BatchNorm folded into convolutions; weights converted NHWC->NCHW at export.',
@@ -130,19 +130,19 @@ const msg = (e: unknown) => (e instanceof Error ? e.message : String(e));
 
 /** Exports runs/<name>/checkpoint.ckpt to ONNX. Throws ExportError; never leaves a partial or unvalidated file. */
 export async function exportRun(runDir: string, opts: ExportOptions = {}): Promise<ExportResult> {
-  const ckptPath = join(runDir, CHECKPOINT_FILE);
-  const output = resolve(opts.output ?? join(runDir, MODEL_FILE));
+  const output = resolve(opts.output ?? runPaths(runDir).model);
   const fail = (what: string, e: unknown): never => {
     throw new ExportError(`ONNX export of ${runDir} failed: ${what}${msg(e)}`, { cause: e });
   };
 
   let built: BuiltModel;
   try {
-    const ck = readCheckpoint(ckptPath);
+    const run = openRun(runDir);
+    const ck = run.checkpoint;
     built = buildOnnxModel(ck.meta.spec, ck.params, {
       embedding: opts.embedding ?? false,
       meta: ck.meta,
-      checkpointSha256: checkpointSha256(ckptPath),
+      checkpointSha256: run.checkpointSha256,
     });
   } catch (e) {
     return fail('', e);

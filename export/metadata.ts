@@ -1,8 +1,9 @@
-// ONNX metadata_props: everything a consumer needs to use the model without the training code
+// ONNX metadata_props (keys: models/onnx-contract.ts METADATA_KEYS): everything a consumer needs to use the model without the training code
 // (labels, input contract, normalisation) plus provenance (dataset, loss, backend, commit, checkpoint).
 import { execFileSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
-import type { CheckpointMeta } from '../pipeline/checkpoint.js';
+import type { CheckpointMeta } from '../models/artifacts/checkpoint.js';
+import { INPUT_NAME, METADATA_KEYS as K, OUTPUT_EMBEDDING } from '../models/onnx-contract.js';
 
 /** Loss hyper-parameter names (models/losses/types.ts LossHyperParams). */
 const LOSS_HPARAM_KEYS = ['temperature', 'laTau', 'lambdaBc', 'lambdaCc'] as const;
@@ -65,30 +66,30 @@ export function buildMetadata(inp: MetadataInput): Record<string, string> {
       ? meta.classNames.map(String)
       : Array.from({ length: spec.numClasses }, (_, i) => String(i));
   const md: Record<string, string> = {
-    class_labels: JSON.stringify(labels),
-    num_classes: String(spec.numClasses),
-    input_name: 'pixels',
-    input_layout: 'NHWC',
-    input_dtype: 'uint8',
-    input_size: `${height}x${width}x${channels}`,
-    input_shape: JSON.stringify(['N', height, width, channels]),
-    normalization: JSON.stringify({ formula: '(pixel / 255 - mean[c]) / std[c]', mean, std }),
-    normalization_mean: JSON.stringify(mean),
-    normalization_std: JSON.stringify(std),
-    outputs: JSON.stringify(inp.outputs),
-    dataset: datasetOf(config),
-    loss: loss.name,
-    loss_hparams: JSON.stringify(loss.hparams),
-    training_backend: String(meta.backend ?? 'unknown'),
-    git_commit: inp.gitCommit ?? gitCommit(),
-    checkpoint_sha256: inp.checkpointSha256,
-    model_family: spec.family,
-    feature_dim: String(spec.featureDim),
-    epoch: String(meta.epoch),
-    step: String(meta.step),
-    export_time: (inp.exportTime ?? new Date()).toISOString(),
+    [K.labels]: JSON.stringify(labels),
+    [K.numClasses]: String(spec.numClasses),
+    [K.inputName]: INPUT_NAME,
+    [K.inputLayout]: 'NHWC',
+    [K.inputDtype]: 'uint8',
+    [K.inputSize]: `${height}x${width}x${channels}`,
+    [K.inputShape]: JSON.stringify(['N', height, width, channels]),
+    [K.normalization]: JSON.stringify({ formula: '(pixel / 255 - mean[c]) / std[c]', mean, std }),
+    [K.normalizationMean]: JSON.stringify(mean),
+    [K.normalizationStd]: JSON.stringify(std),
+    [K.outputs]: JSON.stringify(inp.outputs),
+    [K.dataset]: datasetOf(config),
+    [K.loss]: loss.name,
+    [K.lossHparams]: JSON.stringify(loss.hparams),
+    [K.trainingBackend]: String(meta.backend ?? 'unknown'),
+    [K.gitCommit]: inp.gitCommit ?? gitCommit(),
+    [K.checkpointSha256]: inp.checkpointSha256,
+    [K.modelFamily]: spec.family,
+    [K.featureDim]: String(spec.featureDim),
+    [K.epoch]: String(meta.epoch),
+    [K.step]: String(meta.step),
+    [K.exportTime]: (inp.exportTime ?? new Date()).toISOString(),
   };
-  if (Array.isArray(meta.classCounts)) md.class_counts = JSON.stringify(meta.classCounts);
-  if (inp.outputs.includes('embedding')) md.embedding_dim = String(spec.embeddingDim);
+  if (Array.isArray(meta.classCounts)) md[K.classCounts] = JSON.stringify(meta.classCounts);
+  if (inp.outputs.includes(OUTPUT_EMBEDDING)) md[K.embeddingDim] = String(spec.embeddingDim);
   return md;
 }

@@ -11,6 +11,7 @@
 //   l2normalize   x / Max(ReduceL2(x), eps)
 //   residual      body, shortcut, Add (+ Relu)
 import type { ParamTensor } from '../models/builders.js';
+import { INPUT_NAME, OUTPUT_EMBEDDING, OUTPUT_LOGITS, OUTPUT_PROBS } from '../models/onnx-contract.js';
 import { type LayerSpec, type ModelSpec, paramName, type ParamRole } from '../models/spec.js';
 import { batchNormAffine, type FoldableLinear, foldAffineInto } from './bn-folding.js';
 import { flattenPermutation, hwioToOihw, inversePermutation, onnxPads2D, permuteRows } from './layout.js';
@@ -60,10 +61,6 @@ export interface BuildGraphOptions {
   embedding: boolean;
 }
 
-export const INPUT_NAME = 'pixels';
-export const OUTPUT_LOGITS = 'logits';
-export const OUTPUT_PROBS = 'probs';
-export const OUTPUT_EMBEDDING = 'embedding';
 export const BATCH_DIM = 'N';
 
 const f64 = (a: Float32Array): Float64Array => Float64Array.from(a);

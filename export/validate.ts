@@ -4,6 +4,7 @@ import { execFile } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import ort from 'onnxruntime-node';
 import { DataType, decodeModel, type Dim, valueInfoShape } from './onnx-builder.js';
+import { settings } from '../models/settings.js';
 
 export type CheckerResult = 'passed' | `skipped: ${string}`;
 
@@ -55,7 +56,7 @@ const CHECK_SCRIPT = [
 ].join('\n');
 
 /** onnx.checker.check_model(onnx.load(path), full_check=True) through `python`, or the reason it was skipped. */
-export async function runOnnxChecker(path: string, python = process.env.ECL_ONNX_PYTHON || DEFAULT_CHECKER_PYTHON): Promise<CheckerResult> {
+export async function runOnnxChecker(path: string, python = settings.onnxPython() ?? DEFAULT_CHECKER_PYTHON): Promise<CheckerResult> {
   const why = await onnxPythonUnavailable(python);
   if (why) return `skipped: ${why}`;
   const r = await run(python, ['-c', CHECK_SCRIPT, path], 300_000);

@@ -6,7 +6,7 @@
 // Reports wall time and this process's CPU time per step (the machine may be shared: CPU time is the
 // better measure of the single-threaded wasm backend's own cost).
 import * as tf from '@tensorflow/tfjs-core';
-import { selectBackend } from '../pipeline/backend.js';
+import { selectBackend } from '../pipeline/backend/select.js';
 import { buildModelSpec, initParams, type ParamStore } from '../models/builders.js';
 import { forwardClassifier } from '../models/forward.js';
 import { softmaxCrossEntropy } from '../models/losses/classification.js';

@@ -1,4 +1,4 @@
-// Compiles pipeline/kernels/simd/*.c to wasm (SIMD128) and writes pipeline/kernels/simd/kernels-wasm.ts,
+// Compiles pipeline/backend/kernels/simd/*.c to wasm (SIMD128) and writes pipeline/backend/kernels/simd/kernels-wasm.ts,
 // which embeds both builds as base64 with the sha256 of the sources they came from.
 //   make simd-kernels        (needs Debian's clang + lld: apt-get install clang lld)
 //   node dist/scripts/build-simd-kernels.js --out FILE   (writes FILE instead; the test compares the two)
@@ -8,7 +8,7 @@ import { mkdtempSync, readFileSync, renameSync, rmSync, writeFileSync } from 'no
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { execa } from 'execa';
-import { SIMD_KERNEL_EXPORTS, SIMD_KERNEL_SOURCES, simdSourceDigest, sourcePath } from '../pipeline/kernels/simd/sources.js';
+import { SIMD_KERNEL_EXPORTS, SIMD_KERNEL_SOURCES, simdSourceDigest, sourcePath } from '../pipeline/backend/kernels/simd/sources.js';
 
 const dir = dirname(sourcePath(SIMD_KERNEL_SOURCES[0]));
 const compile = ['--target=wasm32', '-O3', '-msimd128', '-nostdlib', '-ffreestanding', '-Wall', '-Werror'];

@@ -14,9 +14,9 @@ Architectures mirror models/builders.ts:
 Losses mirror models/losses:
   la-ce     CE(logits + tau_LA log pi) with one-hot labels (1 view)
   ecl       L_LC(v1) + lambda_BC L_BC-ECL(z of v2, v3; prototypes) + lambda_CC L_CC-gram (3 views through one
-            backbone forward of 3B images, as pipeline/trainer.ts does)
+            backbone forward of 3B images, as pipeline/train/trainer.ts does)
 
-Optimiser as pipeline/trainer.ts: SGD momentum 0.9 (v = mu v + g + wd w; w -= lr v), weight decay 5e-4 on
+Optimiser as pipeline/train/trainer.ts: SGD momentum 0.9 (v = mu v + g + wd w; w -= lr v), weight decay 5e-4 on
 conv/dense kernels only. Timed: zero_grad + uint8->float + forward + loss + backward + step + loss.item().
 
 Prints one JSON object on stdout: {"torch", "threads", "stepMs", "cpuMs", "losses", ...}.

@@ -19,7 +19,7 @@ export interface BatchNormTrainingResult {
  * Backward: one multiply, two reductions, two batchNorm passes and one add. mean/variance are
  * returned for running-stat updates only; no gradient flows through them.
  */
-/** Fused kernels a backend may register (webgpu does: pipeline/kernels/webgpu-training-kernels.ts). */
+/** Fused kernels a backend may register (webgpu does: pipeline/backend/kernels/webgpu-training-kernels.ts). */
 export const BN_STATS = 'EclBatchNormStats';
 export const BN_GRAD = 'EclBatchNormGrad';
 

@@ -3,7 +3,8 @@
 // for batches of preprocessed uint8 images. Used by the parity harness and tests/browser/.
 import { existsSync } from 'node:fs';
 import type { Browser, Page } from 'playwright-core';
-import type { AppState, BatchResult } from '../../serve/web/app.js';
+import type { AppState, BatchResult } from '../../serve/shared/web-app-api.js';
+import { settings } from '../../models/settings.js';
 
 /** Flags that every launch gets: no sandbox (root in containers), nothing that talks to the network. */
 export const BASE_CHROMIUM_ARGS = [
@@ -24,13 +25,13 @@ const CHROMIUM_CANDIDATES = ['/usr/bin/chromium', '/usr/bin/chromium-browser', '
 
 /** The Chromium executable ($ECL_CHROMIUM, else Debian's /usr/bin/chromium and friends), or null. */
 export function findChromium(): string | null {
-  const env = process.env.ECL_CHROMIUM;
+  const env = settings.chromium();
   if (env) return existsSync(env) ? env : null;
   return CHROMIUM_CANDIDATES.find((p) => existsSync(p)) ?? null;
 }
 
 export function chromiumMissingReason(): string {
-  const env = process.env.ECL_CHROMIUM;
+  const env = settings.chromium();
   return env
     ? `ECL_CHROMIUM=${env} does not exist`
     : `no Chromium found (looked for ${CHROMIUM_CANDIDATES.join(', ')}; install Debian's chromium package or set ECL_CHROMIUM)`;
@@ -44,7 +45,7 @@ export interface WebServer {
 /** A fastify instance with only the web-app plugin, on 127.0.0.1 and a free port. */
 export async function startWebServer(modelPath: string): Promise<WebServer> {
   const { default: Fastify } = await import('fastify');
-  const { webAppPlugin } = await import('../../serve/web/plugin.js');
+  const { webAppPlugin } = await import('../../serve/node/web-plugin.js');
   // forceCloseConnections: close() must not wait for browsers' keep-alive sockets or unfinished downloads.
   const app = Fastify({ logger: false, forceCloseConnections: true });
   await app.register(webAppPlugin, { modelPath });

@@ -1,5 +1,5 @@
 // What the route modules share.
-import type { ModelInfo } from '../model-info.js';
+import type { ModelInfo } from './model-info.js';
 import type { DynamicBatcher } from './batcher.js';
 import type { ServeMetrics } from './metrics.js';
 import type { InferenceRunner } from './runner.js';

@@ -1,6 +1,6 @@
 // Defaults of `ecl serve`, in a module with no dependencies so the CLI can show them without loading
 // fastify, sharp or onnxruntime.
-import type { EpChoice } from '../ep.js';
+import type { EpChoice } from './ep.js';
 
 export type InferenceMode = 'worker' | 'inline';
 

@@ -1,7 +1,7 @@
 // Inference worker thread: owns the onnxruntime-node session (see runner.ts for why).
 import { parentPort, workerData } from 'node:worker_threads';
 import ort from 'onnxruntime-node';
-import { EpUnavailableError, createSession } from '../ep.js';
+import { EpUnavailableError, createSession } from './ep.js';
 import { type WorkerInit, type WorkerReply, type WorkerRequest, runSession, sessionOptionsFor, tensorInfosOf } from './runner.js';
 
 const port = parentPort;

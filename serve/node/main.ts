@@ -1,9 +1,9 @@
 #!/usr/bin/env node
 // Standalone entry for the server: `node dist/serve/node/main.js --model runs/<name>/model.onnx [options]`,
-// the same options and behaviour as `ecl serve` (serve/node/command.ts).
+// the same options and behaviour as `ecl serve` (serve/node/options.ts).
 import yargs from 'yargs';
 import { hideBin } from 'yargs/helpers';
-import { type ServeArgs, runServe, serveOptions } from './command.js';
+import { type ServeArgs, runServe, serveOptions } from './options.js';
 
 async function main(): Promise<void> {
   const a = await serveOptions(yargs(hideBin(process.argv)).scriptName('serve').usage('$0 --model runs/<name>/model.onnx [options]'))

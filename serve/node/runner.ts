@@ -4,8 +4,8 @@
 // 'inline' keeps the session on the main thread (fewer moving parts; used by tools and tests).
 import { Worker } from 'node:worker_threads';
 import type ort from 'onnxruntime-node';
-import { type EpAttempt, type EpChoice, type EpName, EpUnavailableError, createSession } from '../ep.js';
-import type { TensorInfo } from '../model-info.js';
+import { type EpAttempt, type EpChoice, type EpName, EpUnavailableError, createSession } from './ep.js';
+import type { TensorInfo } from './model-info.js';
 
 import type { InferenceMode } from './defaults.js';
 

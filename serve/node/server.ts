@@ -4,8 +4,9 @@ import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import multipart from '@fastify/multipart';
 import Fastify, { type FastifyError, type FastifyInstance } from 'fastify';
-import type { EpAttempt, EpChoice, EpName } from '../ep.js';
-import { type ModelInfo, buildModelInfo, readModelMetadataProps } from '../model-info.js';
+import type { EpAttempt, EpChoice, EpName } from './ep.js';
+import { buildModelInfo } from '../../models/onnx-contract.js';
+import { type ModelInfo, readModelMetadataProps } from './model-info.js';
 import { DynamicBatcher } from './batcher.js';
 import { registerClassifyRoute } from './classify.js';
 import type { ServeContext } from './context.js';
@@ -13,7 +14,7 @@ import { HttpError } from './errors.js';
 import { ServeMetrics } from './metrics.js';
 import { type InferenceMode, type InferenceRunner, startRunner } from './runner.js';
 import { registerV2Routes } from './v2.js';
-import { webAppPlugin } from '../web/plugin.js';
+import { webAppPlugin } from './web-plugin.js';
 import { SERVE_DEFAULTS } from './defaults.js';
 
 export interface ServeOptions {

@@ -3,13 +3,15 @@
 // arithmetic only, so node (sharp-decoded RGBA) and the browser (canvas/ImageData RGBA) produce
 // byte-identical model inputs for the same decoded pixels.
 //
-// Contract of the exported models (export/metadata.ts): input 'pixels' uint8 NHWC [N, H, W, C] with
+// Contract of the exported models (models/onnx-contract.ts): input 'pixels' uint8 NHWC [N, H, W, C] with
 // C = 1 (grey) or 3 (RGB); normalisation happens inside the graph. The steps here are:
 //   1. RGBA -> model channels: alpha is dropped (not composited); C = 3 keeps R,G,B; C = 1 uses the
 //      ITU-R BT.601 luma Y = round(0.299 R + 0.587 G + 0.114 B) in exact integer arithmetic.
 //   2. Bilinear resize to H x W with half-pixel centres (OpenCV INTER_LINEAR / tf.image.resize
 //      half_pixel_centers=True, no antialiasing), 11-bit fixed-point weights, round half up. An image
 //      that already has the model's size is copied unchanged.
+
+import type { ModelInputSpec } from '../../models/onnx-contract.js';
 
 export type PixelArray = Uint8Array | Uint8ClampedArray;
 
@@ -20,39 +22,12 @@ export interface RgbaImage {
   data: PixelArray;
 }
 
-/** What the model wants: uint8 NHWC [N, height, width, channels]. */
-export interface ModelInputSpec {
-  /** Graph input name ('pixels' for exported models). */
-  name: string;
-  height: number;
-  width: number;
-  channels: 1 | 3;
-  layout: 'NHWC';
-  dtype: 'uint8';
-}
-
 export class PreprocessError extends Error {
   constructor(message: string) {
     super(message);
     this.name = 'PreprocessError';
   }
 }
-
-/** metadata_props keys written by export/metadata.ts. */
-export const METADATA_KEYS = {
-  labels: 'class_labels',
-  numClasses: 'num_classes',
-  inputName: 'input_name',
-  inputLayout: 'input_layout',
-  inputDtype: 'input_dtype',
-  /** "HxWxC" */
-  inputSize: 'input_size',
-  /** JSON ["N", H, W, C] */
-  inputShape: 'input_shape',
-  normalizationMean: 'normalization_mean',
-  normalizationStd: 'normalization_std',
-  outputs: 'outputs',
-} as const;
 
 const isPosInt = (v: unknown): v is number => typeof v === 'number' && Number.isInteger(v) && v > 0;
 
@@ -170,124 +145,4 @@ export function preprocessBatch(imgs: readonly RgbaImage[], spec: Pick<ModelInpu
   const out = new Uint8Array(imgs.length * per);
   imgs.forEach((img, i) => out.set(preprocessImage(img, spec), i * per));
   return out;
-}
-
-// ---------------------------------------------------------------------------------------------------
-// Reading the model contract from ONNX metadata_props.
-
-function parseJson(v: string | undefined): unknown {
-  if (v === undefined) return undefined;
-  try {
-    return JSON.parse(v) as unknown;
-  } catch {
-    return undefined;
-  }
-}
-
-/**
- * The model's input contract from its metadata_props (export/metadata.ts keys: input_name,
- * input_layout, input_dtype, input_size "HxWxC" or input_shape ["N",H,W,C]). Models without these
- * props can pass the graph input's shape (e.g. onnxruntime's inputMetadata) as `fallback`.
- */
-export function inputSpecFromMetadata(
-  props: Readonly<Record<string, string>>,
-  fallback?: { name?: string; shape?: ReadonlyArray<number | string> },
-): ModelInputSpec {
-  const name = props[METADATA_KEYS.inputName] || fallback?.name || 'pixels';
-  const layout = props[METADATA_KEYS.inputLayout] ?? 'NHWC';
-  if (layout !== 'NHWC') throw new PreprocessError(`model input layout '${layout}' is not supported (expected NHWC)`);
-  const dtype = props[METADATA_KEYS.inputDtype] ?? 'uint8';
-  if (dtype !== 'uint8') throw new PreprocessError(`model input dtype '${dtype}' is not supported (expected uint8)`);
-  let dims: unknown[] | undefined;
-  const size = props[METADATA_KEYS.inputSize];
-  const m = size ? /^(\d+)x(\d+)x(\d+)$/.exec(size.trim()) : null;
-  if (m) dims = [Number(m[1]), Number(m[2]), Number(m[3])];
-  if (!dims) {
-    const shape = parseJson(props[METADATA_KEYS.inputShape]);
-    if (Array.isArray(shape) && shape.length === 4) dims = shape.slice(1);
-  }
-  if (!dims && fallback?.shape && fallback.shape.length === 4) dims = fallback.shape.slice(1);
-  if (!dims) throw new PreprocessError('cannot tell the model input size: no input_size/input_shape metadata and no 4-d input shape');
-  const [height, width, channels] = dims;
-  if (!isPosInt(height) || !isPosInt(width) || !isPosInt(channels))
-    throw new PreprocessError(`model input size must be positive integers HxWxC, got ${JSON.stringify(dims)}`);
-  checkChannels(channels);
-  return { name, height, width, channels, layout: 'NHWC', dtype: 'uint8' };
-}
-
-/** Class labels from metadata_props (class_labels JSON array); index strings when absent or inconsistent. */
-export function labelsFromMetadata(props: Readonly<Record<string, string>>, numClasses?: number): string[] {
-  const v = parseJson(props[METADATA_KEYS.labels]);
-  const n = numClasses ?? (Array.isArray(v) ? v.length : Number(props[METADATA_KEYS.numClasses] ?? 0));
-  if (Array.isArray(v) && v.length === n) return v.map(String);
-  return Array.from({ length: n > 0 ? n : 0 }, (_, i) => String(i));
-}
-
-/** In-graph normalisation (pixel/255 - mean[c]) / std[c], for display; null when absent. */
-export function normalizationFromMetadata(props: Readonly<Record<string, string>>): { mean: number[]; std: number[] } | null {
-  const mean = parseJson(props[METADATA_KEYS.normalizationMean]);
-  const std = parseJson(props[METADATA_KEYS.normalizationStd]);
-  const ok = (a: unknown): a is number[] => Array.isArray(a) && a.every((x) => typeof x === 'number');
-  return ok(mean) && ok(std) ? { mean, std } : null;
-}
-
-/**
- * metadata_props of a serialised ONNX ModelProto, without decoding the graph: a minimal protobuf
- * scan of the top-level fields (metadata_props is field 14, StringStringEntryProto {1: key, 2: value}).
- */
-export function parseOnnxMetadataProps(model: Uint8Array): Record<string, string> {
-  const dec = new TextDecoder('utf-8', { fatal: false });
-  const props: Record<string, string> = {};
-  const varint = (buf: Uint8Array, pos: { p: number }, end: number): number => {
-    let result = 0;
-    let mul = 1;
-    for (let i = 0; i < 10; i++) {
-      if (pos.p >= end) throw new PreprocessError('truncated ONNX model (varint)');
-      const b = buf[pos.p++]!;
-      result += (b & 0x7f) * mul;
-      if ((b & 0x80) === 0) return result;
-      mul *= 128;
-    }
-    throw new PreprocessError('malformed ONNX model (varint too long)');
-  };
-  const skip = (buf: Uint8Array, pos: { p: number }, end: number, wire: number): void => {
-    if (wire === 0) varint(buf, pos, end);
-    else if (wire === 1) pos.p += 8;
-    else if (wire === 5) pos.p += 4;
-    else if (wire === 2) {
-      const len = varint(buf, pos, end); // read first: `pos.p += varint(...)` would add to the stale pos.p
-      pos.p += len;
-    }
-    else throw new PreprocessError(`malformed ONNX model (wire type ${wire})`);
-    if (pos.p > end) throw new PreprocessError('truncated ONNX model');
-  };
-  const pos = { p: 0 };
-  const end = model.length;
-  while (pos.p < end) {
-    const tag = varint(model, pos, end);
-    const field = Math.floor(tag / 8);
-    const wire = tag & 7;
-    if (field === 14 && wire === 2) {
-      const len = varint(model, pos, end);
-      const stop = pos.p + len;
-      if (stop > end) throw new PreprocessError('truncated ONNX model (metadata_props)');
-      let key = '';
-      let value = '';
-      while (pos.p < stop) {
-        const t = varint(model, pos, stop);
-        const f = Math.floor(t / 8);
-        const w = t & 7;
-        if ((f === 1 || f === 2) && w === 2) {
-          const l = varint(model, pos, stop);
-          if (pos.p + l > stop) throw new PreprocessError('truncated ONNX model (metadata entry)');
-          const s = dec.decode(model.subarray(pos.p, pos.p + l));
-          pos.p += l;
-          if (f === 1) key = s;
-          else value = s;
-        } else skip(model, pos, stop, w);
-      }
-      props[key] = value;
-    } else skip(model, pos, end, wire);
-  }
-  return props;
 }

@@ -7,87 +7,16 @@
 // window.ecl exposes the state and a batch API for tests and the parity harness (pipeline/parity/).
 import * as ort from 'onnxruntime-web/webgpu';
 import { preprocessImage, type RgbaImage } from '../shared/preprocess.js';
-import { allNodesOn, describePlacement, type NodePlacement, ORT_EP_LOG_NAME, parseNodePlacements, parseOrtLogLine } from './ep-detect.js';
+import type { WebModelInfo } from '../../models/onnx-contract.js';
+import { ORT_EP_NAME, type WebEp, type WebEpChoice, webEpOrder } from '../shared/ep-policy.js';
+import type { AdapterInfo, AppState, BatchResult, Prediction } from '../shared/web-app-api.js';
+import { allNodesOn, describePlacement, type NodePlacement, parseNodePlacements, parseOrtLogLine } from '../shared/ep-detect.js';
+import { $, drawPreview, renderModel, renderPrediction, renderState, setEpText, wireUi } from './ui.js';
 
-type WebEp = 'webgpu' | 'wasm';
-
-interface ModelInfo {
-  name: string;
-  input: { name: string; height: number; width: number; channels: 1 | 3; layout: 'NHWC'; dtype: 'uint8' };
-  outputs: { name: string; type: string; shape: Array<number | string> }[];
-  labels: string[];
-  numClasses: number;
-  normalization: { mean: number[]; std: number[] } | null;
-  metadata: Record<string, string>;
-  sha256: string;
-  bytes: number;
-}
-
-export interface EpAttempt {
-  ep: WebEp;
-  ok: boolean;
-  /** 'loaded' or why the EP could not be used. */
-  reason: string;
-}
-
-export interface AdapterInfo {
-  vendor: string;
-  architecture: string;
-  device: string;
-  description: string;
-}
-
-export interface AppState {
-  status: 'loading' | 'ready' | 'error';
-  error?: string;
-  requested: 'auto' | WebEp;
-  /** The EP whose session is in use. */
-  ep?: WebEp;
-  tried: EpAttempt[];
-  /** Where onnxruntime placed each node of the session in use (from its VERBOSE session log). */
-  placement: NodePlacement | null;
-  placementText: string;
-  /** True when every node runs on the EP in use. */
-  allNodesOnEp: boolean;
-  adapter: AdapterInfo | null;
-  crossOriginIsolated: boolean;
-  wasmThreads: number;
-  ortVersion: string;
-  timings: { modelFetchMs: number; sessionCreateMs: number; warmupMs: number };
-  model?: Omit<ModelInfo, 'metadata'> & { family: string; dataset: string };
-  /** Warnings and errors onnxruntime logged. */
-  ortWarnings: string[];
-}
-
-export interface Prediction {
-  topk: { index: number; label: string; prob: number; logit: number }[];
-  preprocessMs: number;
-  inferenceMs: number;
-  totalMs: number;
-  ep: WebEp;
-  source: string;
-  /** base64 of the uint8 NHWC tensor the model got (to check preprocessing against the server's). */
-  input: string;
-}
-
-export interface BatchResult {
-  /** base64 of float32 [n, C] logits / probs. */
-  logits: string;
-  probs: string;
-  count: number;
-  numClasses: number;
-  ms: number;
-  ep: WebEp;
-}
-
-const $ = <T extends HTMLElement>(id: string): T => {
-  const el = document.getElementById(id);
-  if (!el) throw new Error(`#${id} missing from index.html`);
-  return el as T;
-};
+type ModelInfo = WebModelInfo;
 
 const params = new URLSearchParams(location.search);
-const requested = ((): 'auto' | WebEp => {
+const requested = ((): WebEpChoice => {
   const v = (params.get('ep') ?? 'auto').toLowerCase();
   return v === 'webgpu' || v === 'wasm' ? v : 'auto';
 })();
@@ -189,9 +118,9 @@ async function init(): Promise<AppState> {
   state.timings.modelFetchMs = performance.now() - t0;
   const { metadata, ...rest } = info;
   state.model = { ...rest, family: metadata.model_family ?? 'unknown', dataset: metadata.dataset ?? 'unknown' };
-  renderModel();
+  renderModel(state);
 
-  const order: WebEp[] = requested === 'auto' ? ['webgpu', 'wasm'] : [requested];
+  const order = webEpOrder(requested);
   for (const ep of order) {
     setEpText(`trying ${ep}…`);
     try {
@@ -200,7 +129,7 @@ async function init(): Promise<AppState> {
       state.ep = ep;
       state.placement = r.placement;
       state.placementText = describePlacement(r.placement);
-      state.allNodesOnEp = allNodesOn(r.placement, ORT_EP_LOG_NAME[ep]!);
+      state.allNodesOnEp = allNodesOn(r.placement, ORT_EP_NAME[ep]);
       state.tried.push({ ep, ok: true, reason: 'loaded' });
       break;
     } catch (e) {
@@ -313,92 +242,6 @@ async function classifyBlob(file: Blob, source: string): Promise<Prediction> {
   return pred;
 }
 
-// ---------------------------------------------------------------------------------------------------
-// UI
-
-const EP_LABEL: Record<WebEp, string> = { webgpu: 'WebGPU', wasm: 'WASM (CPU)' };
-
-function setEpText(text: string, cls = 'pending'): void {
-  const el = $('ep');
-  el.textContent = text;
-  el.className = `badge ${cls}`;
-}
-
-function renderModel(): void {
-  if (!state.model) return;
-  const m = state.model;
-  $('model').textContent =
-    `${m.family} · ${m.numClasses} classes · input ${m.input.height}×${m.input.width}×${m.input.channels} uint8 · dataset ${m.dataset} · ` +
-    `${(m.bytes / 1024).toFixed(0)} KiB · sha256 ${m.sha256.slice(0, 12)}…`;
-}
-
-function renderState(): void {
-  const body = $('ep-details');
-  body.textContent = '';
-  const add = (k: string, v: string, cls = '') => {
-    const dt = document.createElement('dt');
-    dt.textContent = k;
-    const dd = document.createElement('dd');
-    dd.textContent = v;
-    if (cls) dd.className = cls;
-    body.append(dt, dd);
-  };
-  if (state.status === 'error') {
-    setEpText('no execution provider', 'bad');
-    add('error', state.error ?? 'unknown', 'bad');
-  } else if (state.ep) {
-    const failed = state.tried.filter((t) => !t.ok).map((t) => EP_LABEL[t.ep]);
-    const fellBack = failed.length > 0;
-    setEpText(`${EP_LABEL[state.ep]}${fellBack ? ` — fallback: ${failed.join(', ')} unavailable` : ''}`, state.allNodesOnEp ? (fellBack ? 'warn' : 'ok') : 'warn');
-    add('running on', `${EP_LABEL[state.ep]} (${state.placementText}, from onnxruntime's session log)`, state.allNodesOnEp ? 'ok' : 'warn');
-    for (const n of state.placement?.elsewhere ?? []) add('not on EP', n, 'warn');
-  }
-  add('requested', state.requested === 'auto' ? 'webgpu, then wasm' : state.requested);
-  for (const t of state.tried) add(t.ep, t.ok ? 'loaded and ran a warm-up batch' : `unavailable: ${t.reason}`, t.ok ? 'ok' : 'warn');
-  if (state.adapter) add('WebGPU adapter', [state.adapter.vendor, state.adapter.architecture, state.adapter.description].filter(Boolean).join(' / ') || 'unnamed');
-  add('onnxruntime-web', `${state.ortVersion}, wasm threads ${state.wasmThreads}, cross-origin isolated ${state.crossOriginIsolated}`);
-  add('startup', `model fetch ${state.timings.modelFetchMs.toFixed(0)} ms, session ${state.timings.sessionCreateMs.toFixed(0)} ms, warm-up ${state.timings.warmupMs.toFixed(0)} ms`);
-}
-
-function drawPreview(pixels: Uint8Array, inp: ModelInfo['input']): void {
-  const c = $<HTMLCanvasElement>('preview');
-  c.width = inp.width;
-  c.height = inp.height;
-  const ctx = c.getContext('2d');
-  if (!ctx) return;
-  const img = ctx.createImageData(inp.width, inp.height);
-  for (let i = 0; i < inp.width * inp.height; i++) {
-    const [r, g, b] = inp.channels === 1 ? [pixels[i]!, pixels[i]!, pixels[i]!] : [pixels[3 * i]!, pixels[3 * i + 1]!, pixels[3 * i + 2]!];
-    img.data.set([r, g, b, 255], 4 * i);
-  }
-  ctx.putImageData(img, 0, 0);
-}
-
-function renderPrediction(p: Prediction): void {
-  const list = $('topk');
-  list.textContent = '';
-  for (const t of p.topk) {
-    const li = document.createElement('li');
-    li.dataset.index = String(t.index);
-    li.dataset.prob = String(t.prob);
-    const label = document.createElement('span');
-    label.className = 'label';
-    label.textContent = t.label;
-    const bar = document.createElement('span');
-    bar.className = 'bar';
-    bar.style.setProperty('--p', String(t.prob));
-    const pct = document.createElement('span');
-    pct.className = 'pct';
-    pct.textContent = `${(100 * t.prob).toFixed(2)}%`;
-    li.append(label, bar, pct);
-    list.append(li);
-  }
-  $('latency').textContent =
-    `${EP_LABEL[p.ep]} · inference ${p.inferenceMs.toFixed(1)} ms · decode + preprocess ${p.preprocessMs.toFixed(1)} ms · total ${p.totalMs.toFixed(1)} ms`;
-  $('result').dataset.status = 'done';
-  $('file-name').textContent = p.source;
-}
-
 async function onFiles(files: FileList | null | undefined): Promise<void> {
   const f = files?.[0];
   if (!f) return;
@@ -413,26 +256,6 @@ async function onFiles(files: FileList | null | undefined): Promise<void> {
   }
 }
 
-function wireUi(): void {
-  const input = $<HTMLInputElement>('file');
-  input.addEventListener('change', () => void onFiles(input.files));
-  const drop = $('drop');
-  drop.addEventListener('dragover', (e) => {
-    e.preventDefault();
-    drop.classList.add('over');
-  });
-  drop.addEventListener('dragleave', () => drop.classList.remove('over'));
-  drop.addEventListener('drop', (e) => {
-    e.preventDefault();
-    drop.classList.remove('over');
-    void onFiles(e.dataTransfer?.files);
-  });
-  drop.addEventListener('click', () => input.click());
-  drop.addEventListener('keydown', (e) => {
-    if (e.key === 'Enter' || e.key === ' ') input.click();
-  });
-}
-
 const ready = init()
   .catch((e: unknown) => {
     state.status = 'error';
@@ -440,25 +263,13 @@ const ready = init()
     return state;
   })
   .then((s) => {
-    renderState();
+    renderState(state);
     document.body.dataset.status = s.status;
     ($('file') as HTMLInputElement).disabled = s.status !== 'ready';
     return s;
   });
 
-wireUi();
-
-declare global {
-  interface Window {
-    ecl: {
-      ready: Promise<AppState>;
-      state: AppState;
-      runBatchB64: typeof runBatchB64;
-      classifyBlob: typeof classifyBlob;
-      readonly lastResult: Prediction | null;
-    };
-  }
-}
+wireUi(onFiles);
 
 window.ecl = {
   ready,

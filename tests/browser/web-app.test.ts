@@ -12,9 +12,9 @@ import sharp from 'sharp';
 import type { Browser } from 'playwright-core';
 import { loadDataset } from '../../pipeline/data/registry.js';
 import { chromiumMissingReason, findChromium, launchChromium, openApp, startWebServer, type WebServer } from '../../pipeline/parity/browser.js';
-import { writeExportedFixtureRun } from '../../pipeline/parity/fixture.js';
+import { writeExportedFixtureRun } from '../helpers/parity-fixture.js';
 import { preprocessImage } from '../../serve/shared/preprocess.js';
-import type { Prediction } from '../../serve/web/app.js';
+import type { Prediction } from '../../serve/shared/web-app-api.js';
 
 const skip = findChromium() ? false : chromiumMissingReason();
 const T = 300_000;
@@ -75,18 +75,19 @@ describe('web app plugin (HTTP)', () => {
     assert.equal(wasm.status, 200);
     assert.equal(wasm.headers.get('content-type'), 'application/wasm');
     assert.ok((await wasm.arrayBuffer()).byteLength > 1_000_000);
-    const appJs = await get('/app/web/app.js');
+    const appJs = await get('/app/serve/web/app.js');
     assert.match(appJs.headers.get('content-type') ?? '', /^text\/javascript/);
     assert.match(await appJs.text(), /from '\.\.\/shared\/preprocess\.js'/);
-    assert.equal((await get('/app/shared/preprocess.js')).status, 200);
-    assert.match((await get('/app/web/style.css')).headers.get('content-type') ?? '', /^text\/css/);
+    assert.equal((await get('/app/serve/shared/preprocess.js')).status, 200);
+    assert.equal((await get('/app/models/onnx-contract.js')).status, 200);
+    assert.match((await get('/app/serve/web/style.css')).headers.get('content-type') ?? '', /^text\/css/);
     const model = Buffer.from(await (await get('/model.onnx')).arrayBuffer());
     assert.deepEqual(model, readFileSync(modelPath));
     const info = (await (await get('/model/info')).json()) as { labels: string[]; input: { height: number; channels: number; dtype: string }; numClasses: number };
     assert.equal(info.labels[0], 'T-shirt/top');
     assert.equal(info.numClasses, 10);
     assert.deepEqual([info.input.height, info.input.channels, info.input.dtype], [28, 1, 'uint8']);
-    for (const bad of ['/app/web/plugin.js', '/app/web/model-info.js', '/ort/..%2Fpackage.json', '/app/shared/..%2F..%2Fpipeline%2Fcli.js'])
+    for (const bad of ['/app/serve/node/web-plugin.js', '/app/serve/web/..%2Fnode%2Fweb-plugin.js', '/app/models/spec.js', '/app/models/artifacts/checkpoint.js', '/ort/..%2Fpackage.json', '/app/serve/shared/..%2F..%2Fpipeline%2Fcli.js'])
       assert.equal((await get(bad)).status, 404, `${bad} is not served`);
   });
 });

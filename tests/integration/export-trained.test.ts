@@ -5,13 +5,13 @@ import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
-import { selectBackend } from '../../pipeline/backend.js';
-import { resolveConfig } from '../../pipeline/config.js';
+import { selectBackend } from '../../pipeline/backend/select.js';
+import { resolveConfig } from '../../pipeline/train/config.js';
 import { loadDataset } from '../../pipeline/data/registry.js';
 import type { DatasetSplits } from '../../pipeline/data/types.js';
-import { train } from '../../pipeline/trainer.js';
+import { train } from '../../pipeline/train/trainer.js';
 import { exportRun } from '../../export/export-run.js';
-import { compareWithTfjs } from '../../export/compare.js';
+import { compareWithTfjs } from '../../pipeline/parity/export-check.js';
 import type { ModelFamily } from '../../models/spec.js';
 
 const FMNIST = '/usr/share/datasets/fashion-mnist';

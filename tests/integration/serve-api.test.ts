@@ -10,7 +10,7 @@ import ort from 'onnxruntime-node';
 import sharp from 'sharp';
 import { type RunningServer, startServer } from '../../serve/node/server.js';
 import { preprocessImage } from '../../serve/shared/preprocess.js';
-import { type ServeModel, makeServeModel } from './serve-helpers.js';
+import { type ServeModel, makeServeModel } from '../helpers/serve-helpers.js';
 
 const MAX_BATCH = 8;
 const BODY_LIMIT = 1 << 20;

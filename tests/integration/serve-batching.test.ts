@@ -8,7 +8,7 @@ import { after, before, describe, it } from 'node:test';
 import ort from 'onnxruntime-node';
 import { DynamicBatcher, QueueFullError, ShuttingDownError } from '../../serve/node/batcher.js';
 import { type RunningServer, startServer } from '../../serve/node/server.js';
-import { type ServeModel, makeServeModel } from './serve-helpers.js';
+import { type ServeModel, makeServeModel } from '../helpers/serve-helpers.js';
 
 const IMG = 28 * 28;
 let root: string;

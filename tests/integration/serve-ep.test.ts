@@ -1,4 +1,4 @@
-// serve/ep.ts (execution provider choice), serve/model-info.ts, and scripts/install-cuda-ep.mjs.
+// serve/node/ep.ts (execution provider choice), serve/node/model-info.ts, and scripts/install-cuda-ep.mjs.
 // On a machine without a GPU: auto falls back to CPU with a reason, cuda/webgpu fail clearly.
 import assert from 'node:assert/strict';
 import { execFileSync, spawnSync } from 'node:child_process';
@@ -6,9 +6,9 @@ import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, wri
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { EpUnavailableError, createSession, cudaProviderStatus, epOrder, loadOrt, parseEpChoice, zeroFeeds } from '../../serve/ep.js';
-import { defaultModelName, modelInfoFromSession, readModelMetadataProps } from '../../serve/model-info.js';
-import { REPO_ROOT, type ServeModel, makeServeModel } from './serve-helpers.js';
+import { EpUnavailableError, createSession, cudaProviderStatus, epOrder, loadOrt, parseEpChoice, zeroFeeds } from '../../serve/node/ep.js';
+import { defaultModelName, modelInfoFromSession, readModelMetadataProps } from '../../serve/node/model-info.js';
+import { REPO_ROOT, type ServeModel, makeServeModel } from '../helpers/serve-helpers.js';
 
 let root: string;
 let model: ServeModel;

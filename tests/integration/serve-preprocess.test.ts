@@ -9,19 +9,16 @@ import { after, before, describe, it } from 'node:test';
 import sharp from 'sharp';
 import { decodeModel, metadataMap } from '../../export/onnx-builder.js';
 import { decodeImage } from '../../serve/node/classify.js';
+import { OnnxContractError, inputSpecFromMetadata, labelsFromMetadata, normalizationFromMetadata, parseOnnxMetadataProps } from '../../models/onnx-contract.js';
 import {
   PreprocessError,
-  inputSpecFromMetadata,
-  labelsFromMetadata,
   lumaBT601,
-  normalizationFromMetadata,
-  parseOnnxMetadataProps,
   preprocessBatch,
   preprocessImage,
   resizeBilinear,
   rgbaToChannels,
 } from '../../serve/shared/preprocess.js';
-import { type ServeModel, makeServeModel } from './serve-helpers.js';
+import { type ServeModel, makeServeModel } from '../helpers/serve-helpers.js';
 
 let root: string;
 let model: ServeModel;
@@ -144,10 +141,12 @@ describe('node decoding (sharp) + shared preprocessing', () => {
     assert.deepEqual(Array.from(rgb), Array.from(rgbaToChannels(rgba, 8, 8, 3)));
   });
 
-  it('the compiled module is browser-safe: no imports at all', () => {
-    const js = readFileSync(new URL('../../serve/shared/preprocess.js', import.meta.url), 'utf8');
-    assert.doesNotMatch(js, /^\s*import\s/m);
-    assert.doesNotMatch(js, /\brequire\(|['"]node:|\bprocess\.|\bBuffer\b/);
+  it('the compiled modules are browser-safe: no imports at all (the contract only as a type)', () => {
+    for (const file of ['../../serve/shared/preprocess.js', '../../models/onnx-contract.js']) {
+      const js = readFileSync(new URL(file, import.meta.url), 'utf8');
+      assert.doesNotMatch(js, /^\s*import\s/m, file);
+      assert.doesNotMatch(js, /\brequire\(|['"]node:|\bprocess\.|\bBuffer\b/, file);
+    }
   });
 });
 
@@ -157,7 +156,7 @@ describe('model metadata', () => {
     const props = parseOnnxMetadataProps(bytes);
     assert.deepEqual(props, metadataMap(decodeModel(bytes)));
     assert.deepEqual(JSON.parse(props.class_labels!), model.labels);
-    assert.throws(() => parseOnnxMetadataProps(bytes.subarray(0, bytes.length - 3)), PreprocessError);
+    assert.throws(() => parseOnnxMetadataProps(bytes.subarray(0, bytes.length - 3)), OnnxContractError);
   });
 
   it('inputSpecFromMetadata reads the exporter keys and falls back to the graph shape', () => {

@@ -6,7 +6,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { type ChildServer, type ServeModel, SERVE_MAIN, makeServeModel, startChildServer } from './serve-helpers.js';
+import { type ChildServer, type ServeModel, SERVE_MAIN, makeServeModel, startChildServer } from '../helpers/serve-helpers.js';
 import { spawnSync } from 'node:child_process';
 
 let root: string;

@@ -6,11 +6,11 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import * as tf from '@tensorflow/tfjs-core';
-import { selectBackend } from '../../pipeline/backend.js';
-import { readCheckpoint } from '../../pipeline/checkpoint.js';
-import { resolveConfig } from '../../pipeline/config.js';
+import { selectBackend } from '../../pipeline/backend/select.js';
+import { readCheckpoint } from '../../models/artifacts/checkpoint.js';
+import { resolveConfig } from '../../pipeline/train/config.js';
 import type { DatasetSplits, ImageSet } from '../../pipeline/data/types.js';
-import { NonFiniteLossError, train } from '../../pipeline/trainer.js';
+import { NonFiniteLossError, train } from '../../pipeline/train/trainer.js';
 import { Rng } from '../../models/rng.js';
 
 /** Class c = a bright square at a class-specific position plus noise: learnable in a few steps. */

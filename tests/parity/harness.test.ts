@@ -10,11 +10,11 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { after, before, test } from 'node:test';
 import { findChromium } from '../../pipeline/parity/browser.js';
-import { perturbOnnxModel, writeExportedFixtureRun } from '../../pipeline/parity/fixture.js';
+import { perturbOnnxModel, writeExportedFixtureRun } from '../helpers/parity-fixture.js';
 import { type ParityReport, runParity } from '../../pipeline/parity/harness.js';
 import { formatParityMarkdown } from '../../pipeline/parity/report.js';
 
-const MAIN = fileURLToPath(new URL('../../pipeline/parity/main.js', import.meta.url));
+const MAIN = fileURLToPath(new URL('../../pipeline/cli.js', import.meta.url));
 let dir: string;
 let runDir: string;
 let model: string;
@@ -64,7 +64,7 @@ test('a perturbed model fails: parity.json says so and the command exits non-zer
   const bad = join(dir, 'perturbed.onnx');
   writeFileSync(bad, await perturbOnnxModel(readFileSync(model), 0.01));
   const out = join(dir, 'out', 'parity.json');
-  const r = spawnSync(process.execPath, [MAIN, '--run', runDir, '--model', bad, '--samples', '100', '--runtimes', 'ort-node-cpu', '--out', out, '--quiet'], {
+  const r = spawnSync(process.execPath, [MAIN, 'parity', '--run', runDir, '--model', bad, '--samples', '100', '--runtimes', 'ort-node-cpu', '--out', out, '--quiet'], {
     encoding: 'utf8',
     timeout: 200_000,
   });
@@ -80,7 +80,7 @@ test('a perturbed model fails: parity.json says so and the command exits non-zer
   assert.equal(cpu.comparison!.worst?.output, 'logits');
 
   // The same model passes when the tolerance allows the shift: the failure is the tolerance rule, not a crash.
-  const ok = spawnSync(process.execPath, [MAIN, '--run', runDir, '--model', bad, '--samples', '50', '--runtimes', 'ort-node-cpu', '--atol-cpu', '0.02', '--out', join(dir, 'out2', 'p.json'), '--quiet'], {
+  const ok = spawnSync(process.execPath, [MAIN, 'parity', '--run', runDir, '--model', bad, '--samples', '50', '--runtimes', 'ort-node-cpu', '--atol-cpu', '0.02', '--out', join(dir, 'out2', 'p.json'), '--quiet'], {
     encoding: 'utf8',
     timeout: 200_000,
   });

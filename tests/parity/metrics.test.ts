@@ -3,8 +3,8 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { compareOutputs, errorStats, evenlySpaced, quantile, softmaxRows } from '../../pipeline/parity/metrics.js';
-import { allNodesOn, describePlacement, parseNodePlacements, parseOrtLogLine } from '../../serve/web/ep-detect.js';
-import { markdownPathFor, splitList } from '../../pipeline/parity/command.js';
+import { allNodesOn, describePlacement, parseNodePlacements, parseOrtLogLine } from '../../serve/shared/ep-detect.js';
+import { markdownPathFor, splitList } from '../../pipeline/cli/parity.js';
 import { cleanEpReason } from '../../pipeline/parity/harness.js';
 
 test('quantile interpolates like numpy', () => {

@@ -12,11 +12,11 @@ import {
   parseList,
   ratios,
   summarize,
-  torchUnavailableReason,
   validateOptions,
   BENCH_LOSSES,
   BENCH_TRAIN_DEFAULTS,
-} from '../../scripts/bench-train.js';
+} from '../../pipeline/bench/train-report.js';
+import { torchUnavailableReason } from '../../pipeline/bench/torch-peer.js';
 import { MODEL_FAMILIES } from '../../models/spec.js';
 
 test('median: odd, even, unsorted, empty', () => {

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { Rng, deriveRng } from '../../models/rng.js';
 import { augmentInto, copyInto, defaultAugmentOptions, makeBatch, makeBatchLabels, type AugmentOptions } from '../../pipeline/data/augment.js';
-import { syntheticSet } from './data-fixtures.js';
+import { syntheticSet } from '../helpers/data-fixtures.js';
 
 const grey = syntheticSet([0, 1, 2, 3], 28, 28, 1, 4);
 const rgb = syntheticSet([0, 1, 2, 3, 4, 5], 32, 32, 3, 6);

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { balancedSubset, buildLongTail, longTailCounts, stratifiedLimit } from '../../pipeline/data/longtail.js';
-import { labelsFor } from './data-fixtures.js';
+import { labelsFor } from '../helpers/data-fixtures.js';
 
 describe('long-tail profile', () => {
   test('Fashion-MNIST IF 100: the published counts', () => {

@@ -9,7 +9,7 @@ import { encodeIdx, readIdxImages, readIdxImageSet, readIdxLabels } from '../../
 import { classNamesFromLists, loadImageList, parseImageList, readImageList } from '../../pipeline/data/imagelist.js';
 import { parseIsicCsv, readIsicCsv } from '../../pipeline/data/isic.js';
 import { decodeImageFile } from '../../pipeline/data/decode.js';
-import { syntheticSet, tempDir, writeCifar10, writeCifar100, writeIdxPair, writeSolidImage } from './data-fixtures.js';
+import { syntheticSet, tempDir, writeCifar10, writeCifar100, writeIdxPair, writeSolidImage } from '../helpers/data-fixtures.js';
 
 let dir = '';
 let cleanup: () => Promise<void> = async () => {};

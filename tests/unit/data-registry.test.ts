@@ -3,7 +3,7 @@ import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { datasetNames, embeddedDir, loadDataset } from '../../pipeline/data/registry.js';
-import { labelsFor, syntheticSet, tempDir, writeCifar10, writeCifar100, writeFashionFolder, writeSolidImage } from './data-fixtures.js';
+import { labelsFor, syntheticSet, tempDir, writeCifar10, writeCifar100, writeFashionFolder, writeSolidImage } from '../helpers/data-fixtures.js';
 
 let dir = '';
 let cleanup: () => Promise<void> = async () => {};
@@ -80,7 +80,7 @@ describe('dataset registry', () => {
     });
     const bad = join(dir, 'fm-bad');
     await writeFashionFolder(bad, Array(10).fill(3), 1);
-    const { writeIdxPair } = await import('./data-fixtures.js');
+    const { writeIdxPair } = await import('../helpers/data-fixtures.js');
     await writeIdxPair(bad, 't10k', syntheticSet([0, 11], 8, 8, 1, 12), true);
     await assert.rejects(loadDataset('fmnist-lt', { imbalance: 100, seed: 0, root: bad }), /label out of range in .*t10k-labels-idx1-ubyte\.gz: item 1 has label 11 but there are only 10 classes/);
   });

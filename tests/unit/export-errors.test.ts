@@ -7,8 +7,8 @@ import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { ExportError, exportRun, formatExportResult } from '../../export/export-run.js';
 import type { LayerSpec } from '../../models/spec.js';
-import { readCheckpoint, writeCheckpoint } from '../../pipeline/checkpoint.js';
-import { makeRun, type TestRun } from './export-fixtures.js';
+import { readCheckpoint, writeCheckpoint } from '../../models/artifacts/checkpoint.js';
+import { makeRun, type TestRun } from '../helpers/export-fixtures.js';
 
 const root = mkdtempSync(join(tmpdir(), 'ecl-export-errors-'));
 after(() => rmSync(root, { recursive: true, force: true }));

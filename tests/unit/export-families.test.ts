@@ -7,13 +7,13 @@ import { mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, test } from 'node:test';
-import { compareWithTfjs, exportCheck } from '../../export/compare.js';
+import { compareWithTfjs, exportCheck } from '../../pipeline/parity/export-check.js';
 import { exportRun } from '../../export/export-run.js';
 import { decodeModel, metadataMap } from '../../export/onnx-builder.js';
 import { onnxPythonUnavailable, runOnnxChecker } from '../../export/validate.js';
 import { type ModelFamily, walkLayers } from '../../models/spec.js';
-import { checkpointSha256 } from '../../pipeline/checkpoint.js';
-import { makeRun, randomImages } from './export-fixtures.js';
+import { checkpointSha256 } from '../../models/artifacts/checkpoint.js';
+import { makeRun, randomImages } from '../helpers/export-fixtures.js';
 
 const root = mkdtempSync(join(tmpdir(), 'ecl-export-families-'));
 after(() => rmSync(root, { recursive: true, force: true }));

@@ -4,14 +4,14 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { batchNormAffine, foldAffineInto } from '../../export/bn-folding.js';
-import { compareWithTfjs } from '../../export/compare.js';
+import { compareWithTfjs } from '../../pipeline/parity/export-check.js';
 import { buildOnnxModel } from '../../export/export-run.js';
 import { flattenPermutation, hwioToOihw, onnxPads2D, permuteRows, tfPadding } from '../../export/layout.js';
 import { decodeModel } from '../../export/onnx-builder.js';
 import { buildInferenceGraph, UnsupportedLayerError } from '../../export/op-mapping.js';
 import { buildModelSpec, initParams } from '../../models/builders.js';
 import type { LayerSpec, ModelSpec } from '../../models/spec.js';
-import { perturbedParams, randomImages } from './export-fixtures.js';
+import { perturbedParams, randomImages } from '../helpers/export-fixtures.js';
 
 test('TF same padding: extra pad goes bottom/right; valid has none', () => {
   assert.deepEqual(tfPadding(32, 3, 2, 'same'), { out: 16, begin: 0, end: 1 });

@@ -3,8 +3,8 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import * as tf from '@tensorflow/tfjs-core';
 import '@tensorflow/tfjs-backend-cpu';
-import { LossProbeInputError, runLossProbe } from '../../pipeline/loss-probe.js';
-import { normalizeRows, refCcGram, refContrastive, refLc } from './losses-reference.js';
+import { LossProbeInputError, runLossProbe } from '../../pipeline/train/loss-probe.js';
+import { normalizeRows, refCcGram, refContrastive, refLc } from '../helpers/losses-reference.js';
 
 await tf.setBackend('cpu');
 

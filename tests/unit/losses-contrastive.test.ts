@@ -5,7 +5,7 @@ import assert from 'node:assert/strict';
 import * as tf from '@tensorflow/tfjs-core';
 import '@tensorflow/tfjs-backend-cpu';
 import { bcEclLoss, bclLoss, contrastivePerAnchor, logClassMasses } from '../../models/losses/contrastive.js';
-import { normalizeRows, oneHotRows, randomMatrix, refAnchor, refContrastive, rng, type Matrix } from './losses-reference.js';
+import { normalizeRows, oneHotRows, randomMatrix, refAnchor, refContrastive, rng, type Matrix } from '../helpers/losses-reference.js';
 
 await tf.setBackend('cpu');
 

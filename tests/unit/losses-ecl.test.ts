@@ -7,7 +7,7 @@ import { ccGeLoss } from '../../models/losses/contrastive.js';
 import { eclFamilyLoss } from '../../models/losses/ecl.js';
 import { createLoss, DEFAULT_LOSS_HPARAMS, lossNames } from '../../models/losses/registry.js';
 import type { LossInputs } from '../../models/losses/types.js';
-import { normalizeRows, oneHotRows, randomMatrix, refCcDirect, refCcGram, refContrastive, refLc, rng, type Matrix } from './losses-reference.js';
+import { normalizeRows, oneHotRows, randomMatrix, refCcDirect, refCcGram, refContrastive, refLc, rng, type Matrix } from '../helpers/losses-reference.js';
 
 await tf.setBackend('cpu');
 

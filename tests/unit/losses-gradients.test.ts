@@ -9,9 +9,9 @@ import * as tf from '@tensorflow/tfjs-core';
 import '@tensorflow/tfjs-backend-cpu';
 import { l2Normalize } from '../../models/forward.js';
 import { createLoss } from '../../models/losses/registry.js';
-import { normalizeRows, oneHotRows, randomMatrix, refCcDirect, refCcGram, refContrastive, refLc, rng, type Matrix } from './losses-reference.js';
+import { normalizeRows, oneHotRows, randomMatrix, refCcDirect, refCcGram, refContrastive, refLc, rng, type Matrix } from '../helpers/losses-reference.js';
 import { eclFamilyLoss } from '../../models/losses/ecl.js';
-import { ensureGradients } from './losses-tfjs-gradients.js';
+import { ensureGradients } from '../helpers/losses-tfjs-gradients.js';
 
 await tf.setBackend('cpu');
 await ensureGradients(); // tfjs-core's node bundle registers no gradients by itself

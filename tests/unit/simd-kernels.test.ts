@@ -1,4 +1,4 @@
-// The wasm SIMD kernels (pipeline/kernels/simd/, run by pipeline/kernels/simd-pool.ts): the embedded builds
+// The wasm SIMD kernels (pipeline/backend/kernels/simd/, run by pipeline/backend/kernels/simd-pool.ts): the embedded builds
 // come from the committed C source, the filter-gradient kernel really runs and matches tfjs-backend-cpu, and
 // its results are bit-identical whatever the thread count or tfjs build (shared or plain memory).
 import assert from 'node:assert/strict';
@@ -10,16 +10,16 @@ import { before, describe, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import * as tf from '@tensorflow/tfjs-core';
 import '@tensorflow/tfjs-backend-cpu';
-import { selectBackend } from '../../pipeline/backend.js';
-import { simdPool } from '../../pipeline/kernels/simd-pool.js';
-import { sourceDigest } from '../../pipeline/kernels/simd/kernels-wasm.js';
-import { simdSourceDigest } from '../../pipeline/kernels/simd/sources.js';
+import { selectBackend } from '../../pipeline/backend/select.js';
+import { simdPool } from '../../pipeline/backend/kernels/simd-pool.js';
+import { sourceDigest } from '../../pipeline/backend/kernels/simd/kernels-wasm.js';
+import { simdSourceDigest } from '../../pipeline/backend/kernels/simd/sources.js';
 import { batchNormTraining } from '../../models/ops/batchnorm.js';
-import { checkTrainNumerics } from '../../scripts/check-train-numerics.js';
-import { T, assertClose, on, rand } from './kernel-test-utils.js';
+import { checkTrainNumerics } from '../../pipeline/bench/numerics.js';
+import { T, assertClose, on, rand } from '../helpers/kernel-test-utils.js';
 
 const root = fileURLToPath(new URL('../../..', import.meta.url));
-const backendModule = join(root, 'dist/pipeline/backend.js');
+const backendModule = join(root, 'dist/pipeline/backend/select.js');
 
 const filterGrad = (x: tf.Tensor, dy: tf.Tensor, k: number, s: number, pad: 'same' | 'valid') =>
   tf.engine().runKernel('Conv2DBackpropFilter', { x, dy }, { strides: [s, s], pad, dataFormat: 'NHWC', filterShape: [k, k, x.shape[3]!, dy.shape[3]!] } as unknown as tf.NamedAttrMap) as tf.Tensor;
@@ -69,7 +69,7 @@ describe('wasm SIMD kernels', () => {
     try {
       const out = join(dir, 'kernels-wasm.ts');
       execFileSync(process.execPath, [join(root, 'dist/scripts/build-simd-kernels.js'), '--out', out], { cwd: root, stdio: 'pipe' });
-      assert.equal(readFileSync(out, 'utf8'), readFileSync(join(root, 'pipeline/kernels/simd/kernels-wasm.ts'), 'utf8'));
+      assert.equal(readFileSync(out, 'utf8'), readFileSync(join(root, 'pipeline/backend/kernels/simd/kernels-wasm.ts'), 'utf8'));
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }

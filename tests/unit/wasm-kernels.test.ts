@@ -1,18 +1,18 @@
-// The wasm training kernels (pipeline/kernels/wasm-training-kernels.ts) against tfjs-backend-cpu, and the
+// The wasm training kernels (pipeline/backend/kernels/wasm-training-kernels.ts) against tfjs-backend-cpu, and the
 // BatchNorm custom gradient (models/ops/batchnorm.ts) against autodiff of the plain formula.
 // Every comparison: max|got - want| / max|want| <= 1e-4.
 import assert from 'node:assert/strict';
 import { before, describe, test } from 'node:test';
 import * as tf from '@tensorflow/tfjs-core';
 import '@tensorflow/tfjs-backend-cpu';
-import { selectBackend } from '../../pipeline/backend.js';
-import { registerWasmTrainingKernels } from '../../pipeline/kernels/wasm-training-kernels.js';
+import { selectBackend } from '../../pipeline/backend/select.js';
+import { registerWasmTrainingKernels } from '../../pipeline/backend/kernels/wasm-training-kernels.js';
 import { batchNormTraining } from '../../models/ops/batchnorm.js';
 import { buildModelSpec, initParams } from '../../models/builders.js';
 import { forwardClassifier } from '../../models/forward.js';
 import { softmaxCrossEntropy } from '../../models/losses/classification.js';
 import type { ModelFamily } from '../../models/spec.js';
-import { type Arr, T, TOL, assertClose, on, rand, relErr } from './kernel-test-utils.js';
+import { type Arr, T, TOL, assertClose, on, rand, relErr } from '../helpers/kernel-test-utils.js';
 
 async function compare(what: string, f: () => tf.Tensor | tf.Tensor[]): Promise<void> {
   const want = await on('cpu', f);
@@ -63,7 +63,7 @@ const convCases: ConvCase[] = [
   { x: [2, 8, 8, 8], k: 3, cout: 3, s: 2, pad: 'valid' },
   { x: [1, 11, 10, 9], k: 5, cout: 2, s: 2, pad: 'same' },
   { x: [3, 6, 5, 6], k: 3, cout: 6, s: 1, pad: 'same' },
-  // Output channels a multiple of 8: the filter gradient runs the wasm SIMD kernel (pipeline/kernels/simd),
+  // Output channels a multiple of 8: the filter gradient runs the wasm SIMD kernel (pipeline/backend/kernels/simd),
   // in 4-input-channel units where cin % 4 == 0 and 1-channel units otherwise.
   { x: [2, 7, 6, 4], k: 3, cout: 8, s: 1, pad: 'same' },
   { x: [3, 9, 9, 8], k: 3, cout: 16, s: 2, pad: 'same' },
@@ -251,7 +251,7 @@ describe('batchNormTraining custom gradient', () => {
     { x: [2, 5, 4, 3], off: 2 },
     { x: [1, 6, 7, 4], off: -1 },
     { x: [9, 6], off: 0.5 },
-    // Channels % 8 == 0: the fused SIMD kernels on wasm (pipeline/kernels/wasm-batchnorm-kernels.ts), with rows
+    // Channels % 8 == 0: the fused SIMD kernels on wasm (pipeline/backend/kernels/wasm-batchnorm-kernels.ts), with rows
     // that split unevenly into the 8 summation parts, and a mean far from zero (one-pass float64 variance).
     { x: [3, 5, 7, 16], off: 0.3 },
     { x: [2, 4, 4, 8], off: 40 },

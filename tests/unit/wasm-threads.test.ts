@@ -1,13 +1,13 @@
-// Multi-threaded wasm (pipeline/kernels/wasm-threads.ts): the pool really has the requested threads, the
+// Multi-threaded wasm (pipeline/backend/kernels/wasm-threads.ts): the pool really has the requested threads, the
 // process still exits on its own, the setting is validated, and training is bit-identical to one thread.
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
 import { describe, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
-import { wasmThreadsWanted } from '../../pipeline/backend.js';
-import { checkTrainNumerics } from '../../scripts/check-train-numerics.js';
+import { wasmThreadsWanted } from '../../pipeline/backend/select.js';
+import { checkTrainNumerics } from '../../pipeline/bench/numerics.js';
 
-const backendModule = fileURLToPath(new URL('../../pipeline/backend.js', import.meta.url));
+const backendModule = fileURLToPath(new URL('../../pipeline/backend/select.js', import.meta.url));
 
 /** Starts a fresh node that selects wasm with ECL_WASM_THREADS=threads, runs one conv, prints the details. */
 function childSelect(threads: string): Promise<{ code: number | null; stdout: string; stderr: string; ms: number }> {

@@ -1,4 +1,4 @@
-// The webgpu training kernels (pipeline/kernels/webgpu-training-kernels.ts) against tfjs-backend-cpu and
+// The webgpu training kernels (pipeline/backend/kernels/webgpu-training-kernels.ts) against tfjs-backend-cpu and
 // the wasm path, run on a real WebGPU device: Dawn (the `webgpu` package) over SwiftShader's Vulkan driver,
 // which Debian's chromium package ships (CI installs it). Every comparison: max|got - want| / max|want| <= 1e-4.
 // Without a SwiftShader/GPU adapter the suite is skipped and says why.
@@ -8,12 +8,12 @@ import { tmpdir } from 'node:os';
 import { before, describe, test } from 'node:test';
 import * as tf from '@tensorflow/tfjs-core';
 import '@tensorflow/tfjs-backend-cpu';
-import { isSoftwareAdapter, selectBackend } from '../../pipeline/backend.js';
-import { planColumnSum, planFilterGrad } from '../../pipeline/kernels/webgpu-training-kernels.js';
-import { runningStatsStep, sgdMomentumStep } from '../../pipeline/optim.js';
+import { isSoftwareAdapter, selectBackend } from '../../pipeline/backend/select.js';
+import { planColumnSum, planFilterGrad } from '../../pipeline/backend/kernels/webgpu-training-kernels.js';
+import { runningStatsStep, sgdMomentumStep } from '../../pipeline/train/optim.js';
 import { batchNormTraining } from '../../models/ops/batchnorm.js';
-import { checkTrainNumerics } from '../../scripts/check-train-numerics.js';
-import { type Arr, T, assertClose, on, rand } from './kernel-test-utils.js';
+import { checkTrainNumerics } from '../../pipeline/bench/numerics.js';
+import { type Arr, T, assertClose, on, rand } from '../helpers/kernel-test-utils.js';
 
 const SWIFTSHADER_ICD = '/usr/lib/chromium/vk_swiftshader_icd.json';
 if (!process.env.VK_ICD_FILENAMES && existsSync(SWIFTSHADER_ICD)) process.env.VK_ICD_FILENAMES = SWIFTSHADER_ICD;

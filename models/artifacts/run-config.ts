@@ -1,0 +1,119 @@
+// The run configuration as stored in a run directory (config.json) and in every checkpoint's header. Its
+// defaults and validation are pipeline/train/config.ts; this is the format, and the checked way to read it
+// back from a checkpoint, so no consumer has to trust a cast.
+import type { ModelFamily } from '../spec.js';
+
+export interface TrainConfig {
+  name: string;
+  runsDir: string;
+  dataset: string;
+  dataRoot?: string;
+  imbalance: number;
+  valPerClass: number;
+  model: ModelFamily;
+  loss: string;
+  temperature: number;
+  laTau: number;
+  lambdaBc: number;
+  lambdaCc: number;
+  epochs: number;
+  batchSize: number;
+  lr: number;
+  momentum: number;
+  weightDecay: number;
+  schedule: 'cosine' | 'step';
+  warmupEpochs: number;
+  /** Epochs (1-based boundaries) at which the step schedule divides the rate by 10. */
+  stepEpochs: number[];
+  seed: number;
+  backend: string;
+  augment: boolean;
+  /** Zero padding for random crops (pixels). */
+  cropPad: number;
+  /** Use only the first N training images (smoke tests); 0 = all. */
+  trainLimit: number;
+  /** Evaluate on at most N test images per epoch; 0 = all. */
+  testLimit: number;
+}
+
+type FieldKind = 'string' | 'number' | 'boolean' | 'number[]' | 'string?';
+const FIELDS: Record<keyof TrainConfig, FieldKind> = {
+  name: 'string',
+  runsDir: 'string',
+  dataset: 'string',
+  dataRoot: 'string?',
+  imbalance: 'number',
+  valPerClass: 'number',
+  model: 'string',
+  loss: 'string',
+  temperature: 'number',
+  laTau: 'number',
+  lambdaBc: 'number',
+  lambdaCc: 'number',
+  epochs: 'number',
+  batchSize: 'number',
+  lr: 'number',
+  momentum: 'number',
+  weightDecay: 'number',
+  schedule: 'string',
+  warmupEpochs: 'number',
+  stepEpochs: 'number[]',
+  seed: 'number',
+  backend: 'string',
+  augment: 'boolean',
+  cropPad: 'number',
+  trainLimit: 'number',
+  testLimit: 'number',
+};
+
+const isRecord = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
+
+function fits(v: unknown, kind: FieldKind): boolean {
+  switch (kind) {
+    case 'string?':
+      return v === undefined || typeof v === 'string';
+    case 'number[]':
+      return Array.isArray(v) && v.every((x) => typeof x === 'number');
+    default:
+      return typeof v === kind;
+  }
+}
+
+/** Checks every field of a stored training config; throws naming the first missing or mistyped one. */
+export function assertTrainConfig(raw: unknown, source: string): asserts raw is TrainConfig {
+  if (!isRecord(raw)) throw new Error(`${source}: the run config is not an object`);
+  for (const [key, kind] of Object.entries(FIELDS) as [keyof TrainConfig, FieldKind][])
+    if (!fits(raw[key], kind)) throw new Error(`${source}: run config field '${key}' should be ${kind.replace('?', ' (optional)')}, found ${JSON.stringify(raw[key]) ?? 'nothing'}`);
+}
+
+/** The full training config stored by the trainer (checked by assertTrainConfig). */
+export function parseTrainConfig(raw: unknown, source: string): TrainConfig {
+  assertTrainConfig(raw, source);
+  return raw;
+}
+
+/** What a consumer needs to rebuild a run's data: the dataset and the long-tail split that training used. */
+export interface DatasetRef {
+  dataset: string;
+  imbalance: number;
+  seed: number;
+  dataRoot?: string;
+  valPerClass?: number;
+}
+
+/**
+ * The dataset part of a stored config. Lenient on purpose (defaults: imbalance 100, seed 0), so models written
+ * by other tools or fixtures with a partial config can still be checked against their data; `dataset` is required.
+ */
+export function datasetRefOf(raw: unknown, source: string): DatasetRef {
+  const c = isRecord(raw) ? raw : {};
+  if (typeof c.dataset !== 'string' || !c.dataset) throw new Error(`${source}: the run config names no dataset`);
+  const num = (k: string, d: number) => (typeof c[k] === 'number' ? (c[k] as number) : d);
+  return {
+    dataset: c.dataset,
+    imbalance: num('imbalance', 100),
+    seed: num('seed', 0),
+    ...(typeof c.dataRoot === 'string' ? { dataRoot: c.dataRoot } : {}),
+    ...(typeof c.valPerClass === 'number' ? { valPerClass: c.valPerClass } : {}),
+  };
+}

@@ -1,0 +1,44 @@
+// THE one reader of the ECL_* environment variables: every one the project honours, what it does, and a
+// getter that reads it when asked (tests set them per child process). `ecl --help` prints this table.
+// Kept in models/ because the lowest layer (export/'s ONNX checker) reads one too; nothing here imports.
+
+export interface SettingInfo {
+  name: string;
+  /** What it changes, for `ecl --help` and the README. */
+  describe: string;
+}
+
+export const SETTINGS: readonly SettingInfo[] = [
+  { name: 'ECL_WASM_THREADS', describe: 'wasm training threads, 1..8 (default: one per core up to 4; 1 = single-threaded)' },
+  { name: 'ECL_WASM_SIMD_KERNELS', describe: "0 = XNNPACK routes instead of the project's wasm SIMD training kernels" },
+  { name: 'ECL_WEBGPU_STOCK_KERNELS', describe: "1 = tfjs-backend-webgpu's own kernels instead of the replacements (before/after runs)" },
+  { name: 'ECL_WEBGPU_FLAGS', describe: 'tfjs webgpu flags for training, e.g. WEBGPU_DEFERRED_SUBMIT_BATCH_SIZE=12' },
+  { name: 'ECL_ONNX_PYTHON', describe: 'Python with the onnx package for the exporter\'s checker (default /usr/bin/python3)' },
+  { name: 'ECL_CHROMIUM', describe: 'Chromium executable for the browser runtimes (default /usr/bin/chromium)' },
+  { name: 'ECL_CUDA_EP_PLATFORM', describe: 'platform make cuda-ep installs the CUDA provider for (default this one, e.g. linux-x64)' },
+  { name: 'ECL_DEBUG', describe: 'any value: print stack traces with errors' },
+];
+
+type Env = Readonly<Record<string, string | undefined>>;
+const env = (): Env => process.env;
+
+/** Current values, read on each access. Pass `e` to read another environment (a child's). */
+export const settings = {
+  /** Raw ECL_WASM_THREADS ('' or undefined = not set); pipeline/backend/select.ts validates it. */
+  wasmThreads: (e: Env = env()) => e.ECL_WASM_THREADS,
+  wasmSimdKernels: (e: Env = env()) => e.ECL_WASM_SIMD_KERNELS !== '0',
+  webgpuStockKernels: (e: Env = env()) => e.ECL_WEBGPU_STOCK_KERNELS === '1',
+  webgpuFlags: (e: Env = env()) => e.ECL_WEBGPU_FLAGS ?? '',
+  onnxPython: (e: Env = env()) => e.ECL_ONNX_PYTHON || undefined,
+  chromium: (e: Env = env()) => e.ECL_CHROMIUM || undefined,
+  cudaEpPlatform: (e: Env = env()) => e.ECL_CUDA_EP_PLATFORM || undefined,
+  get debug(): boolean {
+    return Boolean(env().ECL_DEBUG);
+  },
+};
+
+/** The variables as a help epilogue. */
+export function settingsHelp(): string {
+  // Name and description on separate lines: yargs wraps epilogue lines at 80 columns.
+  return ['Environment variables:', ...SETTINGS.flatMap((s) => [`  ${s.name}`, `      ${s.describe}`])].join('\n');
+}

@@ -1,0 +1,64 @@
+// FusedBatchNorm (tf.batchNorm, the per-channel affine map) for tfjs-backend-wasm, as XNNPACK 1x1 depthwise
+// convs. Not to be confused with wasm-batchnorm-kernels.ts (the fused training-mode BN_STATS / BN_GRAD kernels).
+// Split out of wasm-training-kernels.ts.
+import * as tf from '@tensorflow/tfjs-core';
+import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
+import { f32 } from './wasm-heap.js';
+import { call, stock, type Attrs, type KernelArgs, type TI } from './wasm-kernel-support.js';
+
+// ---------------------------------------------------------------------------------------------
+// FusedBatchNorm (tf.batchNorm) with per-channel parameters: stock wasm evaluates
+// offset + (x - mean) * scale * rsqrt(var + eps) with four modulo indices per element (~10 ms per
+// 2M elements); here it is one XNNPACK 1x1 depthwise conv (x * s + t), plus one more for x - mean
+// when mean is non-zero (kept separate so large means do not cancel against the offset).
+
+function channelParam(backend: BackendWasm, t: TI | undefined, c: number, dflt: number): Float64Array | null {
+  const out = new Float64Array(c);
+  if (t == null) return out.fill(dflt);
+  const size = tf.util.sizeFromShape(t.shape);
+  if (t.dtype !== 'float32' || (size !== c && size !== 1)) return null;
+  const v = f32(backend, t);
+  for (let i = 0; i < c; i++) out[i] = v[size === 1 ? 0 : i]!;
+  return out;
+}
+
+function depthwiseAffine(backend: BackendWasm, x: TI, w: Float64Array, b: Float64Array): TI {
+  const c = w.length;
+  const filter = backend.makeOutput([1, 1, c, 1], 'float32');
+  const bias = backend.makeOutput([c], 'float32');
+  f32(backend, filter).set(w);
+  f32(backend, bias).set(b);
+  const out = call(tf.FusedDepthwiseConv2D, backend, { x, filter, bias }, {
+    strides: [1, 1],
+    pad: 'valid',
+    dilations: [1, 1],
+    dataFormat: 'NHWC',
+    activation: 'linear',
+  } as unknown as Attrs);
+  backend.disposeData(filter.dataId);
+  backend.disposeData(bias.dataId);
+  return out;
+}
+
+export function fusedBatchNorm(args: KernelArgs): TI {
+  const { inputs, backend, attrs } = args;
+  const x = inputs.x!;
+  if (x.dtype !== 'float32' || x.shape.length !== 4) return stock(tf.FusedBatchNorm)(args) as TI;
+  const c = x.shape[3]!;
+  const eps = (attrs.varianceEpsilon as number | undefined) ?? 0.001;
+  const m = channelParam(backend, inputs.mean, c, 0);
+  const v = channelParam(backend, inputs.variance, c, 1);
+  const off = channelParam(backend, inputs.offset, c, 0);
+  const sc = channelParam(backend, inputs.scale, c, 1);
+  if (!m || !v || !off || !sc) return stock(tf.FusedBatchNorm)(args) as TI;
+  const s = new Float64Array(c);
+  for (let i = 0; i < c; i++) s[i] = Math.fround(sc[i]! * Math.fround(1 / Math.sqrt(Math.fround(v[i]! + eps))));
+  let cur = x;
+  if (m.some((e) => e !== 0)) {
+    cur = depthwiseAffine(backend, x, new Float64Array(c).fill(1), m.map((e) => -e));
+    if (s.every((e) => e === 1) && off.every((e) => e === 0)) return cur;
+  }
+  const out = depthwiseAffine(backend, cur, s, off);
+  if (cur !== x) backend.disposeData(cur.dataId);
+  return out;
+}

@@ -1,0 +1,131 @@
+// Numerics of a training backend against a reference backend: the real trainer (pipeline/train/trainer.ts),
+// the same seed, model, loss and synthetic batches, N steps on each; per-step losses must agree within
+// a relative tolerance (default 1e-3). The replacement kernels change how sums are ordered, so losses
+// drift apart a little over steps; a wrong gradient makes them diverge within a few steps.
+//
+//   node dist/scripts/check-train-numerics.js (scripts/check-train-numerics.ts) [--model cnn28] [--loss la-ce|ecl] [--batch 16]
+//        [--steps 20] [--backends wasm,webgpu] [--tol 1e-3] [--data synthetic|embedded] [--out file.json]
+// A backend written "webgpu:stock" runs with tfjs's own webgpu kernels (ECL_WEBGPU_STOCK_KERNELS=1), so
+// "webgpu:stock,webgpu" isolates the replacement kernels on one GPU; "wasm:threads2" runs wasm with a
+// 2-thread XNNPACK pool (ECL_WASM_THREADS=2; plain "wasm" is single-threaded); "wasm:nosimd" runs wasm without
+// the SIMD conv kernels (ECL_WASM_SIMD_KERNELS=0: XNNPACK routes); "NAME:lrjitter" is NAME with the learning rate
+// 1e-6 (relative) higher: "wasm,wasm:lrjitter" shows how far a rounding-sized perturbation alone drifts in N steps.
+// Each side runs in its own process.
+// Exit status 1 when any step's relative difference exceeds the tolerance.
+import { execFile } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import type { ModelFamily } from '../../models/spec.js';
+import { runTrainerOnce, syntheticSplits } from './trainer-run.js';
+
+export interface NumericsOptions {
+  model: ModelFamily;
+  loss: 'la-ce' | 'ecl';
+  batch: number;
+  steps: number;
+  /** [reference, candidate] */
+  backends: [string, string];
+  tol: number;
+  lr: number;
+  /** synthetic: uint8 noise with cyclic labels; embedded: the shipped real Fashion-MNIST-LT subset (for the ResNets padded to 32x32x3). */
+  data?: 'synthetic' | 'embedded';
+}
+
+export interface NumericsReport {
+  options: NumericsOptions;
+  /** Backend each run actually used, and where (adapter or cpu). */
+  ran: { backend: string; detail: string }[];
+  reference: number[];
+  candidate: number[];
+  /** |candidate - reference| / |reference| per step. */
+  relDiff: number[];
+  maxRelDiff: number;
+  pass: boolean;
+}
+
+/** Exactly steps*batch training images: synthetic noise, or a spread of the embedded real subset. */
+async function numericsData(o: NumericsOptions) {
+  const n = o.steps * o.batch;
+  if ((o.data ?? 'synthetic') === 'synthetic') return syntheticSplits(o.model, n);
+  const { loadDataset } = await import('../data/registry.js');
+  const d = await loadDataset('embedded', { imbalance: 100, seed: 1 });
+  if (d.train.count < n) throw new Error(`--data embedded: ${d.train.count} training images, need ${n}`);
+  // Evenly spaced picks (the set is stored class by class), so every class takes part. The ResNets take
+  // 32x32x3: each 28x28 image is padded by 2 pixels and its channel repeated.
+  const src = d.train;
+  const rgb = o.model !== 'cnn28';
+  const [h, w, ch] = rgb ? [32, 32, 3] : [src.height, src.width, src.channels];
+  const per = h * w * ch;
+  const idx = Array.from({ length: n }, (_, j) => Math.floor((j * src.count) / n));
+  const images = new Uint8Array(n * per);
+  idx.forEach((i, j) => {
+    for (let y = 0; y < src.height; y++) {
+      for (let x = 0; x < src.width; x++) {
+        const v = src.images[i * src.height * src.width + y * src.width + x]!;
+        if (!rgb) images[j * per + y * w + x] = v;
+        else for (let c = 0; c < 3; c++) images[j * per + ((y + 2) * w + (x + 2)) * 3 + c] = v;
+      }
+    }
+  });
+  const train = { ...src, images, labels: Int32Array.from(idx, (i) => src.labels[i]!), count: n, height: h, width: w, channels: ch };
+  // Test set (only the trainer's per-epoch geometry reads it): 10 of the picks, spread over the classes.
+  const t = Array.from({ length: Math.min(10, n) }, (_, k) => Math.floor((k * n) / Math.min(10, n)));
+  const testImages = new Uint8Array(t.length * per);
+  t.forEach((j, k) => testImages.set(images.subarray(j * per, (j + 1) * per), k * per));
+  const test = { ...train, images: testImages, labels: Int32Array.from(t, (j) => train.labels[j]!), count: t.length };
+  const val = { ...train, images: new Uint8Array(0), labels: new Int32Array(0), count: 0 };
+  return { ...d, train, test, val, mean: rgb ? [d.mean[0]!, d.mean[0]!, d.mean[0]!] : d.mean, std: rgb ? [d.std[0]!, d.std[0]!, d.std[0]!] : d.std };
+}
+
+/** Per-step losses of `train()` on one backend. */
+export async function trainLosses(o: NumericsOptions, backend: string): Promise<{ losses: number[]; backend: string; detail: string }> {
+  const losses: number[] = [];
+  const ran = await runTrainerOnce({ model: o.model, loss: o.loss, batch: o.batch, lr: o.lr, backend, data: await numericsData(o), onStep: (l) => losses.push(l) });
+  return { losses, ...ran };
+}
+
+/** Runs one side in a child process (its own backend, env and kernels); returns its losses. */
+function childLosses(o: NumericsOptions, spec: string): Promise<{ losses: number[]; backend: string; detail: string }> {
+  const [backend, variant] = spec.split(':');
+  const threads = /^threads(\d+)$/.exec(variant ?? '');
+  if (variant !== undefined && variant !== 'stock' && variant !== 'nosimd' && variant !== 'lrjitter' && !threads)
+    throw new Error(`unknown backend variant '${spec}' (expected NAME, NAME:stock, NAME:nosimd, NAME:lrjitter or NAME:threadsN)`);
+  // lrjitter: the same backend and kernels with the learning rate 1e-6 (relative) higher, which measures how
+  // much the training dynamics alone amplify a perturbation the size of a rounding difference.
+  const lr = variant === 'lrjitter' ? o.lr * (1 + 1e-6) : o.lr;
+  const env = {
+    ...process.env,
+    ...(variant === 'stock' ? { ECL_WEBGPU_STOCK_KERNELS: '1' } : {}),
+    ...(variant === 'nosimd' ? { ECL_WASM_SIMD_KERNELS: '0' } : {}),
+    ...(threads ? { ECL_WASM_THREADS: threads[1]! } : { ECL_WASM_THREADS: '1' }),
+  };
+  const args = [fileURLToPath(new URL('./numerics-child.js', import.meta.url)), '--backend', backend!, '--model', o.model, '--loss', o.loss, '--batch', String(o.batch), '--steps', String(o.steps), '--lr', String(lr), '--data', o.data ?? 'synthetic'];
+  return new Promise((res, rej) => {
+    execFile(process.execPath, args, { env, maxBuffer: 16 << 20, timeout: 30 * 60_000 }, (err, stdout, stderr) => {
+      if (err) return rej(new Error(`${spec}: ${(stderr || err.message).trim().split('\n').slice(-3).join(' | ')}`));
+      const r = JSON.parse(stdout.trim().split('\n').at(-1)!) as { losses: number[]; backend: string; detail: string };
+      res({ ...r, backend: variant ? `${r.backend}:${variant}` : r.backend });
+    });
+  });
+}
+
+export async function checkTrainNumerics(o: NumericsOptions): Promise<NumericsReport> {
+  const ref = await childLosses(o, o.backends[0]);
+  const cand = await childLosses(o, o.backends[1]);
+  if (ref.losses.length !== o.steps || cand.losses.length !== o.steps) {
+    throw new Error(`expected ${o.steps} steps, got ${ref.losses.length} (${o.backends[0]}) and ${cand.losses.length} (${o.backends[1]})`);
+  }
+  const relDiff = ref.losses.map((r, i) => Math.abs(cand.losses[i]! - r) / Math.max(Math.abs(r), 1e-12));
+  const maxRelDiff = Math.max(...relDiff);
+  return {
+    options: o,
+    ran: [
+      { backend: ref.backend, detail: ref.detail },
+      { backend: cand.backend, detail: cand.detail },
+    ],
+    reference: ref.losses,
+    candidate: cand.losses,
+    relDiff,
+    maxRelDiff,
+    pass: Number.isFinite(maxRelDiff) && maxRelDiff <= o.tol,
+  };
+}

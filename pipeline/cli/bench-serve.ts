@@ -1,0 +1,52 @@
+// `ecl bench-serve`: autocannon against `serve` next to raw session.run throughput (pipeline/bench/serve.ts).
+import type { Argv, CommandModule } from 'yargs';
+import { EP_CHOICES, type EpChoice } from '../../serve/node/ep.js';
+import { SERVE_DEFAULTS } from '../../serve/node/defaults.js';
+
+export interface BenchServeArgs {
+  model?: string;
+  family: string;
+  duration: number;
+  connections: string;
+  'max-batch': number;
+  'max-delay-ms': number;
+  ep: string;
+  payload: string;
+  out: string;
+  inference: string;
+  'server-arg': string[];
+}
+
+export const benchServeCommand: CommandModule<object, BenchServeArgs> = {
+  command: 'bench-serve',
+  describe: 'load-test `serve` with autocannon next to raw session.run throughput; writes bench/serve.json',
+  builder: (y) =>
+    y
+      .option('model', { type: 'string', describe: 'model to serve (default: a freshly initialised --family model in a temp dir)' })
+      .option('family', { type: 'string', default: 'cnn28', describe: 'model family for the generated model: cnn28 | resnet8 | resnet20 | resnet32' })
+      .option('duration', { type: 'number', default: 8, describe: 'seconds per concurrency level' })
+      .option('connections', { type: 'string', default: '1,16,64', describe: 'comma-separated concurrency levels' })
+      .option('max-batch', { type: 'number', default: SERVE_DEFAULTS.maxBatch })
+      .option('max-delay-ms', { type: 'number', default: SERVE_DEFAULTS.maxDelayMs })
+      .option('ep', { type: 'string', choices: EP_CHOICES as unknown as string[], default: 'cpu' })
+      .option('payload', { type: 'string', choices: ['json', 'binary'], default: 'json', describe: 'v2 request body: JSON data array or the binary tensor extension' })
+      .option('inference', { type: 'string', choices: ['worker', 'inline'], default: SERVE_DEFAULTS.inference })
+      .option('server-arg', { type: 'string', array: true, default: [] as string[], describe: 'extra `serve` option for the server process (repeatable), e.g. --server-arg=--no-ort-spin' })
+      .option('out', { type: 'string', default: 'bench/serve.json' }) as unknown as Argv<BenchServeArgs>,
+  handler: async (a) => {
+    const { benchServe } = await import('../bench/serve.js');
+    await benchServe({
+      ...(a.model ? { model: a.model } : {}),
+      family: a.family,
+      durationS: a.duration,
+      connections: a.connections.split(',').map((s) => Number(s.trim())),
+      maxBatch: a['max-batch'],
+      maxDelayMs: a['max-delay-ms'],
+      ep: a.ep as EpChoice,
+      payload: a.payload as 'json' | 'binary',
+      inference: a.inference as 'worker' | 'inline',
+      out: a.out,
+      serverArgs: a['server-arg'].map(String),
+    });
+  },
+};

@@ -1,0 +1,91 @@
+// A small, deterministic run folder for tests and demos of the parity harness: a cnn28 spec with seeded
+// parameters (BatchNorm statistics randomised so folding is exercised), written as runs/<name>/checkpoint.ckpt
+// with a config that points at the shipped embedded Fashion-MNIST subset. Export is left to the caller
+// (export/export-run.ts exportRun) so that the exporter under test is the real one.
+import { mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { buildModelSpec, initParams } from '../../models/builders.js';
+import { deriveRng } from '../../models/rng.js';
+import { writeCheckpoint } from '../../models/artifacts/checkpoint.js';
+
+export const FIXTURE_CLASS_NAMES = ['T-shirt/top', 'Trouser', 'Pullover', 'Dress', 'Coat', 'Sandal', 'Shirt', 'Sneaker', 'Bag', 'Ankle boot'];
+
+export interface FixtureOptions {
+  seed?: number;
+}
+
+/** Writes <runDir>/checkpoint.ckpt for a seeded, untrained cnn28 on the embedded dataset. Returns the checkpoint path. */
+export function writeFixtureRun(runDir: string, opts: FixtureOptions = {}): string {
+  const seed = opts.seed ?? 7;
+  const spec = buildModelSpec('cnn28', { numClasses: 10, input: { height: 28, width: 28, channels: 1, mean: [0.286], std: [0.353] } });
+  const params = initParams(spec, seed);
+  const rng = deriveRng(seed, 'fixture-bn');
+  for (const [name, p] of params) {
+    const role = name.split('/').pop();
+    for (let i = 0; i < p.data.length; i++) {
+      if (role === 'movingMean') p.data[i] = 0.2 * rng.normal();
+      else if (role === 'movingVariance') p.data[i] = 0.5 + 1.5 * rng.next();
+      else if (role === 'gamma') p.data[i] = 0.8 + 0.4 * rng.next();
+      else if (role === 'beta') p.data[i] = 0.1 * rng.normal();
+    }
+  }
+  mkdirSync(runDir, { recursive: true });
+  const path = join(runDir, 'checkpoint.ckpt');
+  writeCheckpoint(path, {
+    meta: {
+      version: 1,
+      spec,
+      config: { dataset: 'embedded', imbalance: 100, seed: 1, valPerClass: 100, loss: 'ce', backend: 'cpu' },
+      epoch: 0,
+      step: 0,
+      backend: 'cpu',
+      classNames: FIXTURE_CLASS_NAMES.slice(),
+      classCounts: [500, 300, 180, 110, 65, 40, 24, 14, 8, 5],
+      createdAt: new Date(0).toISOString(),
+    },
+    params,
+    optimizer: new Map(),
+  });
+  return path;
+}
+
+/** writeFixtureRun + the real exporter (export/export-run.ts): <runDir>/checkpoint.ckpt and <runDir>/model.onnx. */
+export async function writeExportedFixtureRun(runDir: string, opts: FixtureOptions & { validate?: boolean } = {}): Promise<{ checkpoint: string; model: string }> {
+  const checkpoint = writeFixtureRun(runDir, opts);
+  const { exportRun } = await import('../../export/export-run.js');
+  const r = await exportRun(runDir, { validate: opts.validate ?? false });
+  return { checkpoint, model: r.path };
+}
+
+/**
+ * A copy of an ONNX model with `delta` added to every value of the bias of the node that produces `output`
+ * (default 'logits'): a deliberately wrong model for testing that parity checks catch it.
+ */
+export async function perturbOnnxModel(bytes: Uint8Array, delta: number, output = 'logits'): Promise<Uint8Array> {
+  const { decodeModel, encodeModel } = await import('../../export/onnx-builder.js');
+  const model = decodeModel(bytes);
+  const g = model.graph;
+  if (!g) throw new Error('model has no graph');
+  const inits = new Map((g.initializer ?? []).map((t) => [t.name ?? '', t]));
+  // Walk back from the output through single-input ops (e.g. Identity) to the first node with an initializer input.
+  let want = output;
+  for (let hops = 0; hops < 8; hops++) {
+    const node = (g.node ?? []).find((n) => (n.output ?? []).includes(want));
+    if (!node) break;
+    const ins = node.input ?? [];
+    const biasName = [...ins].reverse().find((i) => inits.has(i));
+    if (biasName) {
+      const t = inits.get(biasName)!;
+      if (t.floatData && t.floatData.length) t.floatData = t.floatData.map((v) => v + delta);
+      else if (t.rawData && t.rawData.length) {
+        const raw = new Uint8Array(t.rawData);
+        const f = new Float32Array(raw.buffer.slice(raw.byteOffset, raw.byteOffset + raw.byteLength));
+        for (let i = 0; i < f.length; i++) f[i]! += delta;
+        t.rawData = new Uint8Array(f.buffer);
+      } else throw new Error(`initializer ${biasName} has no float data`);
+      return encodeModel(model);
+    }
+    want = ins[0] ?? '';
+  }
+  throw new Error(`no initializer found on the path to output '${output}'`);
+}
