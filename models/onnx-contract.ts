@@ -46,7 +46,19 @@ export const METADATA_KEYS = {
   exportTime: 'export_time',
   classCounts: 'class_counts',
   embeddingDim: 'embedding_dim',
+  /** The resize policy training used (RESIZE_POLICIES); every runtime preprocesses raw images with it. */
+  resize: 'preprocess_resize',
 } as const;
+
+/**
+ * How a raw image of any size becomes the model's H x W: 'center-crop' scales the shorter side to the model
+ * size and cuts the centre (what training sees); 'stretch' scales each axis on its own (the whole image,
+ * squashed). Models exported before the key existed say nothing and are served with 'stretch'.
+ */
+export const RESIZE_POLICIES = ['center-crop', 'stretch'] as const;
+export type ResizePolicy = (typeof RESIZE_POLICIES)[number];
+export const DEFAULT_RESIZE_POLICY: ResizePolicy = 'center-crop';
+export const LEGACY_RESIZE_POLICY: ResizePolicy = 'stretch';
 
 const isPosInt = (v: unknown): v is number => typeof v === 'number' && Number.isInteger(v) && v > 0;
 

@@ -1,6 +1,7 @@
 // The run configuration as stored in a run directory (config.json) and in every checkpoint's header. Its
 // defaults and validation are pipeline/train/config.ts; this is the format, and the checked way to read it
 // back from a checkpoint, so no consumer has to trust a cast.
+import type { ResizePolicy } from '../onnx-contract.js';
 import type { ModelFamily } from '../spec.js';
 
 export interface TrainConfig {
@@ -34,9 +35,26 @@ export interface TrainConfig {
   trainLimit: number;
   /** Evaluate on at most N test images per epoch; 0 = all. */
   testLimit: number;
+  // Datasets from the user's files (--dataset folder | csv); absent for the built-in datasets.
+  /** CSV file with path,label columns (--dataset csv). */
+  csv?: string;
+  /** Model input size (square) for image files. */
+  imageSize?: number;
+  /** Model input channels for image files: 1 (grey) or 3 (RGB). */
+  channels?: 1 | 3;
+  /** Stratified split fractions when the folder has no val/ and test/ sub-folders. */
+  valFraction?: number;
+  testFraction?: number;
+  /** Skip unreadable images (counted in the run summary) instead of failing. */
+  skipBadImages?: boolean;
+  /** Normalisation constants given by the user (default: computed on the training split). */
+  mean?: number[];
+  std?: number[];
+  /** How raw images of any size become the model size (models/onnx-contract.ts RESIZE_POLICIES). */
+  resize?: ResizePolicy;
 }
 
-type FieldKind = 'string' | 'number' | 'boolean' | 'number[]' | 'string?';
+type FieldKind = 'string' | 'number' | 'boolean' | 'number[]' | 'string?' | 'number?' | 'boolean?' | 'number[]?';
 const FIELDS: Record<keyof TrainConfig, FieldKind> = {
   name: 'string',
   runsDir: 'string',
@@ -64,18 +82,29 @@ const FIELDS: Record<keyof TrainConfig, FieldKind> = {
   cropPad: 'number',
   trainLimit: 'number',
   testLimit: 'number',
+  csv: 'string?',
+  imageSize: 'number?',
+  channels: 'number?',
+  valFraction: 'number?',
+  testFraction: 'number?',
+  skipBadImages: 'boolean?',
+  mean: 'number[]?',
+  std: 'number[]?',
+  resize: 'string?',
 };
 
 const isRecord = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
 
 function fits(v: unknown, kind: FieldKind): boolean {
   switch (kind) {
-    case 'string?':
-      return v === undefined || typeof v === 'string';
     case 'number[]':
       return Array.isArray(v) && v.every((x) => typeof x === 'number');
-    default:
+    case 'string':
+    case 'number':
+    case 'boolean':
       return typeof v === kind;
+    default:
+      return v === undefined || fits(v, kind.slice(0, -1) as FieldKind);
   }
 }
 
