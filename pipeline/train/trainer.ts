@@ -2,7 +2,6 @@
 // and weight decay, BN running statistics, per-epoch evaluation, atomic checkpoints, bit-exact resume.
 import * as tf from '@tensorflow/tfjs-core';
 import { appendFileSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
 import { buildModelSpec, initParams } from '../../models/builders.js';
 import { classifierWeights, forwardClassifier, projectFeatures, prototypes } from '../../models/forward.js';
 import { createLoss } from '../../models/losses/registry.js';
