@@ -8,7 +8,7 @@ import { basename, dirname, join, resolve } from 'node:path';
 import type { ModelSpec } from '../models/spec.js';
 import type { CheckpointMeta } from '../models/artifacts/checkpoint.js';
 import { openRun, runPaths } from '../models/artifacts/run-dir.js';
-import { writeFileAtomic } from '../models/artifacts/atomic-write.js';
+import { removeStaleTempFiles, writeFileAtomic } from '../models/artifacts/atomic-write.js';
 import { buildMetadata } from './metadata.js';
 import { ONNX_IR_VERSION, ONNX_OPSET, encodeModel, type OnnxModel } from './onnx-builder.js';
 import { INPUT_NAME, OUTPUT_EMBEDDING, OUTPUT_LOGITS, OUTPUT_PROBS } from '../models/onnx-contract.js';
@@ -151,6 +151,8 @@ export async function exportRun(runDir: string, opts: ExportOptions = {}): Promi
   const validate = opts.validate ?? true;
   let validation: ValidationResult | null = null;
   // Write to a temporary file next to the target (validated there when asked), then rename over it.
+  // A killed export leaves its temp file behind; the next export clears what dead processes left.
+  removeStaleTempFiles(dirname(output));
   const tmp = join(dirname(output), `.${basename(output)}.${process.pid}.${Date.now()}.partial.onnx`);
   try {
     try {

@@ -1,6 +1,6 @@
 // Write-then-rename so a crash, a full disk or a bad path never leaves a half-written artifact behind
 // (and an existing file stays untouched when the write fails).
-import { closeSync, fsyncSync, openSync, renameSync, rmSync, writeSync } from 'node:fs';
+import { closeSync, fsyncSync, openSync, readdirSync, renameSync, rmSync, writeSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 
 export function writeFileAtomic(path: string, data: Uint8Array | string): void {
@@ -24,4 +24,41 @@ export function writeFileAtomic(path: string, data: Uint8Array | string): void {
     }
     throw new Error(`cannot write ${path}: ${(e as Error).message}`);
   }
+}
+
+/** `.<name>.<pid>.<ms>.tmp`: the temp files writeFileAtomic makes (and export's `.partial.onnx` ones inside them). */
+const TEMP_FILE = /^\.(.+)\.(\d+)\.(\d+)\.(tmp|partial\.onnx)$/;
+
+function processAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (e) {
+    return (e as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+/**
+ * Removes temp files a killed writer left in `dir` (its pid is gone); a live writer's are kept. Returns the
+ * names removed. A missing folder is nothing to clean.
+ */
+export function removeStaleTempFiles(dir: string): string[] {
+  let names: string[];
+  try {
+    names = readdirSync(dir);
+  } catch {
+    return [];
+  }
+  const removed: string[] = [];
+  for (const name of names) {
+    const m = TEMP_FILE.exec(name);
+    if (!m || Number(m[2]) === process.pid || processAlive(Number(m[2]))) continue;
+    try {
+      rmSync(join(dir, name), { force: true });
+      removed.push(name);
+    } catch {
+      // not ours to remove (permissions): leave it
+    }
+  }
+  return removed;
 }

@@ -1,12 +1,16 @@
-// Checkpoint file: "ECLCKPT1" | u32 header length | JSON header | float32 payload.
-// The header carries the model spec, the run config, the training position and a sha256 of the payload,
-// so a truncated or corrupted file is detected before any weights are used. Writes are atomic.
+// Checkpoint file (format 2): "ECLCKPT2" | u32 header length | JSON header | float32 payload | sha256 trailer.
+// The header carries the model spec, the run config, the training position and a sha256 of the payload; the
+// 32-byte trailer is the sha256 of every byte before it, so a change anywhere — the stored normalisation, the
+// epoch counter, a weight — is caught before anything is used. Format 1 files ("ECLCKPT1", payload digest only)
+// are still read. Writes are atomic.
 import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import type { ModelSpec } from '../spec.js';
 import { writeFileAtomic } from './atomic-write.js';
 
-const MAGIC = 'ECLCKPT1';
+const MAGIC = 'ECLCKPT2';
+const MAGIC_V1 = 'ECLCKPT1';
+const TRAILER = 32;
 
 export interface TensorEntry {
   name: string;
@@ -76,24 +80,35 @@ export function encodeCheckpoint(ck: Checkpoint): Buffer {
   const hbytes = Buffer.from(JSON.stringify(header), 'utf8');
   const len = Buffer.alloc(4);
   len.writeUInt32LE(hbytes.length);
-  return Buffer.concat([Buffer.from(MAGIC, 'ascii'), len, hbytes, payload]);
+  const body = Buffer.concat([Buffer.from(MAGIC, 'ascii'), len, hbytes, payload]);
+  return Buffer.concat([body, createHash('sha256').update(body).digest()]);
 }
 
-export function decodeCheckpoint(buf: Buffer, source = 'checkpoint'): Checkpoint {
+export function decodeCheckpoint(file: Buffer, source = 'checkpoint'): Checkpoint {
+  let buf = file;
   const bad = (why: string) => new Error(`corrupt checkpoint ${source}: ${why}`);
-  if (buf.length < 12 || buf.subarray(0, 8).toString('ascii') !== MAGIC) throw bad(`not an ECL checkpoint (bad magic)`);
+  const magic = buf.length >= 12 ? buf.subarray(0, 8).toString('ascii') : '';
+  if (magic !== MAGIC && magic !== MAGIC_V1) throw bad(`not an ECL checkpoint (bad magic)`);
+  const trailer = magic === MAGIC ? TRAILER : 0;
   const hlen = buf.readUInt32LE(8);
-  if (12 + hlen > buf.length) throw bad(`truncated header (${buf.length} bytes, header needs ${12 + hlen})`);
+  if (12 + hlen + trailer > buf.length) throw bad(`truncated header (${buf.length} bytes, header needs ${12 + hlen})`);
   let header: Header;
   try {
     header = JSON.parse(buf.subarray(12, 12 + hlen).toString('utf8')) as Header;
   } catch {
     throw bad('header is not valid JSON');
   }
+  if (!Number.isInteger(header.payloadBytes) || header.payloadBytes < 0) throw bad('header has no valid payload size');
+  const have = buf.length - 12 - hlen - trailer;
+  if (have !== header.payloadBytes) throw bad(have < header.payloadBytes ? `truncated payload (${have} of ${header.payloadBytes} bytes)` : `${have - header.payloadBytes} unexpected bytes after the payload`);
+  if (trailer) {
+    const body = buf.subarray(0, buf.length - trailer);
+    if (!createHash('sha256').update(body).digest().equals(buf.subarray(buf.length - trailer)))
+      throw bad('checksum mismatch: the file was changed or damaged after it was written (header or weights)');
+    buf = body;
+  }
   if (header.version !== 1) throw bad(`unsupported version ${String(header.version)}`);
   const payload = buf.subarray(12 + hlen);
-  if (payload.length !== header.payloadBytes)
-    throw bad(`truncated payload (${payload.length} of ${header.payloadBytes} bytes)`);
   const sha = createHash('sha256').update(payload).digest('hex');
   if (sha !== header.payloadSha256) throw bad('payload checksum mismatch');
   // Copy into an aligned buffer so Float32Array views are valid.

@@ -17,7 +17,7 @@ import { loadDataset } from '../data/registry.js';
 import type { DatasetSplits } from '../data/types.js';
 import { type AugmentOptions, defaultAugmentOptions, makeBatch } from '../data/augment.js';
 import { reportFromLogits, runInference } from './evaluate.js';
-import { writeFileAtomic } from '../../models/artifacts/atomic-write.js';
+import { removeStaleTempFiles, writeFileAtomic } from '../../models/artifacts/atomic-write.js';
 import { ModelState } from './model-state.js';
 import { type Progress, createProgress } from './progress.js';
 import { epochGeometry } from './geometry-hook.js';
@@ -52,6 +52,12 @@ export interface TrainResult {
 }
 
 export class NonFiniteLossError extends Error {}
+
+/**
+ * A loss this many times the first step's (at least 1) means the run diverged: it would finish "successfully"
+ * at chance accuracy (e.g. --lr 1e6: loss 2.8e35 after 4 epochs), so it stops with an error instead.
+ */
+export const DIVERGENCE_FACTOR = 1e3;
 
 
 function oneHot(labels: Int32Array | number[], C: number): Float32Array {
@@ -125,6 +131,8 @@ export async function train(cfg: TrainConfig, opts: TrainOptions = {}): Promise<
     state = new ModelState(initParams(spec, cfg.seed));
   }
   mkdirSync(runDir, { recursive: true });
+  // A run killed while writing a checkpoint leaves a temp file; it is never read, so clear it here.
+  for (const f of removeStaleTempFiles(runDir)) log(`removed ${f}, left by an interrupted write`);
   writeFileAtomic(files.config, JSON.stringify(cfg, null, 2) + '\n');
   writeFileAtomic(
     files.runInfo,
@@ -149,6 +157,7 @@ export async function train(cfg: TrainConfig, opts: TrainOptions = {}): Promise<
   const lastEpoch = opts.stopAfterEpochs ? Math.min(cfg.epochs, startEpoch + opts.stopAfterEpochs) : cfg.epochs;
   let totalImages = 0;
   let totalTrainSeconds = 0;
+  let firstLoss: number | undefined;
 
   try {
     for (let epoch = startEpoch; epoch < lastEpoch; epoch++) {
@@ -181,10 +190,14 @@ export async function train(cfg: TrainConfig, opts: TrainOptions = {}): Promise<
           trainNames,
           lossTransform: opts.lossTransform ? (l) => opts.lossTransform!(l, step) : undefined,
         });
-        if (!Number.isFinite(lossValue)) {
+        firstLoss ??= lossValue;
+        const diverged = Number.isFinite(lossValue) && lossValue > DIVERGENCE_FACTOR * Math.max(Math.abs(firstLoss), 1);
+        if (!Number.isFinite(lossValue) || diverged) {
           progress.stop();
           throw new NonFiniteLossError(
-            `loss became ${lossValue} at epoch ${epoch + 1}, step ${s + 1} (global step ${step + 1}); stopped. ` +
+            (diverged
+              ? `training diverged: loss ${lossValue.toExponential(2)} at epoch ${epoch + 1}, step ${s + 1} (global step ${step + 1}) is over ${DIVERGENCE_FACTOR}x the first step's ${firstLoss.toFixed(3)}; stopped. `
+              : `loss became ${lossValue} at epoch ${epoch + 1}, step ${s + 1} (global step ${step + 1}); stopped. `) +
               (existsSync(ckptPath) ? `The last good checkpoint (${ckptPath}) is kept.` : 'No checkpoint was written yet.') +
               ' Try a lower --lr.',
           );

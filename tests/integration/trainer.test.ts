@@ -114,3 +114,16 @@ test('NaN loss stops the run with a clear error and keeps the last good checkpoi
   assert.equal(ck.meta.epoch, 1);
   assert.ok(existsSync(join(dir, 'nan', 'metrics.jsonl')));
 });
+
+test('a diverging loss stops the run with an error instead of finishing at chance', async () => {
+  const data = synthData();
+  const cfg = cfgFor('diverge', { epochs: 3 });
+  // Step 6 onwards the loss (and its gradient) is 1e5 times larger: far past DIVERGENCE_FACTOR x the first step's.
+  await assert.rejects(
+    train(cfg, { data, log: quiet, lossTransform: (l, step) => (step >= 6 ? tf.mul(l, 1e5) : l) }),
+    (e: unknown) => e instanceof NonFiniteLossError && /training diverged: loss .* at epoch 2/.test(e.message) && /last good checkpoint/.test(e.message),
+  );
+  assert.equal(readCheckpoint(join(dir, 'diverge', 'checkpoint.ckpt')).meta.epoch, 1);
+  // And a real one: --lr 1e6 must not end "successfully".
+  await assert.rejects(train(cfgFor('diverge-lr', { epochs: 2, lr: 1e6 }), { data, log: quiet }), NonFiniteLossError);
+});
