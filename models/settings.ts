@@ -17,6 +17,7 @@ export const SETTINGS: readonly SettingInfo[] = [
   { name: 'ECL_CHROMIUM', describe: 'Chromium executable for the browser runtimes (default /usr/bin/chromium)' },
   { name: 'ECL_CUDA_EP_PLATFORM', describe: 'platform make cuda-ep installs the CUDA provider for (default this one, e.g. linux-x64)' },
   { name: 'ECL_DEBUG', describe: 'any value: print stack traces with errors' },
+  { name: 'ECL_REQUIRE', describe: 'tests: comma-separated chromium,onnx,webgpu,fmnist,clang; a missing one fails its suite instead of skipping (.ci/run sets it)' },
 ];
 
 type Env = Readonly<Record<string, string | undefined>>;
@@ -32,6 +33,7 @@ export const settings = {
   onnxPython: (e: Env = env()) => e.ECL_ONNX_PYTHON || undefined,
   chromium: (e: Env = env()) => e.ECL_CHROMIUM || undefined,
   cudaEpPlatform: (e: Env = env()) => e.ECL_CUDA_EP_PLATFORM || undefined,
+  required: (e: Env = env()) => (e.ECL_REQUIRE ?? '').split(/[\s,]+/).filter(Boolean),
   get debug(): boolean {
     return Boolean(env().ECL_DEBUG);
   },

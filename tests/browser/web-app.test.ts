@@ -15,8 +15,9 @@ import { chromiumMissingReason, findChromium, launchChromium, openApp, startWebS
 import { writeExportedFixtureRun } from '../helpers/parity-fixture.js';
 import { preprocessImage } from '../../serve/shared/preprocess.js';
 import type { Prediction } from '../../serve/shared/web-app-api.js';
+import { skipUnless } from '../helpers/require.js';
 
-const skip = findChromium() ? false : chromiumMissingReason();
+const skip = skipUnless('chromium', findChromium() ? false : chromiumMissingReason());
 const T = 300_000;
 
 let dir: string;

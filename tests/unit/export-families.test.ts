@@ -14,6 +14,7 @@ import { onnxPythonUnavailable, runOnnxChecker } from '../../export/validate.js'
 import { type ModelFamily, walkLayers } from '../../models/spec.js';
 import { checkpointSha256 } from '../../models/artifacts/checkpoint.js';
 import { makeRun, randomImages } from '../helpers/export-fixtures.js';
+import { skipUnless } from '../helpers/require.js';
 
 const root = mkdtempSync(join(tmpdir(), 'ecl-export-families-'));
 after(() => rmSync(root, { recursive: true, force: true }));
@@ -105,8 +106,9 @@ for (const c of CASES) {
 
 test('onnx.checker (full_check) through /usr/bin/python3', async (t) => {
   const why = await onnxPythonUnavailable('/usr/bin/python3');
-  if (why) {
-    t.skip(`python onnx unavailable: ${why}`);
+  const skip = skipUnless('onnx', why ? `python onnx unavailable: ${why}` : false);
+  if (skip) {
+    t.skip(skip);
     return;
   }
   const run = await makeRun(root, 'resnet8', 5, 'checker');

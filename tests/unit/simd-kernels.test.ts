@@ -17,6 +17,7 @@ import { simdSourceDigest } from '../../pipeline/backend/kernels/simd/sources.js
 import { batchNormTraining } from '../../models/ops/batchnorm.js';
 import { checkTrainNumerics } from '../../pipeline/bench/numerics.js';
 import { T, assertClose, on, rand } from '../helpers/kernel-test-utils.js';
+import { skipUnless } from '../helpers/require.js';
 
 const root = fileURLToPath(new URL('../../..', import.meta.url));
 const backendModule = join(root, 'dist/pipeline/backend/select.js');
@@ -64,7 +65,7 @@ describe('wasm SIMD kernels', () => {
       return false;
     }
   })();
-  test('rebuilding from source gives the embedded bytes', { skip: hasClang ? false : 'clang and wasm-ld are not installed (apt-get install clang lld)' }, () => {
+  test('rebuilding from source gives the embedded bytes', { skip: skipUnless('clang', hasClang ? false : 'clang and wasm-ld are not installed (apt-get install clang lld)') }, () => {
     const dir = mkdtempSync(join(tmpdir(), 'ecl-simd-test-'));
     try {
       const out = join(dir, 'kernels-wasm.ts');

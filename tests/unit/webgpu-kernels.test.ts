@@ -14,6 +14,7 @@ import { runningStatsStep, sgdMomentumStep } from '../../pipeline/train/optim.js
 import { batchNormTraining } from '../../models/ops/batchnorm.js';
 import { checkTrainNumerics } from '../../pipeline/bench/numerics.js';
 import { type Arr, T, assertClose, on, rand } from '../helpers/kernel-test-utils.js';
+import { skipUnless } from '../helpers/require.js';
 
 const SWIFTSHADER_ICD = '/usr/lib/chromium/vk_swiftshader_icd.json';
 if (!process.env.VK_ICD_FILENAMES && existsSync(SWIFTSHADER_ICD)) process.env.VK_ICD_FILENAMES = SWIFTSHADER_ICD;
@@ -27,15 +28,25 @@ async function compare(what: string, f: () => tf.Tensor | tf.Tensor[], ref = 'cp
   got.forEach((g, i) => assertClose(g, want[i]!, `${what} [${i}]`));
 }
 
+// Skip only where there is genuinely no adapter (and ECL_REQUIRE does not name webgpu); any other failure to
+// set the backend up — a kernel registration that throws, kernels missing — fails every test below.
 let skip: string | false = false;
+let setupError: Error | undefined;
 before(async () => {
   try {
     const c = await selectBackend('webgpu');
-    if (!c.details.kernels?.includes('Conv2DBackpropFilter')) skip = `custom kernels not registered: ${c.details.kernels}`;
+    if (!c.details.kernels?.includes('Conv2DBackpropFilter')) setupError = new Error(`custom webgpu kernels not registered: ${c.details.kernels}`);
   } catch (e) {
-    skip = `no WebGPU adapter here (${(e as Error).message}); install chromium (SwiftShader's Vulkan driver) and libvulkan1 (the loader)`;
+    const msg = (e as Error).message;
+    if (!/no WebGPU adapter/.test(msg)) setupError = e as Error;
+    else skip = skipUnless('webgpu', `no WebGPU adapter here (${msg}); install chromium (SwiftShader's Vulkan driver) and libvulkan1 (the loader)`);
   }
 });
+/** Per test: the skip reason, or throws the set-up failure. */
+const skipReason = (): string | false => {
+  if (setupError) throw setupError;
+  return skip;
+};
 
 describe('pure planning', () => {
   test('planFilterGrad: chunks cover R exactly once, are KT-aligned, partials stay bounded', () => {
@@ -82,7 +93,7 @@ describe('webgpu kernels match tfjs-backend-cpu', () => {
   ];
   for (const c of convCases) {
     test(`Conv2DBackpropFilter (and input) x${JSON.stringify(c.x)} k${c.k} cout ${c.cout} s${c.stride} ${c.pad}`, async (t) => {
-      if (skip) return t.skip(skip);
+      if (skipReason()) return t.skip(skip as string);
       const x = rand(c.x, 1);
       const w = rand([c.k, c.k, c.x[3]!, c.cout], 2, 0.5);
       const outShape = tf.tidy(() => tf.conv2d(T(x) as tf.Tensor4D, T(w) as tf.Tensor4D, c.stride, c.pad).shape);
@@ -95,7 +106,7 @@ describe('webgpu kernels match tfjs-backend-cpu', () => {
   }
 
   test('Sum / Mean over every axis but the last (and other axes through the stock kernels)', async (t) => {
-    if (skip) return t.skip(skip);
+    if (skipReason()) return t.skip(skip as string);
     const x = rand([3, 5, 7, 19], 4, 2, 0.5);
     await compare('reductions', () => [
       tf.sum(T(x), [0, 1, 2]),
@@ -109,7 +120,7 @@ describe('webgpu kernels match tfjs-backend-cpu', () => {
   });
 
   test('fused BatchNorm (stats + gradient kernels) equals the tfjs-op version on cpu', async (t) => {
-    if (skip) return t.skip(skip);
+    if (skipReason()) return t.skip(skip as string);
     const x = rand([4, 6, 5, 12], 6, 3, 1.5);
     const g = rand([12], 7, 0.5, 1);
     const b = rand([12], 8, 0.5);
@@ -123,7 +134,7 @@ describe('webgpu kernels match tfjs-backend-cpu', () => {
   });
 
   test('ReLU gradient', async (t) => {
-    if (skip) return t.skip(skip);
+    if (skipReason()) return t.skip(skip as string);
     const x = rand([2, 3, 4, 5], 10);
     const dy = rand([2, 3, 4, 5], 11);
     await compare('relu grad', () => tf.grad((a: tf.Tensor) => tf.sum(tf.mul(tf.relu(a), T(dy))))(T(x)));
@@ -132,7 +143,7 @@ describe('webgpu kernels match tfjs-backend-cpu', () => {
 
 describe('in-place parameter updates', () => {
   test('SGD with momentum and BN running statistics equal the tfjs-op path; reads see every update', async (t) => {
-    if (skip) return t.skip(skip);
+    if (skipReason()) return t.skip(skip as string);
     const w0 = rand([3, 3, 4, 8], 12);
     const g0 = rand([3, 3, 4, 8], 13, 0.1);
     const run = async (backend: string) => {
@@ -174,7 +185,7 @@ describe('in-place parameter updates', () => {
 
 describe('training numerics (the real trainer)', () => {
   test('20 steps of cnn28 on real images: webgpu losses equal the wasm path within 1e-3', async (t) => {
-    if (skip) return t.skip(skip);
+    if (skipReason()) return t.skip(skip as string);
     const r = await checkTrainNumerics({ model: 'cnn28', loss: 'la-ce', batch: 4, steps: 20, backends: ['wasm', 'webgpu'], tol: 1e-3, lr: 0.01, data: 'embedded' });
     assert.equal(r.ran[1]!.backend, 'webgpu');
     assert.ok(r.pass, `max relative difference ${r.maxRelDiff.toExponential(2)}`);
