@@ -73,6 +73,8 @@ export interface TrainOptions {
   log?: (line: string) => void;
   /** Called after every optimiser step (tests use it to watch tf.memory()). */
   onStep?: (step: number, loss: number) => void;
+  /** Test hook: the batch of each step before it runs (pixels: views x B images, view-major, as the model gets them). */
+  onBatch?: (step: number, pixels: Float32Array, views: number, labels: Int32Array) => void;
   /** Test hook: replaces the loss value check input (e.g. to inject NaN). */
   lossTransform?: (loss: tf.Scalar, step: number) => tf.Scalar;
   /** Override the data (tests). */
@@ -176,6 +178,7 @@ export async function train(cfg: TrainConfig, opts: TrainOptions = {}): Promise<
           batchBuf.set(viewBuf, v * B * px);
         }
         lr = learningRate(cfg, epoch + s / stepsPerEpoch);
+        opts.onBatch?.(step, batchBuf, views, labels);
         const { lossValue, parts } = await trainStep(spec, state, loss, {
           pixels: batchBuf,
           labels,
