@@ -29,7 +29,7 @@ export async function decodeImage(buf: Uint8Array, maxPixels: number, what = 'im
 }
 
 /** What the server feeds the model for one upload: decode, then the shared preprocessing with the model's resize policy. */
-export function uploadPixels(img: DecodedImage, info: Pick<ModelInfo, 'input' | 'resize'>): Uint8Array {
+export function uploadPixels(img: DecodedImage, info: { input: Pick<ModelInfo['input'], 'height' | 'width' | 'channels'>; resize: ModelInfo['resize'] }): Uint8Array {
   const { height, width, channels } = info.input;
   return preprocessImage(img, { height, width, channels, resize: info.resize, orientation: img.orientation });
 }
