@@ -124,7 +124,7 @@ export function readExifOrientation(bytes: Uint8Array): ExifOrientation {
  */
 export function withoutOrientation(bytes: Uint8Array, exif: ExifOrientation = readExifOrientation(bytes)): Uint8Array {
   if (exif.valueOffset < 0 || exif.orientation === 1) return bytes;
-  const copy = Uint8Array.from(bytes); // not slice(): a node Buffer's slice is a view
+  const copy = Uint8Array.from(bytes); // not slice(): slice() of a node buffer is a view
   copy[exif.valueOffset] = exif.littleEndian ? 1 : 0;
   copy[exif.valueOffset + 1] = exif.littleEndian ? 0 : 1;
   return copy;
