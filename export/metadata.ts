@@ -3,7 +3,7 @@
 import { execFileSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import type { CheckpointMeta } from '../models/artifacts/checkpoint.js';
-import { INPUT_NAME, METADATA_KEYS as K, OUTPUT_EMBEDDING } from '../models/onnx-contract.js';
+import { DEFAULT_RESIZE_POLICY, INPUT_NAME, isResizePolicy, METADATA_KEYS as K, OUTPUT_EMBEDDING, RESIZE_POLICIES, type ResizePolicy } from '../models/onnx-contract.js';
 
 /** Loss hyper-parameter names (models/losses/types.ts LossHyperParams). */
 const LOSS_HPARAM_KEYS = ['temperature', 'laTau', 'lambdaBc', 'lambdaCc'] as const;
@@ -47,6 +47,14 @@ export function lossOf(config: Record<string, unknown>): { name: string; hparams
   return { name, hparams };
 }
 
+/** The resize policy training used (config.resize), DEFAULT_RESIZE_POLICY when the config has none. */
+export function resizeOf(config: Record<string, unknown>): ResizePolicy {
+  const r = config.resize;
+  if (r === undefined) return DEFAULT_RESIZE_POLICY;
+  if (!isResizePolicy(r)) throw new Error(`checkpoint config has resize=${JSON.stringify(r)}, not one of: ${RESIZE_POLICIES.join(', ')}`);
+  return r;
+}
+
 export interface MetadataInput {
   meta: CheckpointMeta;
   checkpointSha256: string;
@@ -73,6 +81,7 @@ export function buildMetadata(inp: MetadataInput): Record<string, string> {
     [K.inputDtype]: 'uint8',
     [K.inputSize]: `${height}x${width}x${channels}`,
     [K.inputShape]: JSON.stringify(['N', height, width, channels]),
+    [K.resize]: resizeOf(config),
     [K.normalization]: JSON.stringify({ formula: '(pixel / 255 - mean[c]) / std[c]', mean, std }),
     [K.normalizationMean]: JSON.stringify(mean),
     [K.normalizationStd]: JSON.stringify(std),

@@ -62,6 +62,21 @@ export const LEGACY_RESIZE_POLICY: ResizePolicy = 'stretch';
 
 const isPosInt = (v: unknown): v is number => typeof v === 'number' && Number.isInteger(v) && v > 0;
 
+export const isResizePolicy = (v: unknown): v is ResizePolicy => (RESIZE_POLICIES as readonly unknown[]).includes(v);
+
+/**
+ * The resize policy a model declares (metadata key preprocess_resize): missing -> LEGACY_RESIZE_POLICY (models
+ * exported before the key existed were served with 'stretch'); any other value is an error, since guessing
+ * would feed the model images unlike the ones it was trained on.
+ */
+export function resizePolicyFromMetadata(props: Readonly<Record<string, string>>): ResizePolicy {
+  const v = props[METADATA_KEYS.resize];
+  if (v === undefined) return LEGACY_RESIZE_POLICY;
+  if (!isResizePolicy(v))
+    throw new OnnxContractError(`model metadata ${METADATA_KEYS.resize}='${v}' is not a known resize policy (expected one of: ${RESIZE_POLICIES.join(', ')})`);
+  return v;
+}
+
 /** Models take 1 (grey) or 3 (RGB) channels. */
 export function checkChannels(channels: number): asserts channels is 1 | 3 {
   if (channels !== 1 && channels !== 3) throw new OnnxContractError(`models take 1 (grey) or 3 (RGB) channels, not ${String(channels)}`);
@@ -208,6 +223,8 @@ export interface ModelInfo {
   name: string;
   path: string;
   input: ModelInputSpec;
+  /** How raw images become the input size (resizePolicyFromMetadata). */
+  resize: ResizePolicy;
   inputs: TensorInfo[];
   outputs: TensorInfo[];
   labels: string[];
@@ -243,12 +260,19 @@ export function buildModelInfo(args: { path: string; props: Record<string, strin
   for (const o of outputs) if (o.type !== 'float32') throw new OnnxContractError(`${path}: output '${o.name}' is ${o.type}, expected float32`);
   const probs = outputs.find((o) => o.name === OUTPUT_PROBS) ?? outputs.find((o) => o.name === OUTPUT_LOGITS);
   if (!probs) throw new OnnxContractError(`${path}: the model has neither a 'probs' nor a 'logits' output`);
+  let resize: ResizePolicy;
+  try {
+    resize = resizePolicyFromMetadata(props);
+  } catch (e) {
+    throw new OnnxContractError(`${path}: ${(e as Error).message}`);
+  }
   const dimC = probs.shape[1];
   const numClasses = typeof dimC === 'number' ? dimC : labelsFromMetadata(props).length;
   return {
     name: args.name || defaultModelName(path),
     path,
     input,
+    resize,
     inputs,
     outputs,
     labels: labelsFromMetadata(props, numClasses),

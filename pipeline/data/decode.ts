@@ -1,51 +1,48 @@
-// Decoding + resizing of image files (JPEG/PNG/...) with sharp into HWC RGB bytes.
-import { access } from 'node:fs/promises';
+// Image files -> model input for training and evaluation, through exactly the code the server and the browser
+// app run: serve/node/image-decode.ts (sharp, RGBA as stored) + serve/shared/preprocess.ts (EXIF orientation,
+// resize policy, channels). A model trained on these bytes sees the same bytes when it is served.
+import { readFile } from 'node:fs/promises';
 import sharp from 'sharp';
+import type { ResizePolicy } from '../../models/onnx-contract.js';
+import { decodeImageBytes } from '../../serve/node/image-decode.js';
+import { preprocessImage } from '../../serve/shared/preprocess.js';
 
-/**
- * Decodes one image file into size x size x 3 RGB bytes: EXIF orientation applied, resized so the shorter side
- * is `size`, centre-cropped (sharp fit 'cover'), alpha dropped, greyscale expanded to RGB.
- */
-export async function decodeImageFile(path: string, size: number): Promise<Uint8Array> {
-  try {
-    await access(path);
-  } catch {
-    throw new Error(`file not found: ${path}`);
-  }
-  let out: { data: Buffer; info: sharp.OutputInfo };
-  try {
-    out = await sharp(path, { failOn: 'error' })
-      .rotate()
-      .resize(size, size, { fit: 'cover', position: 'centre' })
-      .removeAlpha()
-      .toColourspace('srgb')
-      .raw()
-      .toBuffer({ resolveWithObject: true });
-  } catch (e) {
-    throw new Error(`cannot decode image ${path}: ${e instanceof Error ? e.message : String(e)}`);
-  }
-  const { data, info } = out;
-  if (info.width !== size || info.height !== size) throw new Error(`cannot decode image ${path}: got ${info.width}x${info.height}, wanted ${size}x${size}`);
-  if (info.channels === 3) return new Uint8Array(data.buffer, data.byteOffset, data.byteLength);
-  // Defensive: expand 1-channel output to RGB.
-  const px = size * size;
-  const rgb = new Uint8Array(px * 3);
-  for (let p = 0; p < px; p++) {
-    const v = data[p * info.channels]!;
-    rgb[3 * p] = v;
-    rgb[3 * p + 1] = v;
-    rgb[3 * p + 2] = v;
-  }
-  return rgb;
+/** What one decoded file becomes: uint8 height x width x channels, resized with `resize`. */
+export interface DecodeSpec {
+  height: number;
+  width: number;
+  channels: 1 | 3;
+  resize: ResizePolicy;
 }
 
-/** Decodes many files into one contiguous N x size x size x 3 buffer, a few at a time. */
+/** Files larger than this are refused (a 16k x 16k photo; the decoded RGBA alone is 1 GiB). */
+export const MAX_FILE_PIXELS = 16384 * 16384;
+
+/** Decodes one PNG/JPEG/WebP file into spec.height x spec.width x spec.channels bytes (HWC). */
+export async function decodeImageFile(path: string, spec: DecodeSpec): Promise<Uint8Array> {
+  let bytes: Buffer;
+  try {
+    bytes = await readFile(path);
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code;
+    throw new Error(code === 'ENOENT' ? `file not found: ${path}` : `cannot read image ${path}: ${(e as Error).message}`);
+  }
+  try {
+    const img = await decodeImageBytes(bytes, { maxPixels: MAX_FILE_PIXELS, what: path });
+    return preprocessImage(img, { ...spec, orientation: img.orientation });
+  } catch (e) {
+    const m = e instanceof Error ? e.message : String(e);
+    throw new Error(`cannot decode image ${path}: ${m.startsWith(`${path}: `) ? m.slice(path.length + 2) : m}`);
+  }
+}
+
+/** Decodes many files into one contiguous N x height x width x channels buffer, a few at a time. */
 export async function decodeImageFiles(
   paths: string[],
-  size: number,
+  spec: DecodeSpec,
   opts: { concurrency?: number; onProgress?: (done: number, total: number) => void } = {},
 ): Promise<Uint8Array> {
-  const per = size * size * 3;
+  const per = spec.height * spec.width * spec.channels;
   const out = new Uint8Array(paths.length * per);
   const concurrency = Math.max(1, opts.concurrency ?? Math.max(4, 2 * sharp.concurrency()));
   let next = 0;
@@ -56,7 +53,7 @@ export async function decodeImageFiles(
       const i = next++;
       if (i >= paths.length || failed) return;
       try {
-        out.set(await decodeImageFile(paths[i]!, size), i * per);
+        out.set(await decodeImageFile(paths[i]!, spec), i * per);
       } catch (e) {
         failed = true;
         throw e;

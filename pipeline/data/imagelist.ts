@@ -1,5 +1,6 @@
 // ImageNet-LT style list files: one `relative/path.jpg label` per line, paths relative to an image root.
 import { dirname, join } from 'node:path';
+import { DEFAULT_RESIZE_POLICY, type ResizePolicy } from '../../models/onnx-contract.js';
 import { decodeImageFiles } from './decode.js';
 import { readTextChecked } from './files.js';
 import type { ImageSet } from './types.js';
@@ -53,7 +54,7 @@ export function classNamesFromLists(lists: ImageList[], numClasses: number): str
   return new Set(names).size === names.length ? names : names.map((_, k) => `class_${k}`);
 }
 
-/** Decodes the selected entries (all when `select` is omitted) of a list into a size x size x 3 ImageSet. */
+/** Decodes the selected entries (all when `select` is omitted) of a list into a size x size x 3 ImageSet (resized with `resize`). */
 export async function loadImageList(
   list: ImageList,
   listPath: string,
@@ -62,6 +63,7 @@ export async function loadImageList(
   classNames: string[],
   select?: ArrayLike<number>,
   onProgress?: (done: number, total: number) => void,
+  resize: ResizePolicy = DEFAULT_RESIZE_POLICY,
 ): Promise<ImageSet> {
   const idx = select ? Array.from(select) : list.paths.map((_, i) => i);
   const labels = new Int32Array(idx.length);
@@ -73,6 +75,6 @@ export async function loadImageList(
     labels[k] = l;
     files.push(join(imageRoot, list.paths[i]!));
   });
-  const images = await decodeImageFiles(files, size, { onProgress });
+  const images = await decodeImageFiles(files, { height: size, width: size, channels: 3, resize }, { onProgress });
   return { images, labels, count: idx.length, height: size, width: size, channels: 3, classNames: classNames.slice() };
 }

@@ -13,6 +13,7 @@ import { balancedSubset, buildLongTail, indicesByClass, stratifiedLimit } from '
 import { deriveRng } from '../../models/rng.js';
 import { countPerClass, subsetImageSet, validateImageSet, type DatasetSplits, type ImageSet } from './types.js';
 import { decodeImageFiles } from './decode.js';
+import { DEFAULT_RESIZE_POLICY, type ResizePolicy } from '../../models/onnx-contract.js';
 
 export type { DatasetSplits, ImageSet } from './types.js';
 
@@ -62,6 +63,8 @@ export interface LoadDatasetOptions {
   valPerClass?: number;
   /** Side of decoded images for imagenet-lt / isic2019 (default 32). */
   imageSize?: number;
+  /** How imagenet-lt / isic2019 files become imageSize x imageSize (default DEFAULT_RESIZE_POLICY, centre crop). */
+  resize?: ResizePolicy;
   /** Keep at most this many training images (proportional per class, seeded). */
   trainLimit?: number;
   /** Keep at most this many test images (proportional per class, seeded). */
@@ -296,9 +299,9 @@ async function loadImagenetLt(opts: LoadDatasetOptions): Promise<DatasetSplits> 
     notes.push(`testLimit: kept ${testSel.length} of ${testL.paths.length} test images (proportional per class)`);
   }
   const progress = (what: string) => (d: number, t: number) => opts.log?.(`imagenet-lt ${what}: decoded ${d}/${t}`);
-  const train = await loadImageList(trainL, paths.train, imageRoot, size, classNames, trainSel, progress('train'));
-  const val = await loadImageList(valL, paths.val, imageRoot, size, classNames, valSel, progress('val'));
-  const test = await loadImageList(testL, paths.test, imageRoot, size, classNames, testSel, progress('test'));
+  const train = await loadImageList(trainL, paths.train, imageRoot, size, classNames, trainSel, progress('train'), opts.resize ?? DEFAULT_RESIZE_POLICY);
+  const val = await loadImageList(valL, paths.val, imageRoot, size, classNames, valSel, progress('val'), opts.resize ?? DEFAULT_RESIZE_POLICY);
+  const test = await loadImageList(testL, paths.test, imageRoot, size, classNames, testSel, progress('test'), opts.resize ?? DEFAULT_RESIZE_POLICY);
   const { trainLimit: _t, testLimit: _u, ...rest } = opts;
   return finish('imagenet-lt', root, train, val, test, notes, rest);
 }
@@ -356,7 +359,7 @@ async function loadIsic(opts: LoadDatasetOptions): Promise<DatasetSplits> {
   }
   const decode = async (sel: Int32Array, what: string): Promise<ImageSet> => {
     const files = Array.from(sel, (i) => join(imageDir, `${table.images[i]}.jpg`));
-    const images = await decodeImageFiles(files, size, { onProgress: (d, t) => opts.log?.(`isic2019 ${what}: decoded ${d}/${t}`) });
+    const images = await decodeImageFiles(files, { height: size, width: size, channels: 3, resize: opts.resize ?? DEFAULT_RESIZE_POLICY }, { onProgress: (d, t) => opts.log?.(`isic2019 ${what}: decoded ${d}/${t}`) });
     return { images, labels: Int32Array.from(sel, (i) => labels[i]!), count: sel.length, height: size, width: size, channels: 3, classNames: classNames.slice() };
   };
   const train = await decode(trainSel, 'train');

@@ -28,6 +28,7 @@ export async function evaluateRun(runDir: string, opts: { backend?: string; data
     seed: cfg.seed,
     root: opts.dataRoot ?? cfg.dataRoot,
     valPerClass: cfg.valPerClass,
+    ...(cfg.resize ? { resize: cfg.resize } : {}),
   });
   const state = new ModelState(ck.params);
   try {

@@ -97,6 +97,7 @@ export async function train(cfg: TrainConfig, opts: TrainOptions = {}): Promise<
       seed: cfg.seed,
       root: cfg.dataRoot,
       valPerClass: cfg.valPerClass,
+      ...(cfg.resize ? { resize: cfg.resize } : {}),
       trainLimit: cfg.trainLimit || undefined,
       testLimit: cfg.testLimit || undefined,
     }));

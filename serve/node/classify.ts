@@ -2,56 +2,36 @@
 //   - raw body with Content-Type image/png | image/jpeg | image/webp (or application/octet-stream): one image
 //   - multipart/form-data: every file part is an image (up to --max-batch), other fields are ignored
 // Images are sniffed (PNG/JPEG/WebP only), size-checked from the header before decoding (--max-image-pixels),
-// decoded by sharp to RGBA (EXIF orientation applied, sRGB, 8 bit) and preprocessed by
-// serve/shared/preprocess.ts, the same code the browser demo runs. All images of one request run in one
+// decoded by serve/node/image-decode.ts to RGBA as stored (8 bit) and preprocessed by serve/shared/preprocess.ts
+// with the EXIF orientation and the model's resize policy (ModelInfo.resize), the same code the browser app runs. All images of one request run in one
 // batch slot. Query: ?k=5 (1..number of classes; larger values are clamped).
 import type { MultipartFile } from '@fastify/multipart';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import sharp from 'sharp';
-import { type RgbaImage, preprocessImage } from '../shared/preprocess.js';
+import type { ModelInfo } from '../../models/onnx-contract.js';
+import { preprocessImage } from '../shared/preprocess.js';
 import type { ServeContext } from './context.js';
 import { HttpError, badRequest, errorMessage, tooLarge, unsupportedMedia } from './errors.js';
+import { type DecodedImage, ImageDecodeError, decodeImageBytes } from './image-decode.js';
 import { MODEL_VERSION, submitError } from './v2.js';
 
-export type ImageFormat = 'png' | 'jpeg' | 'webp';
+export { type ImageFormat, sniffImage } from './image-decode.js';
 
-/** PNG / JPEG / WebP from the magic bytes; null for anything else. */
-export function sniffImage(buf: Uint8Array): ImageFormat | null {
-  if (buf.length >= 8 && buf[0] === 0x89 && buf[1] === 0x50 && buf[2] === 0x4e && buf[3] === 0x47 && buf[4] === 0x0d && buf[5] === 0x0a && buf[6] === 0x1a && buf[7] === 0x0a)
-    return 'png';
-  if (buf.length >= 3 && buf[0] === 0xff && buf[1] === 0xd8 && buf[2] === 0xff) return 'jpeg';
-  if (buf.length >= 12 && buf[0] === 0x52 && buf[1] === 0x49 && buf[2] === 0x46 && buf[3] === 0x46 && buf[8] === 0x57 && buf[9] === 0x45 && buf[10] === 0x42 && buf[11] === 0x50)
-    return 'webp';
-  return null;
+/** Decodes one uploaded image (serve/node/image-decode.ts), its errors mapped to 400 / 413 / 415. */
+export async function decodeImage(buf: Uint8Array, maxPixels: number, what = 'image'): Promise<DecodedImage> {
+  try {
+    return await decodeImageBytes(buf, { maxPixels, what });
+  } catch (e) {
+    if (!(e instanceof ImageDecodeError)) throw e;
+    if (e.kind === 'unsupported') throw unsupportedMedia(e.message);
+    if (e.kind === 'too-large') throw tooLarge(`${e.message} (--max-image-pixels)`);
+    throw badRequest(e.message);
+  }
 }
 
-/** Decodes one uploaded image to RGBA, enforcing the format whitelist and the pixel-count limit. */
-export async function decodeImage(buf: Buffer, maxPixels: number, what = 'image'): Promise<RgbaImage> {
-  if (buf.length === 0) throw badRequest(`${what} is empty`);
-  const fmt = sniffImage(buf);
-  if (!fmt) throw unsupportedMedia(`${what} is not a PNG, JPEG or WebP image`);
-  let meta: sharp.Metadata;
-  try {
-    meta = await sharp(buf).metadata();
-  } catch (e) {
-    throw badRequest(`${what}: cannot read the ${fmt} header: ${errorMessage(e)}`);
-  }
-  const w = meta.width ?? 0;
-  const h = meta.height ?? 0;
-  if (!(w > 0 && h > 0)) throw badRequest(`${what}: ${fmt} header has no valid dimensions`);
-  if (w * h > maxPixels) throw tooLarge(`${what}: ${w}x${h} = ${w * h} pixels, the limit is ${maxPixels} (--max-image-pixels)`);
-  try {
-    const { data, info } = await sharp(buf, { limitInputPixels: maxPixels })
-      .autoOrient()
-      .toColourspace('srgb')
-      .ensureAlpha()
-      .raw({ depth: 'uchar' })
-      .toBuffer({ resolveWithObject: true });
-    if (info.channels !== 4) throw new Error(`decoder returned ${info.channels} channels`);
-    return { width: info.width, height: info.height, data: new Uint8Array(data.buffer, data.byteOffset, data.length) };
-  } catch (e) {
-    throw badRequest(`${what}: cannot decode the ${fmt} image: ${errorMessage(e)}`);
-  }
+/** What the server feeds the model for one upload: decode, then the shared preprocessing with the model's resize policy. */
+export function uploadPixels(img: DecodedImage, info: { input: Pick<ModelInfo['input'], 'height' | 'width' | 'channels'>; resize: ModelInfo['resize'] }): Uint8Array {
+  const { height, width, channels } = info.input;
+  return preprocessImage(img, { height, width, channels, resize: info.resize, orientation: img.orientation });
 }
 
 export interface Prediction {
@@ -125,8 +105,9 @@ export function registerClassifyRoute(app: FastifyInstance, ctx: ServeContext, a
     const decoded: Array<{ width: number; height: number }> = [];
     for (const [i, u] of uploads.entries()) {
       const img = await decodeImage(u.bytes, ctx.limits.maxImagePixels, u.name ? `image '${u.name}'` : uploads.length > 1 ? `image ${i}` : 'image');
-      pixels.set(preprocessImage(img, input), i * per);
-      decoded.push({ width: img.width, height: img.height });
+      pixels.set(uploadPixels(img, ctx.info), i * per);
+      // The size as displayed (after EXIF orientation).
+      decoded.push(img.orientation >= 5 ? { width: img.height, height: img.width } : { width: img.width, height: img.height });
     }
     let result;
     try {

@@ -1,6 +1,6 @@
 // The browser app's window.ecl API and the state it reports: the contract between serve/web/app.ts and
 // whoever drives the page (tests, the parity harness's ort-web runner). Types only, browser-safe.
-import type { WebModelInfo } from '../../models/onnx-contract.js';
+import type { ResizePolicy, WebModelInfo } from '../../models/onnx-contract.js';
 import type { NodePlacement } from './ep-detect.js';
 import type { EpAttempt, WebEp, WebEpChoice } from './ep-policy.js';
 
@@ -42,6 +42,16 @@ export interface Prediction {
   source: string;
   /** base64 of the uint8 NHWC tensor the model got (to check preprocessing against the server's). */
   input: string;
+  /** How the browser decoded the file (serve/web/decode.ts): 'webcodecs' (PNG, lossless WebP) or 'canvas' (JPEG, fallback). */
+  decoder: string;
+}
+
+/** Model input size, channels and resize policy for window.ecl.preprocessBlob. */
+export interface PreprocessSpec {
+  height: number;
+  width: number;
+  channels: 1 | 3;
+  resize: ResizePolicy;
 }
 
 export interface BatchResult {
@@ -61,6 +71,8 @@ export interface EclApi {
   /** Runs n preprocessed images (base64 uint8 NHWC) in batches; logits and probs come back as base64 float32. */
   runBatchB64(pixelsB64: string, n: number, batchSize?: number): Promise<BatchResult>;
   classifyBlob(file: Blob, source: string): Promise<Prediction>;
+  /** The app's decode + shared preprocessing with any spec, without running the model (base64 uint8 HWC in `input`). */
+  preprocessBlob(file: Blob, spec: PreprocessSpec): Promise<{ input: string; decoder: string; width: number; height: number; orientation: number }>;
   readonly lastResult: Prediction | null;
 }
 

@@ -1,15 +1,17 @@
 // The browser app: loads model.onnx and its labels from the server, runs it with onnxruntime-web (WebGPU
 // first, WASM fallback), reports which execution provider actually ran every node (from onnxruntime's own
 // session log), and classifies uploaded or dropped images with the model's own preprocessing
-// (serve/shared/preprocess.ts -> uint8 NHWC pixels; normalisation is inside the graph).
+// (serve/web/decode.ts: pixels as stored + EXIF orientation; serve/shared/preprocess.ts with the model's resize
+// policy -> uint8 NHWC pixels; normalisation is inside the graph).
 //
 // Query parameters: ?ep=auto|webgpu|wasm (default auto = webgpu, then wasm), ?k=<top-k> (default 5).
 // window.ecl exposes the state and a batch API for tests and the parity harness (pipeline/parity/).
 import * as ort from 'onnxruntime-web/webgpu';
-import { preprocessImage, type RgbaImage } from '../shared/preprocess.js';
+import { preprocessImage } from '../shared/preprocess.js';
+import { decodeImageBlob } from './decode.js';
 import type { WebModelInfo } from '../../models/onnx-contract.js';
 import { ORT_EP_NAME, type WebEp, type WebEpChoice, webEpOrder } from '../shared/ep-policy.js';
-import type { AdapterInfo, AppState, BatchResult, Prediction } from '../shared/web-app-api.js';
+import type { AdapterInfo, AppState, BatchResult, Prediction, PreprocessSpec } from '../shared/web-app-api.js';
 import { allNodesOn, describePlacement, type NodePlacement, parseNodePlacements, parseOrtLogLine } from '../shared/ep-detect.js';
 import { $, drawPreview, renderModel, renderPrediction, renderState, setEpText, wireUi } from './ui.js';
 
@@ -200,30 +202,15 @@ async function runBatchB64(pixelsB64: string, n: number, batchSize = 64): Promis
   return { logits: toB64(logits), probs: toB64(probs), count: n, numClasses: C, ms, ep: state.ep! };
 }
 
-async function decodeFile(file: Blob): Promise<RgbaImage> {
-  // No colour-space conversion or premultiplication: the pixels are the file's, as sharp decodes them on the server.
-  const bmp = await createImageBitmap(file, { colorSpaceConversion: 'none', premultiplyAlpha: 'none' });
-  try {
-    const canvas = document.createElement('canvas');
-    canvas.width = bmp.width;
-    canvas.height = bmp.height;
-    const ctx = canvas.getContext('2d', { willReadFrequently: true, colorSpace: 'srgb' });
-    if (!ctx) throw new Error('no 2d canvas context');
-    ctx.drawImage(bmp, 0, 0);
-    const img = ctx.getImageData(0, 0, bmp.width, bmp.height);
-    return { width: img.width, height: img.height, data: img.data };
-  } finally {
-    bmp.close();
-  }
-}
-
 let lastResult: Prediction | null = null;
 
 async function classifyBlob(file: Blob, source: string): Promise<Prediction> {
   if (!session || !info) throw new Error('the model is not loaded');
   const t0 = performance.now();
-  const rgba = await decodeFile(file);
-  const pixels = preprocessImage(rgba, info.input);
+  const img = await decodeImageBlob(file);
+  // The model's own resize policy (from its metadata via /model/info) and the file's EXIF orientation.
+  const { height, width, channels } = info.input;
+  const pixels = preprocessImage(img, { height, width, channels, resize: info.resize, orientation: img.orientation });
   const t1 = performance.now();
   const r = await runPixels(pixels, 1);
   const t2 = performance.now();
@@ -236,10 +223,18 @@ async function classifyBlob(file: Blob, source: string): Promise<Prediction> {
     ep: state.ep!,
     source,
     input: bytesToB64(pixels),
+    decoder: img.path,
   };
   drawPreview(pixels, info.input);
   lastResult = pred;
   return pred;
+}
+
+/** The app's decode + the shared preprocessing for any input spec (no model run): checks of the policies a loaded model does not use. */
+async function preprocessBlob(file: Blob, spec: PreprocessSpec): Promise<{ input: string; decoder: string; width: number; height: number; orientation: number }> {
+  const img = await decodeImageBlob(file);
+  const pixels = preprocessImage(img, { ...spec, orientation: img.orientation });
+  return { input: bytesToB64(pixels), decoder: img.path, width: img.width, height: img.height, orientation: img.orientation };
 }
 
 async function onFiles(files: FileList | null | undefined): Promise<void> {
@@ -276,6 +271,7 @@ window.ecl = {
   state,
   runBatchB64,
   classifyBlob,
+  preprocessBlob,
   get lastResult() {
     return lastResult;
   },

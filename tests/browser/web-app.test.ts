@@ -37,7 +37,7 @@ before(async () => {
     const png = await sharp(Buffer.from(px), { raw: { width: 28, height: 28, channels: 1 } }).png().toBuffer();
     // The server's path: sharp decode -> RGBA -> the shared preprocessing.
     const { data: rgba, info } = await sharp(png).ensureAlpha().raw().toBuffer({ resolveWithObject: true });
-    const pixels = preprocessImage({ width: info.width, height: info.height, data: new Uint8Array(rgba) }, { height: 28, width: 28, channels: 1 });
+    const pixels = preprocessImage({ width: info.width, height: info.height, data: new Uint8Array(rgba) }, { height: 28, width: 28, channels: 1, resize: 'center-crop' });
     assert.deepEqual(pixels, Uint8Array.from(px), 'PNG round trip + preprocessing keeps the test image');
     const out = await session.run({ pixels: new ort.Tensor('uint8', pixels, [1, 28, 28, 1]) });
     images.push({ png, name: `test-${idx}.png`, label: data.test.labels[idx]!, pixels, probs: Float32Array.from(out.probs!.data as Float32Array) });

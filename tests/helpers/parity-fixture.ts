@@ -7,11 +7,14 @@ import { join } from 'node:path';
 import { buildModelSpec, initParams } from '../../models/builders.js';
 import { deriveRng } from '../../models/rng.js';
 import { writeCheckpoint } from '../../models/artifacts/checkpoint.js';
+import type { ResizePolicy } from '../../models/onnx-contract.js';
 
 export const FIXTURE_CLASS_NAMES = ['T-shirt/top', 'Trouser', 'Pullover', 'Dress', 'Coat', 'Sandal', 'Shirt', 'Sneaker', 'Bag', 'Ankle boot'];
 
 export interface FixtureOptions {
   seed?: number;
+  /** config.resize of the run (absent: the exporter's default). */
+  resize?: ResizePolicy;
 }
 
 /** Writes <runDir>/checkpoint.ckpt for a seeded, untrained cnn28 on the embedded dataset. Returns the checkpoint path. */
@@ -35,7 +38,7 @@ export function writeFixtureRun(runDir: string, opts: FixtureOptions = {}): stri
     meta: {
       version: 1,
       spec,
-      config: { dataset: 'embedded', imbalance: 100, seed: 1, valPerClass: 100, loss: 'ce', backend: 'cpu' },
+      config: { dataset: 'embedded', imbalance: 100, seed: 1, valPerClass: 100, loss: 'ce', backend: 'cpu', ...(opts.resize ? { resize: opts.resize } : {}) },
       epoch: 0,
       step: 0,
       backend: 'cpu',

@@ -2,13 +2,14 @@
 // a direct onnxruntime-node run, and a battery of malformed requests that must each get the right 4xx
 // while the server keeps serving.
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import ort from 'onnxruntime-node';
 import sharp from 'sharp';
 import { type RunningServer, startServer } from '../../serve/node/server.js';
+import { parseOnnxMetadataProps, resizePolicyFromMetadata } from '../../models/onnx-contract.js';
 import { preprocessImage } from '../../serve/shared/preprocess.js';
 import { type ServeModel, makeServeModel } from '../helpers/serve-helpers.js';
 
@@ -195,7 +196,10 @@ describe('POST /v1/classify', () => {
     assert.deepEqual([res.width, res.height], [40, 30]);
     assert.equal(res.predictions.length, 3);
     const { data, info } = await sharp(img).ensureAlpha().raw().toBuffer({ resolveWithObject: true });
-    const px = preprocessImage({ width: info.width, height: info.height, data }, { height: 28, width: 28, channels: 1 });
+    // The exporter's default policy (the fixture's config has no resize field): centre crop.
+    const resize = resizePolicyFromMetadata(parseOnnxMetadataProps(readFileSync(model.modelPath)));
+    assert.equal(resize, 'center-crop');
+    const px = preprocessImage({ width: info.width, height: info.height, data }, { height: 28, width: 28, channels: 1, resize });
     const want = (await direct(px, 1)).probs!;
     const order = Array.from(want.keys()).sort((a, b) => want[b]! - want[a]!);
     assert.deepEqual(

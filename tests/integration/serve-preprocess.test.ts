@@ -15,7 +15,7 @@ import {
   lumaBT601,
   preprocessBatch,
   preprocessImage,
-  resizeBilinear,
+  resize,
   rgbaToChannels,
 } from '../../serve/shared/preprocess.js';
 import { type ServeModel, makeServeModel } from '../helpers/serve-helpers.js';
@@ -28,23 +28,35 @@ before(async () => {
 });
 after(() => rmSync(root, { recursive: true, force: true }));
 
-/** Straightforward float bilinear (half-pixel centres) to bound the fixed-point version. */
+/**
+ * Straightforward float reference to bound the integer version: per axis, an area average when shrinking
+ * (each output covers [d * s/n, (d+1) * s/n) of the source) and bilinear with half-pixel centres otherwise.
+ */
+function axisWeights(s: number, n: number): Array<Array<[number, number]>> {
+  return Array.from({ length: n }, (_, d) => {
+    if (s > n) {
+      const lo = (d * s) / n;
+      const hi = ((d + 1) * s) / n;
+      const taps: Array<[number, number]> = [];
+      for (let i = Math.floor(lo); i < hi; i++) taps.push([i, (Math.min(hi, i + 1) - Math.max(lo, i)) / (hi - lo)]);
+      return taps;
+    }
+    const p = Math.min(Math.max((d + 0.5) * (s / n) - 0.5, 0), s - 1);
+    const a = Math.floor(p);
+    return [[a, 1 - (p - a)], [Math.min(a + 1, s - 1), p - a]];
+  });
+}
 function referenceResize(src: ArrayLike<number>, sw: number, sh: number, c: number, dw: number, dh: number): Float64Array {
   const out = new Float64Array(dw * dh * c);
-  const at = (x: number, y: number, k: number) => src[(y * sw + x) * c + k]!;
+  const wx = axisWeights(sw, dw);
+  const wy = axisWeights(sh, dh);
   for (let y = 0; y < dh; y++)
-    for (let x = 0; x < dw; x++) {
-      const sx = Math.min(Math.max((x + 0.5) * (sw / dw) - 0.5, 0), sw - 1);
-      const sy = Math.min(Math.max((y + 0.5) * (sh / dh) - 0.5, 0), sh - 1);
-      const x0 = Math.floor(sx);
-      const y0 = Math.floor(sy);
-      const x1 = Math.min(x0 + 1, sw - 1);
-      const y1 = Math.min(y0 + 1, sh - 1);
-      const fx = sx - x0;
-      const fy = sy - y0;
-      for (let k = 0; k < c; k++)
-        out[(y * dw + x) * c + k] = (1 - fy) * ((1 - fx) * at(x0, y0, k) + fx * at(x1, y0, k)) + fy * ((1 - fx) * at(x0, y1, k) + fx * at(x1, y1, k));
-    }
+    for (let x = 0; x < dw; x++)
+      for (let k = 0; k < c; k++) {
+        let v = 0;
+        for (const [yi, yw] of wy[y]!) for (const [xi, xw] of wx[x]!) v += yw * xw * src[(yi * sw + xi) * c + k]!;
+        out[(y * dw + x) * c + k] = v;
+      }
   return out;
 }
 
@@ -71,23 +83,24 @@ describe('channels', () => {
   });
 });
 
-describe('bilinear resize', () => {
+describe('resize (area average when shrinking, bilinear when enlarging)', () => {
   it('same size is an exact copy', () => {
     const r = lcg(1);
     const src = Uint8Array.from({ length: 28 * 28 }, r);
-    assert.deepEqual(resizeBilinear(src, 28, 28, 1, 28, 28), src);
+    assert.deepEqual(resize(src, 28, 28, 1, 28, 28), src);
   });
 
   it('hand-computed up- and downscaling (half-pixel centres)', () => {
-    assert.deepEqual(Array.from(resizeBilinear(Uint8Array.from([0, 255]), 2, 1, 1, 4, 1)), [0, 64, 191, 255]);
-    // 4x4 -> 2x2 samples at 0.5 and 2.5: the mean of each 2x2 block
+    assert.deepEqual(Array.from(resize(Uint8Array.from([0, 255]), 2, 1, 1, 4, 1)), [0, 64, 191, 255]);
+    // 4x4 -> 2x2: the mean of each 2x2 block
     const src = Uint8Array.from([0, 10, 100, 110, 20, 30, 120, 130, 200, 210, 40, 50, 220, 230, 60, 70]);
-    assert.deepEqual(Array.from(resizeBilinear(src, 4, 4, 1, 2, 2)), [15, 115, 215, 55]);
+    assert.deepEqual(Array.from(resize(src, 4, 4, 1, 2, 2)), [15, 115, 215, 55]);
     // a constant image stays constant at any size
-    assert.ok(resizeBilinear(new Uint8Array(5 * 3 * 3).fill(77), 5, 3, 3, 17, 9).every((v) => v === 77));
+    assert.ok(resize(new Uint8Array(5 * 3 * 3).fill(77), 5, 3, 3, 17, 9).every((v) => v === 77));
   });
 
   it('stays within 1 of a float reference for random sizes and channel counts', () => {
+    // (2000x1500 -> 32x32: the case plain bilinear aliases on.)
     const r = lcg(7);
     for (const [sw, sh, c, dw, dh] of [
       [40, 30, 1, 28, 28],
@@ -95,26 +108,28 @@ describe('bilinear resize', () => {
       [300, 200, 3, 32, 32],
       [7, 5, 1, 28, 28],
       [28, 28, 3, 28, 14],
+      [2000, 1500, 1, 32, 32],
+      [5, 300, 3, 32, 32],
     ] as const) {
       const src = Uint8Array.from({ length: sw * sh * c }, r);
-      const got = resizeBilinear(src, sw, sh, c, dw, dh);
+      const got = resize(src, sw, sh, c, dw, dh);
       const ref = referenceResize(src, sw, sh, c, dw, dh);
       got.forEach((v, i) => assert.ok(Math.abs(v - ref[i]!) <= 1, `${sw}x${sh}->${dw}x${dh} c${c} [${i}]: ${v} vs ${ref[i]}`));
     }
   });
 
   it('rejects inconsistent inputs with PreprocessError', () => {
-    assert.throws(() => resizeBilinear(new Uint8Array(10), 2, 2, 1, 4, 4), PreprocessError);
-    assert.throws(() => preprocessImage({ width: 2, height: 2, data: new Uint8Array(15) }, { height: 28, width: 28, channels: 1 }), PreprocessError);
-    assert.throws(() => preprocessImage({ width: 0, height: 2, data: new Uint8Array(0) }, { height: 28, width: 28, channels: 1 }), PreprocessError);
-    assert.throws(() => preprocessImage({ width: 1, height: 1, data: new Uint8Array(4) }, { height: 28, width: 28, channels: 4 as 3 }), PreprocessError);
+    assert.throws(() => resize(new Uint8Array(10), 2, 2, 1, 4, 4), PreprocessError);
+    assert.throws(() => preprocessImage({ width: 2, height: 2, data: new Uint8Array(15) }, { height: 28, width: 28, channels: 1, resize: 'stretch' }), PreprocessError);
+    assert.throws(() => preprocessImage({ width: 0, height: 2, data: new Uint8Array(0) }, { height: 28, width: 28, channels: 1, resize: 'stretch' }), PreprocessError);
+    assert.throws(() => preprocessImage({ width: 1, height: 1, data: new Uint8Array(4) }, { height: 28, width: 28, channels: 4 as 3, resize: 'stretch' }), PreprocessError);
   });
 
   it('batch = concatenation of single images; Uint8ClampedArray (canvas ImageData) gives the same bytes', () => {
     const r = lcg(3);
     const a = { width: 30, height: 20, data: Uint8Array.from({ length: 30 * 20 * 4 }, r) };
     const b = { width: 28, height: 28, data: new Uint8ClampedArray(Uint8Array.from({ length: 28 * 28 * 4 }, r)) };
-    const spec = { height: 32, width: 32, channels: 3 as const };
+    const spec = { height: 32, width: 32, channels: 3 as const, resize: 'center-crop' as const };
     const batch = preprocessBatch([a, b], spec);
     assert.deepEqual(batch.subarray(0, 32 * 32 * 3), preprocessImage(a, spec));
     assert.deepEqual(batch.subarray(32 * 32 * 3), preprocessImage({ ...b, data: Uint8Array.from(b.data) }, spec));
@@ -128,7 +143,7 @@ describe('node decoding (sharp) + shared preprocessing', () => {
     const png = await sharp(Buffer.from(grey), { raw: { width: 28, height: 28, channels: 1 } }).png().toBuffer();
     const img = await decodeImage(png, 1e6);
     assert.deepEqual([img.width, img.height, img.data.length], [28, 28, 28 * 28 * 4]);
-    assert.deepEqual(preprocessImage(img, { height: 28, width: 28, channels: 1 }), grey);
+    assert.deepEqual(preprocessImage(img, { height: 28, width: 28, channels: 1, resize: 'stretch' }), grey);
   });
 
   it('an RGB PNG with alpha: RGB kept, alpha dropped', async () => {
@@ -137,12 +152,12 @@ describe('node decoding (sharp) + shared preprocessing', () => {
     const png = await sharp(Buffer.from(rgba), { raw: { width: 8, height: 8, channels: 4 } }).png().toBuffer();
     const img = await decodeImage(png, 1e6);
     assert.deepEqual(Array.from(img.data), Array.from(rgba));
-    const rgb = preprocessImage(img, { height: 8, width: 8, channels: 3 });
+    const rgb = preprocessImage(img, { height: 8, width: 8, channels: 3, resize: 'center-crop' });
     assert.deepEqual(Array.from(rgb), Array.from(rgbaToChannels(rgba, 8, 8, 3)));
   });
 
   it('the compiled modules are browser-safe: no imports at all (the contract only as a type)', () => {
-    for (const file of ['../../serve/shared/preprocess.js', '../../models/onnx-contract.js']) {
+    for (const file of ['../../serve/shared/preprocess.js', '../../serve/shared/exif.js', '../../models/onnx-contract.js']) {
       const js = readFileSync(new URL(file, import.meta.url), 'utf8');
       assert.doesNotMatch(js, /^\s*import\s/m, file);
       assert.doesNotMatch(js, /\brequire\(|['"]node:|\bprocess\.|\bBuffer\b/, file);

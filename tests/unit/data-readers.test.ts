@@ -140,22 +140,22 @@ describe('CIFAR reader', () => {
 });
 
 describe('image decoding, ImageNet-LT lists, ISIC CSV', () => {
-  test('decodes PNG/JPEG/grey PNG to size x size RGB', async () => {
+  test('decodes PNG/JPEG/grey PNG to size x size RGB (centre crop)', async () => {
     const d = join(dir, 'dec');
     await mkdir(d, { recursive: true });
     await writeSolidImage(join(d, 'a.png'), 40, 20, [200, 10, 30], 'png');
     await writeSolidImage(join(d, 'b.jpg'), 17, 23, [20, 120, 240], 'jpeg');
     await writeSolidImage(join(d, 'g.png'), 9, 9, [77, 0, 0], 'png', true);
-    const a = await decodeImageFile(join(d, 'a.png'), 8);
+    const a = await decodeImageFile(join(d, 'a.png'), { height: 8, width: 8, channels: 3, resize: 'center-crop' });
     assert.equal(a.length, 8 * 8 * 3);
     assert.deepEqual(Array.from(a.subarray(0, 3)), [200, 10, 30]);
-    const b = await decodeImageFile(join(d, 'b.jpg'), 8);
+    const b = await decodeImageFile(join(d, 'b.jpg'), { height: 8, width: 8, channels: 3, resize: 'center-crop' });
     for (const [k, v] of [20, 120, 240].entries()) assert.ok(Math.abs(b[3 * 27 + k]! - v) <= 4, `jpeg channel ${k}: ${b[3 * 27 + k]} vs ${v}`);
-    const g = await decodeImageFile(join(d, 'g.png'), 4);
+    const g = await decodeImageFile(join(d, 'g.png'), { height: 4, width: 4, channels: 3, resize: 'center-crop' });
     assert.deepEqual(Array.from(g.subarray(0, 6)), [77, 77, 77, 77, 77, 77]);
-    await assert.rejects(decodeImageFile(join(d, 'missing.jpg'), 8), { message: `file not found: ${join(d, 'missing.jpg')}` });
+    await assert.rejects(decodeImageFile(join(d, 'missing.jpg'), { height: 8, width: 8, channels: 3, resize: 'center-crop' }), { message: `file not found: ${join(d, 'missing.jpg')}` });
     await writeFile(join(d, 'junk.jpg'), 'not an image');
-    await assert.rejects(decodeImageFile(join(d, 'junk.jpg'), 8), (e: Error) => e.message.startsWith(`cannot decode image ${join(d, 'junk.jpg')}:`));
+    await assert.rejects(decodeImageFile(join(d, 'junk.jpg'), { height: 8, width: 8, channels: 3, resize: 'center-crop' }), (e: Error) => e.message.startsWith(`cannot decode image ${join(d, 'junk.jpg')}:`));
   });
 
   test('ImageNet-LT list + images', async () => {
