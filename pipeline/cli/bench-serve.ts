@@ -1,4 +1,5 @@
 // `ecl bench-serve`: autocannon against `serve` next to raw session.run throughput (pipeline/bench/serve.ts).
+import { createRequire } from 'node:module';
 import type { Argv, CommandModule } from 'yargs';
 import { MODEL_FAMILIES } from '../../models/spec.js';
 import { EP_CHOICES, type EpChoice } from '../../serve/node/ep.js';
@@ -46,6 +47,12 @@ export const benchServeCommand: CommandModule<object, BenchServeArgs> = {
       ],
     ) as unknown as Argv<BenchServeArgs>,
   handler: async (a) => {
+    // autocannon is a dev dependency (npm ci --omit=dev leaves it out): say so before starting a server.
+    try {
+      createRequire(import.meta.url).resolve('autocannon');
+    } catch {
+      throw new Error('bench-serve needs autocannon, a dev dependency that this install left out (npm ci without --omit=dev installs it)');
+    }
     const { benchServe } = await import('../bench/serve.js');
     await benchServe({
       ...(a.model ? { model: a.model } : {}),
