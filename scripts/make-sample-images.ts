@@ -36,6 +36,7 @@ async function main(): Promise<void> {
     if (idx < 0) continue;
     const file = sampleFileName(test.classNames[c]!);
     const png = await sharp(Buffer.from(test.images.subarray(idx * px, (idx + 1) * px)), { raw: { width: test.width, height: test.height, channels: test.channels as 1 } })
+      .toColourspace('b-w')
       .png({ compressionLevel: 9 })
       .toBuffer();
     writeFileAtomic(join(out, file), png);
