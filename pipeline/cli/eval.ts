@@ -19,7 +19,8 @@ export const evalCommand: CommandModule<object, EvalArgs> = {
         .positional('run', { type: 'string', demandOption: true, describe: 'run directory, e.g. runs/fmnist-lt-la-ce' })
         .option('backend', { type: 'string', choices: ['auto', ...BACKENDS], describe: 'tfjs backend (default: the run config)' })
         .option('data-root', { type: 'string', describe: 'dataset folder (default: the run config)' })
-        .option('limit', { type: 'number', coerce: posInt('limit'), describe: 'evaluate only the first N test images' }),
+        .option('limit', { type: 'number', coerce: posInt('limit'), describe: 'evaluate only the first N test images' })
+        .group(['backend', 'data-root', 'limit'], 'Evaluation:'),
       'eval',
       [
         ['$0 eval runs/demo', 'top-1, balanced accuracy, many/medium/few-shot -> runs/demo/eval.json'],

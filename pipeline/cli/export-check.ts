@@ -22,7 +22,8 @@ export const exportCheckCommand: CommandModule<object, ExportCheckArgs> = {
       y
         .positional('run', { type: 'string', demandOption: true, describe: 'run directory with checkpoint.ckpt and model.onnx' })
         .option('limit', { type: 'number', coerce: posInt('limit'), describe: 'compare only the first N test images (default: all)' })
-        .option('backend', { type: 'string', choices: ['auto', ...BACKENDS], default: 'auto', describe: 'tfjs backend of the reference' }),
+        .option('backend', { type: 'string', choices: ['auto', ...BACKENDS], default: 'auto', describe: 'tfjs backend of the reference' })
+        .group(['limit', 'backend'], 'Check:'),
       'export-check',
       [
         ['$0 export-check runs/demo', 'max |Δlogit| <= 1e-4, top-1 agreement 100%, same accuracy (exit 1 otherwise)'],

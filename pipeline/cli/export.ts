@@ -18,7 +18,8 @@ export const exportCommand: CommandModule<object, ExportArgs> = {
         .positional('run', { type: 'string', demandOption: true, describe: 'run directory with checkpoint.ckpt, e.g. runs/demo' })
         .option('embedding', { type: 'boolean', default: false, describe: 'add the projection-head embedding as a third output' })
         .option('output', { type: 'string', describe: 'output path (default runs/<name>/model.onnx)' })
-        .option('validate', { type: 'boolean', default: true, describe: 'run the ONNX checker and an onnxruntime smoke test (--no-validate skips both)' }),
+        .option('validate', { type: 'boolean', default: true, describe: 'run the ONNX checker and an onnxruntime smoke test (--no-validate skips both)' })
+        .group(['embedding', 'output', 'validate'], 'Export:'),
       'export',
       [
         ['$0 export runs/demo', 'runs/demo/model.onnx (opset 17), checked by onnx.checker and onnxruntime'],

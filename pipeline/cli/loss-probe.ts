@@ -12,7 +12,7 @@ export const lossProbeCommand: CommandModule<object, LossProbeArgs> = {
   command: 'loss-probe',
   describe: 'print {"lc","bcEcl","bcl","ccGe"} for tensors given as JSON',
   builder: (y) =>
-    withStageHelp(y.option('input', { type: 'string', demandOption: true, describe: 'JSON file (- for stdin)' }), 'loss-probe', [
+    withStageHelp(y.option('input', { type: 'string', demandOption: true, describe: 'JSON file (- for stdin)' }).group(['input'], 'Input:'), 'loss-probe', [
       ['$0 loss-probe --input in.json', 'the four loss terms as one JSON line'],
       ['cat in.json | $0 loss-probe --input -', 'from stdin'],
     ]) as unknown as Argv<LossProbeArgs>,
