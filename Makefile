@@ -2,12 +2,25 @@
 SHELL := /bin/bash
 export ONNXRUNTIME_NODE_INSTALL := skip
 ECL := node dist/pipeline/cli.js
-RUN ?= fmnist-lt-la-ce
+# The run that eval/export/export-check/serve work on: RUN=<name>, else the run under runs/ with the newest
+# checkpoint (so `make demo && make serve` needs no argument). `make train` names its run RUN or fmnist-lt-la-ce.
+NEWEST_RUN = $(notdir $(patsubst %/,%,$(dir $(firstword $(shell ls -t runs/*/checkpoint.ckpt 2>/dev/null)))))
+RUN ?= $(NEWEST_RUN)
+TRAIN_RUN = $(if $(filter command line environment,$(origin RUN)),$(RUN),fmnist-lt-la-ce)
 DEMO_RUN ?= demo
+# The CLI's default too (pipeline/train/config.ts DEFAULTS.epochs) and the README's.
 EPOCHS ?= 12
 BACKEND ?= auto
+# Extra `ecl train` options for make train, e.g. TRAIN_ARGS=--overwrite or TRAIN_ARGS=--resume.
+TRAIN_ARGS ?=
+SAMPLE ?= pipeline/data/embedded/samples/sneaker.png
 
-.PHONY: install build simd-kernels demo test test-unit test-browser train eval export export-check serve bench-serve cuda-ep bench-train bench-train-gpu gpu-check parity study clean
+# Fails with a hint when no run is named and none is trained yet.
+define need_run
+@test -n "$(RUN)" || { echo "no trained run under runs/: run 'make demo' (or 'make train') first, or name one with RUN=<name>" >&2; exit 2; }
+endef
+
+.PHONY: install build simd-kernels samples demo test test-unit test-browser train eval export export-check serve bench-serve cuda-ep bench-train bench-train-gpu gpu-check parity study clean
 
 node_modules/.package-lock.json: package.json package-lock.json
 	npm ci --no-audit --no-fund
@@ -26,23 +39,38 @@ simd-kernels: build
 	node dist/scripts/build-simd-kernels.js
 	npx tsc -p tsconfig.json
 
-# Short run on the embedded Fashion-MNIST-LT subset shipped in the repo: works on any machine.
+# Regenerates the sample PNGs (real test images of the embedded subset) used by the curl example; committed.
+samples: build
+	node dist/scripts/make-sample-images.js
+
+# The newcomer's path on the embedded Fashion-MNIST-LT subset shipped in the repo (any machine, ~3 min on 2
+# cores): train (replacing an earlier demo run), evaluate, export, check the export; then what to try next.
 demo: build
-	$(ECL) train --dataset embedded --name $(DEMO_RUN) --epochs 4 --batch-size 64 --lr 0.05 --backend $(BACKEND)
+	$(ECL) train --dataset embedded --name $(DEMO_RUN) --epochs 4 --batch-size 64 --lr 0.05 --backend $(BACKEND) --overwrite
 	$(ECL) eval runs/$(DEMO_RUN)
-	@echo "artifacts: runs/$(DEMO_RUN)/"
+	$(ECL) export runs/$(DEMO_RUN)
+	$(ECL) export-check runs/$(DEMO_RUN)
+	@echo ""
+	@echo "runs/$(DEMO_RUN)/model.onnx is exported and checked against the tfjs model. Next:"
+	@echo "  make serve                # serves runs/$(DEMO_RUN)/model.onnx; web app at http://127.0.0.1:8000/"
+	@echo "  curl -s -X POST --data-binary @$(SAMPLE) -H 'content-type: image/png' 'http://127.0.0.1:8000/v1/classify?k=3'"
+	@echo "                            # (in another terminal) top-3 classes of a real test image"
+	@echo "  make parity               # the same model on every runtime vs tfjs"
 
 # Full Fashion-MNIST-LT (IF 100) run on Debian's dataset-fashion-mnist.
 train: build
-	$(ECL) train --dataset fmnist-lt --imbalance 100 --loss la-ce --name $(RUN) --epochs $(EPOCHS) --backend $(BACKEND)
+	$(ECL) train --dataset fmnist-lt --imbalance 100 --loss la-ce --name $(TRAIN_RUN) --epochs $(EPOCHS) --backend $(BACKEND) $(TRAIN_ARGS)
 
 eval: build
+	$(need_run)
 	$(ECL) eval runs/$(RUN)
 
 export: build
+	$(need_run)
 	$(ECL) export runs/$(RUN)
 
 export-check: build
+	$(need_run)
 	$(ECL) export-check runs/$(RUN)
 
 SERVE_MODEL ?= runs/$(RUN)/model.onnx
@@ -51,6 +79,8 @@ BENCH_SERVE_ARGS ?=
 
 # KServe v2 + /v1/classify + /metrics + the web app at http://127.0.0.1:8000/
 serve: build
+	$(need_run)
+	@echo "serving runs/$(RUN); try: curl -s -X POST --data-binary @$(SAMPLE) -H 'content-type: image/png' 'http://127.0.0.1:8000/v1/classify?k=3'"
 	$(ECL) serve --model $(SERVE_MODEL) $(SERVE_ARGS)
 
 bench-serve: build

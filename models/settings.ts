@@ -6,18 +6,23 @@ export interface SettingInfo {
   name: string;
   /** What it changes, for `ecl --help` and the README. */
   describe: string;
+  /** The `ecl` stages (or make targets) that read it; each stage's --help lists its own. */
+  stages: readonly string[];
 }
 
+/** Stages that pick a tfjs backend (training, evaluation, the tfjs reference of the checks). */
+const TFJS_STAGES = ['train', 'eval', 'export-check', 'parity', 'bench-train', 'study'] as const;
+
 export const SETTINGS: readonly SettingInfo[] = [
-  { name: 'ECL_WASM_THREADS', describe: 'wasm training threads, 1..8 (default: one per core up to 4; 1 = single-threaded)' },
-  { name: 'ECL_WASM_SIMD_KERNELS', describe: "0 = XNNPACK routes instead of the project's wasm SIMD training kernels" },
-  { name: 'ECL_WEBGPU_STOCK_KERNELS', describe: "1 = tfjs-backend-webgpu's own kernels instead of the replacements (before/after runs)" },
-  { name: 'ECL_WEBGPU_FLAGS', describe: 'tfjs webgpu flags for training, e.g. WEBGPU_DEFERRED_SUBMIT_BATCH_SIZE=12' },
-  { name: 'ECL_ONNX_PYTHON', describe: 'Python with the onnx package for the exporter\'s checker (default /usr/bin/python3)' },
-  { name: 'ECL_CHROMIUM', describe: 'Chromium executable for the browser runtimes (default /usr/bin/chromium)' },
-  { name: 'ECL_CUDA_EP_PLATFORM', describe: 'platform make cuda-ep installs the CUDA provider for (default this one, e.g. linux-x64)' },
-  { name: 'ECL_DEBUG', describe: 'any value: print stack traces with errors' },
-  { name: 'ECL_REQUIRE', describe: 'tests: comma-separated chromium,onnx,webgpu,fmnist,clang; a missing one fails its suite instead of skipping (.ci/run sets it)' },
+  { name: 'ECL_WASM_THREADS', describe: 'wasm training threads, 1..8 (default: one per core up to 4; 1 = single-threaded)', stages: TFJS_STAGES },
+  { name: 'ECL_WASM_SIMD_KERNELS', describe: "0 = XNNPACK routes instead of the project's wasm SIMD training kernels", stages: TFJS_STAGES },
+  { name: 'ECL_WEBGPU_STOCK_KERNELS', describe: "1 = tfjs-backend-webgpu's own kernels instead of the replacements (before/after runs)", stages: TFJS_STAGES },
+  { name: 'ECL_WEBGPU_FLAGS', describe: 'tfjs webgpu flags for training, e.g. WEBGPU_DEFERRED_SUBMIT_BATCH_SIZE=12', stages: TFJS_STAGES },
+  { name: 'ECL_ONNX_PYTHON', describe: 'Python with the onnx package for the exporter\'s checker (default /usr/bin/python3)', stages: ['export'] },
+  { name: 'ECL_CHROMIUM', describe: 'Chromium executable for the browser runtimes (default /usr/bin/chromium)', stages: ['parity'] },
+  { name: 'ECL_CUDA_EP_PLATFORM', describe: 'platform make cuda-ep installs the CUDA provider for (default this one, e.g. linux-x64)', stages: ['make cuda-ep'] },
+  { name: 'ECL_DEBUG', describe: 'any value: print stack traces with errors', stages: ['all'] },
+  { name: 'ECL_REQUIRE', describe: 'tests: comma-separated chromium,onnx,webgpu,fmnist,clang; a missing one fails its suite instead of skipping (.ci/run sets it)', stages: ['make test'] },
 ];
 
 type Env = Readonly<Record<string, string | undefined>>;
@@ -39,8 +44,16 @@ export const settings = {
   },
 };
 
-/** The variables as a help epilogue. */
-export function settingsHelp(): string {
+/** The settings a stage honours ('all' ones included); every setting, with its stages, when no stage is given. */
+export function settingsFor(stage?: string): SettingInfo[] {
+  return SETTINGS.filter((s) => !stage || s.stages.includes(stage) || s.stages.includes('all'));
+}
+
+/** The variables as a help epilogue (one stage's, or all of them with the stages each applies to). */
+export function settingsHelp(stage?: string): string {
+  const list = settingsFor(stage);
+  if (!list.length) return 'Environment variables: none';
   // Name and description on separate lines: yargs wraps epilogue lines at 80 columns.
-  return ['Environment variables:', ...SETTINGS.flatMap((s) => [`  ${s.name}`, `      ${s.describe}`])].join('\n');
+  const head = stage ? `Environment variables (${stage}):` : 'Environment variables (the stages that read them in brackets):';
+  return [head, ...list.flatMap((s) => [`  ${s.name}${stage ? '' : ` [${s.stages.join(', ')}]`}`, `      ${s.describe}`])].join('\n');
 }

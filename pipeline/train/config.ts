@@ -17,7 +17,7 @@ export const DEFAULTS: Omit<TrainConfig, 'name' | 'dataset' | 'model'> = {
   laTau: 1,
   lambdaBc: 1,
   lambdaCc: 1,
-  epochs: 10,
+  epochs: 12,
   batchSize: 128,
   lr: 0.1,
   momentum: 0.9,

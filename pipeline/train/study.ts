@@ -44,6 +44,8 @@ export function trainArgs(o: StudyOptions, method: string, seed: number): string
     '--backend', o.backend,
     '--runs-dir', o.runsDir,
     '--name', runName(o, method, seed),
+    // Finished runs are skipped; an unfinished one (interrupted) is trained again from scratch.
+    '--overwrite',
     ...o.extraArgs,
   ];
 }

@@ -2,6 +2,7 @@
 // Used by `ecl serve` (pipeline/cli/serve.ts) and by the standalone serve/node/main.ts, which must not load
 // the training side. Heavy modules load only when the server starts.
 import type { Argv } from 'yargs';
+import { settingsHelp } from '../../models/settings.js';
 import { EP_CHOICES, type EpChoice } from './ep.js';
 import { SERVE_DEFAULTS } from './defaults.js';
 import type { RunningServer, ServeOptions } from './server.js';
@@ -21,28 +22,54 @@ export interface ServeArgs {
   'intra-op-threads': number;
   'ort-spin': boolean;
   'shutdown-timeout': number;
+  'allow-stale': boolean;
 }
 
-export const serveOptions = <T>(y: Argv<T>) =>
+/**
+ * yargs `coerce` for a number option: a value outside [min, max] (or not an integer where one is meant) fails
+ * parsing with a message naming the option, before the model loads (`ecl serve` exits 2).
+ */
+function num(name: string, o: { min: number; max?: number; int?: boolean; above?: boolean }) {
+  return (v: unknown): number => {
+    const x = Array.isArray(v) ? v.at(-1) : v;
+    const what = `${o.int ? 'an integer' : 'a finite number'} ${o.above ? '>' : '>='} ${o.min}${o.max !== undefined ? ` and <= ${o.max}` : ''}`;
+    const ok = typeof x === 'number' && Number.isFinite(x) && (o.above ? x > o.min : x >= o.min) && (o.max === undefined || x <= o.max) && (!o.int || Number.isInteger(x));
+    if (!ok) throw new Error(`--${name} must be ${what}, got ${typeof x === 'number' && Number.isNaN(x) ? 'a non-number' : JSON.stringify(x)}`);
+    return x;
+  };
+}
+
+/** The server's options, groups, examples and help epilogue; `cmd` is how the examples start ('$0 serve' in ecl). */
+export const serveOptions = <T>(y: Argv<T>, cmd = '$0') =>
   y
     .option('model', { type: 'string', demandOption: true, describe: 'exported model, e.g. runs/<name>/model.onnx' })
+    .option('model-name', { type: 'string', describe: 'name in /v2/models/{name} (default: runs/<name>/model.onnx -> <name>)' })
+    .option('allow-stale', { type: 'boolean', default: false, describe: "serve a model whose checkpoint_sha256 differs from its run folder's checkpoint.ckpt (retrained after export)" })
+    .group(['model', 'model-name', 'allow-stale'], 'Model:')
     .option('host', { type: 'string', default: SERVE_DEFAULTS.host, describe: 'address to listen on' })
-    .option('port', { type: 'number', default: SERVE_DEFAULTS.port, describe: 'port (0 = any free port)' })
-    .option('ep', { type: 'string', choices: EP_CHOICES as unknown as string[], default: SERVE_DEFAULTS.ep, describe: 'execution provider: auto tries cuda then cpu' })
-    .option('max-batch', { type: 'number', default: SERVE_DEFAULTS.maxBatch, describe: 'most images per request and per onnxruntime run' })
+    .option('port', { type: 'number', default: SERVE_DEFAULTS.port, coerce: num('port', { min: 0, max: 65535, int: true }), describe: 'port (0 = any free port)' })
+    .option('body-limit', { type: 'number', default: SERVE_DEFAULTS.bodyLimit, coerce: num('body-limit', { min: 1, int: true }), describe: 'request body bytes (JSON, raw image, each multipart file)' })
+    .option('max-image-pixels', { type: 'number', default: SERVE_DEFAULTS.maxImagePixels, coerce: num('max-image-pixels', { min: 1, int: true }), describe: 'decoded width x height allowed per uploaded image' })
+    .option('shutdown-timeout', { type: 'number', default: 30, coerce: num('shutdown-timeout', { min: 0, above: true }), describe: 'seconds to drain on SIGTERM before giving up (exit 1)' })
+    .group(['host', 'port', 'body-limit', 'max-image-pixels', 'shutdown-timeout'], 'HTTP:')
+    .option('max-batch', { type: 'number', default: SERVE_DEFAULTS.maxBatch, coerce: num('max-batch', { min: 1, int: true }), describe: 'most images per request and per onnxruntime run' })
     .option('max-delay-ms', {
       type: 'number',
       default: SERVE_DEFAULTS.maxDelayMs,
+      coerce: num('max-delay-ms', { min: 0 }),
       describe: 'longest wait of the oldest queued request for companions (0: run whatever is queued as soon as the model is idle)',
     })
-    .option('max-queue', { type: 'number', default: SERVE_DEFAULTS.maxQueue, describe: 'most requests waiting; beyond that 503 + Retry-After' })
-    .option('body-limit', { type: 'number', default: SERVE_DEFAULTS.bodyLimit, describe: 'request body bytes (JSON, raw image, each multipart file)' })
-    .option('max-image-pixels', { type: 'number', default: SERVE_DEFAULTS.maxImagePixels, describe: 'decoded width x height allowed per uploaded image' })
-    .option('model-name', { type: 'string', describe: 'name in /v2/models/{name} (default: runs/<name>/model.onnx -> <name>)' })
+    .option('max-queue', { type: 'number', default: SERVE_DEFAULTS.maxQueue, coerce: num('max-queue', { min: 1, int: true }), describe: 'most requests waiting; beyond that 503 + Retry-After' })
+    .group(['max-batch', 'max-delay-ms', 'max-queue'], 'Batching:')
+    .option('ep', { type: 'string', choices: EP_CHOICES as unknown as string[], default: SERVE_DEFAULTS.ep, describe: 'execution provider: auto tries cuda then cpu' })
     .option('inference', { type: 'string', choices: ['worker', 'inline'], default: SERVE_DEFAULTS.inference, describe: 'run onnxruntime in a worker thread or on the event loop' })
-    .option('intra-op-threads', { type: 'number', default: SERVE_DEFAULTS.intraOpThreads, describe: 'onnxruntime intra-op threads (0 = its default)' })
+    .option('intra-op-threads', { type: 'number', default: SERVE_DEFAULTS.intraOpThreads, coerce: num('intra-op-threads', { min: 0, int: true }), describe: 'onnxruntime intra-op threads (0 = its default)' })
     .option('ort-spin', { type: 'boolean', default: SERVE_DEFAULTS.ortSpin, describe: "onnxruntime thread spinning (its default); --no-ort-spin saves CPU on an idle or shared machine" })
-    .option('shutdown-timeout', { type: 'number', default: 30, describe: 'seconds to drain on SIGTERM before giving up (exit 1)' });
+    .group(['ep', 'inference', 'intra-op-threads', 'ort-spin'], 'onnxruntime:')
+    .example(`${cmd} --model runs/demo/model.onnx`, 'the web app and the APIs on http://127.0.0.1:8000/')
+    .example("curl -s -X POST --data-binary @pipeline/data/embedded/samples/sneaker.png -H 'content-type: image/png' 'http://127.0.0.1:8000/v1/classify?k=3'", 'classify a shipped sample image')
+    .example(`${cmd} --model runs/demo/model.onnx --port 0 --ep cpu --no-ort-spin`, 'any free port, CPU only, no spinning threads')
+    .epilogue(`${settingsHelp('serve')}\n\nExit codes: 0 drained after SIGTERM/SIGINT, 1 drain timed out, 2 usage error (bad option, missing or stale model), 3 runtime error.`);
 
 export function serveOptionsFromArgs(a: ServeArgs, log?: (line: string) => void): ServeOptions {
   return {
@@ -59,6 +86,7 @@ export function serveOptionsFromArgs(a: ServeArgs, log?: (line: string) => void)
     inference: a.inference as ServeOptions['inference'],
     intraOpThreads: a['intra-op-threads'],
     ortSpin: a['ort-spin'],
+    allowStale: Boolean(a['allow-stale']),
     ...(log ? { log } : {}),
   };
 }

@@ -1,16 +1,18 @@
 // The HTTP server: fastify + KServe v2 routes + /v1/classify + /metrics, dynamic batching in front of an
 // onnxruntime-node session (in a worker thread), limits everywhere, graceful shutdown.
-import { readFileSync } from 'node:fs';
-import { resolve } from 'node:path';
+import { existsSync, readFileSync } from 'node:fs';
+import { dirname, resolve } from 'node:path';
 import multipart from '@fastify/multipart';
 import Fastify, { type FastifyError, type FastifyInstance } from 'fastify';
 import type { EpAttempt, EpChoice, EpName } from './ep.js';
-import { buildModelInfo } from '../../models/onnx-contract.js';
+import { assertModelFromCheckpoint, runPaths } from '../../models/artifacts/run-dir.js';
+import { checkpointSha256 } from '../../models/artifacts/checkpoint.js';
+import { buildModelInfo, METADATA_KEYS } from '../../models/onnx-contract.js';
 import { type ModelInfo, readModelMetadataProps } from './model-info.js';
 import { DynamicBatcher } from './batcher.js';
 import { registerClassifyRoute } from './classify.js';
 import type { ServeContext } from './context.js';
-import { HttpError } from './errors.js';
+import { HttpError, ServeUsageError } from './errors.js';
 import { ServeMetrics } from './metrics.js';
 import { type InferenceMode, type InferenceRunner, startRunner } from './runner.js';
 import { registerV2Routes } from './v2.js';
@@ -46,6 +48,8 @@ export interface ServeOptions {
   log?: (line: string) => void;
   /** prom-client default process metrics (default true). */
   defaultMetrics?: boolean;
+  /** Serve a model whose checkpoint_sha256 no longer matches the checkpoint of its run folder (default false). */
+  allowStale?: boolean;
 }
 
 export { SERVE_DEFAULTS };
@@ -78,8 +82,24 @@ function packageVersion(): string {
 }
 
 function positiveInt(name: string, v: number, min = 1): number {
-  if (!Number.isInteger(v) || v < min) throw new Error(`--${name} must be an integer >= ${min}, got ${v}`);
+  if (!Number.isInteger(v) || v < min) throw new ServeUsageError(`--${name} must be an integer >= ${min}, got ${v}`);
   return v;
+}
+
+/**
+ * Why a model is stale, or null: its metadata checkpoint_sha256 differs from the checkpoint.ckpt next to it
+ * (runs/<name>/ was retrained after the export). A model outside a run folder, or without the key, is not stale.
+ */
+export function staleModelReason(modelPath: string, props: Readonly<Record<string, string>>): string | null {
+  const dir = dirname(modelPath);
+  const paths = runPaths(dir);
+  if (!existsSync(paths.checkpoint)) return null;
+  try {
+    assertModelFromCheckpoint(modelPath, props[METADATA_KEYS.checkpointSha256], { dir, paths, checkpointSha256: checkpointSha256(paths.checkpoint) });
+    return null;
+  } catch (e) {
+    return (e as Error).message;
+  }
 }
 
 /** Builds the fastify app around an already-started runner (no listen). */
@@ -148,7 +168,7 @@ export function buildApp(ctx: ServeContext, opts: { bodyLimit: number; webApp?: 
 
 /** Loads the model, starts the batcher and listens. */
 export async function startServer(options: ServeOptions): Promise<RunningServer> {
-  const o = { ...SERVE_DEFAULTS, ...Object.fromEntries(Object.entries(options).filter(([, v]) => v !== undefined)) } as Required<Omit<ServeOptions, 'modelName' | 'log'>> &
+  const o = { ...SERVE_DEFAULTS, allowStale: false, ...Object.fromEntries(Object.entries(options).filter(([, v]) => v !== undefined)) } as Required<Omit<ServeOptions, 'modelName' | 'log'>> &
     Pick<ServeOptions, 'modelName' | 'log'>;
   const log = o.log ?? (() => {});
   positiveInt('max-batch', o.maxBatch);
@@ -156,9 +176,13 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
   positiveInt('body-limit', o.bodyLimit);
   positiveInt('max-image-pixels', o.maxImagePixels);
   positiveInt('port', o.port, 0);
-  if (!(o.maxDelayMs >= 0)) throw new Error(`--max-delay-ms must be >= 0, got ${o.maxDelayMs}`);
+  if (!(o.maxDelayMs >= 0)) throw new ServeUsageError(`--max-delay-ms must be >= 0, got ${o.maxDelayMs}`);
   const modelPath = resolve(o.modelPath);
+  if (!existsSync(modelPath)) throw new ServeUsageError(`model not found: ${o.modelPath} (export it first: ecl export runs/<name>)`);
   const props = readModelMetadataProps(modelPath);
+  const stale = staleModelReason(modelPath, props);
+  if (stale && !o.allowStale) throw new ServeUsageError(`refusing a stale model: ${stale} (or serve it anyway with --allow-stale)`);
+  if (stale) log(`warning: serving a stale model (--allow-stale): ${stale}`);
 
   const runner: InferenceRunner = await startRunner({ modelPath, ep: o.ep, mode: o.inference, intraOpThreads: o.intraOpThreads, spin: o.ortSpin, log });
   let info: ModelInfo;

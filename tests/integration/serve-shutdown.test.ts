@@ -83,30 +83,30 @@ describe('startup errors', () => {
 
   it('missing model file', () => {
     const r = run(['--model', join(root, 'nope.onnx')]);
-    assert.equal(r.status, 1);
-    assert.match(r.stderr, /cannot read model .*nope\.onnx: file not found/);
+    assert.equal(r.status, 2, 'usage error: the user must give an existing model');
+    assert.match(r.stderr, /model not found: .*nope\.onnx/);
   });
 
   it('a file that is not an ONNX model', () => {
     const bad = join(root, 'bad.onnx');
     writeFileSync(bad, 'this is not protobuf at all \u0000\u0001\u0002');
     const r = run(['--model', bad, '--ep', 'cpu']);
-    assert.equal(r.status, 1);
+    assert.equal(r.status, 3);
     assert.match(r.stderr, /error: .*bad\.onnx/);
   });
 
   it('--ep cuda without CUDA fails with a clear error instead of falling back', () => {
     const r = run(['--model', model.modelPath, '--ep', 'cuda']);
-    assert.equal(r.status, 1);
+    assert.equal(r.status, 3);
     assert.match(r.stderr, /no execution provider could load the model with --ep cuda: cuda: /);
   });
 
   it('invalid option values are rejected', () => {
     const r = run(['--model', model.modelPath, '--max-batch', '0']);
-    assert.equal(r.status, 1);
+    assert.equal(r.status, 2);
     assert.match(r.stderr, /--max-batch must be an integer >= 1/);
     const r2 = run(['--model', model.modelPath, '--ep', 'tpu']);
-    assert.notEqual(r2.status, 0);
+    assert.equal(r2.status, 2);
     assert.match(r2.stderr, /Invalid values|Choices/i);
   });
 });

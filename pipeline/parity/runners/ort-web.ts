@@ -23,6 +23,15 @@ export async function runOrtWeb(
     for (const rt of runtimes) results.set(rt, { unavailable: chromiumMissingReason() });
     return results;
   }
+  // playwright-core is a dev dependency: a production install (npm ci --omit=dev) has no browser driver.
+  const noDriver = await import('playwright-core').then(
+    () => null,
+    () => 'playwright-core is not installed (a dev dependency: npm ci without --omit=dev installs it)',
+  );
+  if (noDriver) {
+    for (const rt of runtimes) results.set(rt, { unavailable: noDriver });
+    return results;
+  }
   let server: Awaited<ReturnType<typeof startWebServer>> | undefined;
   let browser: Awaited<ReturnType<typeof launchChromium>> | undefined;
   try {
