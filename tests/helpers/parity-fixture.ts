@@ -89,3 +89,37 @@ export async function perturbOnnxModel(bytes: Uint8Array, delta: number, output 
   }
   throw new Error(`no initializer found on the path to output '${output}'`);
 }
+
+/**
+ * Writes `perClass` real test images of every class of the embedded Fashion-MNIST subset as encoded files in
+ * dir/<class label>/, cycling through the formats (PNG, JPEG, WebP). Square 28x28 by default; `size` [w, h]
+ * resizes them (sharp, fit 'fill') to make non-square files. Returns the file paths.
+ */
+export async function writeImageFolder(dir: string, opts: { perClass?: number; formats?: ('png' | 'jpeg' | 'webp')[]; size?: [number, number] } = {}): Promise<string[]> {
+  const { loadDataset } = await import('../../pipeline/data/registry.js');
+  const { default: sharp } = await import('sharp');
+  const { writeFileSync } = await import('node:fs');
+  const data = await loadDataset('embedded', { imbalance: 100, seed: 1 });
+  const t = data.test;
+  const per = t.height * t.width * t.channels;
+  const want = opts.perClass ?? 3;
+  const formats = opts.formats ?? ['png', 'jpeg', 'webp'];
+  const taken = new Map<number, number>();
+  const paths: string[] = [];
+  for (let i = 0; i < t.count; i++) {
+    const y = t.labels[i]!;
+    const k = taken.get(y) ?? 0;
+    if (k >= want) continue;
+    taken.set(y, k + 1);
+    const fmt = formats[paths.length % formats.length]!;
+    let img = sharp(Buffer.from(t.images.subarray(i * per, (i + 1) * per)), { raw: { width: t.width, height: t.height, channels: t.channels as 1 } });
+    if (opts.size) img = img.resize(opts.size[0], opts.size[1], { fit: 'fill' });
+    const bytes = await (fmt === 'png' ? img.png() : fmt === 'jpeg' ? img.jpeg({ quality: 92 }) : img.webp({ quality: 90 })).toBuffer();
+    const sub = join(dir, FIXTURE_CLASS_NAMES[y]!.replace(/\//g, '_'));
+    mkdirSync(sub, { recursive: true });
+    const p = join(sub, `img${i}.${fmt === 'jpeg' ? 'jpg' : fmt}`);
+    writeFileSync(p, bytes);
+    paths.push(p);
+  }
+  return paths;
+}

@@ -33,13 +33,13 @@ test('a faithful export passes; unavailable runtimes are reported with reasons, 
   const web = findChromium() ? (['ort-web-wasm'] as const) : [];
   const report = await runParity({ runDir, samples: 200, runtimes: ['ort-node-cpu', 'ort-node-cuda', 'ort-node-webgpu', ...web] });
   assert.equal(report.passed, true, report.failures.join('; '));
-  assert.equal(report.dataset.name, 'embedded');
-  assert.equal(report.dataset.samples, 200);
+  assert.equal(report.dataset?.name, 'embedded');
+  assert.equal(report.dataset?.samples, 200);
   assert.equal(report.results.length, 3 + web.length);
   const cpu = report.results.find((r) => r.runtime === 'ort-node-cpu')!;
   assert.equal(cpu.status, 'pass');
   assert.equal(cpu.comparison?.count, 200);
-  assert.ok(cpu.comparison!.logits.maxAbs < 1e-4);
+  assert.ok(cpu.comparison!.logits!.maxAbs < 1e-4);
   assert.equal(cpu.comparison?.top1Agreement, 1);
   assert.equal(cpu.comparison?.accuracy, report.reference.accuracy);
   for (const rt of ['ort-node-cuda', 'ort-node-webgpu'] as const) {
@@ -76,7 +76,7 @@ test('a perturbed model fails: parity.json says so and the command exits non-zer
   assert.equal(report.passed, false);
   const cpu = report.results[0]!;
   assert.equal(cpu.status, 'fail');
-  assert.ok(cpu.comparison!.logits.maxAbs > 0.009 && cpu.comparison!.logits.maxAbs < 0.011, `max |Δlogit| ${cpu.comparison!.logits.maxAbs}`);
+  assert.ok(cpu.comparison!.logits!.maxAbs > 0.009 && cpu.comparison!.logits!.maxAbs < 0.011, `max |Δlogit| ${cpu.comparison!.logits!.maxAbs}`);
   assert.equal(cpu.comparison!.worst?.output, 'logits');
 
   // The same model passes when the tolerance allows the shift: the failure is the tolerance rule, not a crash.
