@@ -59,9 +59,10 @@ export async function writeExportedFixtureRun(runDir: string, opts: FixtureOptio
 
 /**
  * A copy of an ONNX model with `delta` added to every value of the bias of the node that produces `output`
- * (default 'logits'): a deliberately wrong model for testing that parity checks catch it.
+ * (default 'logits'), or only to the value of `classIndex`: a deliberately wrong model for testing that parity
+ * checks catch it (one class's bias: a runtime that is off on that class alone).
  */
-export async function perturbOnnxModel(bytes: Uint8Array, delta: number, output = 'logits'): Promise<Uint8Array> {
+export async function perturbOnnxModel(bytes: Uint8Array, delta: number, output = 'logits', opts: { classIndex?: number } = {}): Promise<Uint8Array> {
   const { decodeModel, encodeModel } = await import('../../export/onnx-builder.js');
   const model = decodeModel(bytes);
   const g = model.graph;
@@ -76,11 +77,13 @@ export async function perturbOnnxModel(bytes: Uint8Array, delta: number, output 
     const biasName = [...ins].reverse().find((i) => inits.has(i));
     if (biasName) {
       const t = inits.get(biasName)!;
-      if (t.floatData && t.floatData.length) t.floatData = t.floatData.map((v) => v + delta);
+      const hit = (i: number) => opts.classIndex === undefined || i === opts.classIndex;
+      if (t.floatData && t.floatData.length) t.floatData = t.floatData.map((v, i) => (hit(i) ? v + delta : v));
       else if (t.rawData && t.rawData.length) {
         const raw = new Uint8Array(t.rawData);
         const f = new Float32Array(raw.buffer.slice(raw.byteOffset, raw.byteOffset + raw.byteLength));
-        for (let i = 0; i < f.length; i++) f[i]! += delta;
+        if (opts.classIndex !== undefined && !(opts.classIndex >= 0 && opts.classIndex < f.length)) throw new Error(`class ${opts.classIndex} out of range: ${biasName} has ${f.length} values`);
+        for (let i = 0; i < f.length; i++) if (hit(i)) f[i]! += delta;
         t.rawData = new Uint8Array(f.buffer);
       } else throw new Error(`initializer ${biasName} has no float data`);
       return encodeModel(model);
@@ -122,4 +125,14 @@ export async function writeImageFolder(dir: string, opts: { perClass?: number; f
     paths.push(p);
   }
   return paths;
+}
+
+/** A copy of an ONNX model with metadata_props[key] = value (added or replaced). */
+export async function setOnnxMetadata(bytes: Uint8Array, key: string, value: string): Promise<Uint8Array> {
+  const { decodeModel, encodeModel } = await import('../../export/onnx-builder.js');
+  const model = decodeModel(bytes);
+  const props = (model.metadataProps ?? []).filter((p) => p.key !== key);
+  props.push({ key, value } as (typeof props)[number]);
+  model.metadataProps = props;
+  return encodeModel(model);
 }
