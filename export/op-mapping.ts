@@ -7,7 +7,7 @@
 //   maxpool       MaxPool (TF same/valid pads)
 //   globalavgpool GlobalAveragePool + Flatten
 //   flatten       Flatten; the next Dense's kernel rows are permuted to tfjs's H,W,C order
-//   dense         Gemm (MatMul without bias)
+//   dense         Gemm, weight [out, in] with transB=1 (the portable form; no bias: Gemm without C)
 //   l2normalize   x / Max(ReduceL2(x), eps)
 //   residual      body, shortcut, Add (+ Relu)
 import type { ParamTensor } from '../models/builders.js';
@@ -65,6 +65,12 @@ export const BATCH_DIM = 'N';
 
 const f64 = (a: Float32Array): Float64Array => Float64Array.from(a);
 const f32 = (a: Float64Array): Float32Array => Float32Array.from(a);
+/** [rows, cols] row-major -> [cols, rows]. */
+function transpose2D(a: Float64Array, rows: number, cols: number): Float64Array {
+  const t = new Float64Array(a.length);
+  for (let r = 0; r < rows; r++) for (let c = 0; c < cols; c++) t[c * rows + r] = a[r * cols + c]!;
+  return t;
+}
 
 class SpecToOnnx {
   readonly stats: GraphStats = { foldedBatchNorms: [], unfoldedBatchNorms: [], permutedDense: [] };
@@ -88,12 +94,16 @@ class SpecToOnnx {
   /** Emits a pending Conv/Gemm (with whatever BatchNorms were folded into it). */
   flush(p: PendingLinear): Value {
     const base = p.layers[0]!;
-    const w = this.g.addFloatInitializer(`${base}/weight`, p.weightDims, f32(p.lin.weight));
+    // Gemm's constant B is written [out, in] with transB=1 (PyTorch's layout): OpenCV DNN and other importers
+    // turn only that form into a fully-connected layer; onnxruntime computes the same dot products either way.
+    const [weight, dims] =
+      p.op === 'Gemm' ? [transpose2D(p.lin.weight, p.weightDims[0]!, p.weightDims[1]!), [p.weightDims[1]!, p.weightDims[0]!]] : [p.lin.weight, p.weightDims];
+    const w = this.g.addFloatInitializer(`${base}/weight`, dims, f32(weight));
     const inputs = [p.input, w];
+    // Gemm without bias leaves out the optional C input (no MatMul: OpenCV cannot import MatMul with a constant B).
     if (p.lin.bias) inputs.push(this.g.addFloatInitializer(`${base}/bias`, [p.lin.outChannels], f32(p.lin.bias)));
-    const op = p.op === 'Gemm' && !p.lin.bias ? 'MatMul' : p.op;
     const outName = p.layers[p.layers.length - 1]!;
-    const [out] = this.g.addNode(op, inputs, [outName], op === 'MatMul' ? {} : p.attrs, p.layers.join('+'));
+    const [out] = this.g.addNode(p.op, inputs, [outName], p.attrs, p.layers.join('+'));
     return { name: out!, ...p.out };
   }
 
@@ -156,7 +166,7 @@ class SpecToOnnx {
       input: x.name,
       lin: { weight, outChannels: l.units, outAxis: 1, bias: l.useBias ? f64(this.param(l.name, 'bias', [l.units])) : null },
       weightDims: [x.n, l.units],
-      attrs: { alpha: { float: 1 }, beta: { float: 1 }, transA: 0, transB: 0 },
+      attrs: { alpha: { float: 1 }, beta: { float: 1 }, transA: 0, transB: 1 },
       out: { kind: 'flat', n: l.units, perm: null },
     };
   }
@@ -265,8 +275,8 @@ function checkKinds(layers: LayerSpec[], where: string): void {
 }
 
 /**
- * Builds the inference graph: pixels uint8 [N,H,W,C] -> Cast -> Mul/Add (preprocessing) -> Transpose to
- * NCHW -> backbone -> classifier -> logits, probs (Softmax), and optionally the projection-head embedding.
+ * Builds the inference graph: pixels uint8 [N,H,W,C] -> Cast -> Transpose to NCHW -> Mul/Add (preprocessing)
+ * -> backbone -> classifier -> logits, probs (Softmax), and optionally the projection-head embedding.
  */
 export function buildInferenceGraph(spec: ModelSpec, params: ParamLookup, opts: BuildGraphOptions): { builder: OnnxGraphBuilder; stats: GraphStats } {
   checkKinds(spec.backbone, 'backbone');
@@ -283,13 +293,15 @@ export function buildInferenceGraph(spec: ModelSpec, params: ParamLookup, opts: 
   const conv = new SpecToOnnx(g, params);
 
   g.addInput(INPUT_NAME, DataType.UINT8, [BATCH_DIM, H, W, C], 'raw pixels, NHWC, uint8 0..255');
-  // Exactly models/forward.ts preprocess(): x * float32(1 / (255 * std)) + float32(-mean / std), per channel.
+  // Exactly models/forward.ts preprocess(): x * float32(1 / (255 * std)) + float32(-mean / std), per channel,
+  // applied after the NCHW transpose with [C, 1, 1] constants (the same values: element-wise ops commute with a
+  // transpose). Portability: importers such as OpenCV DNN read a per-channel constant as channel axis 1.
   const cast = g.op('Cast', [INPUT_NAME], 'pixels_float', { to: DataType.FLOAT });
-  const scale = g.addFloatInitializer('preprocess/scale', [C], std.map((s) => 1 / (255 * s)));
-  const shift = g.addFloatInitializer('preprocess/shift', [C], mean.map((m, i) => -m / std[i]!));
-  const scaled = g.op('Mul', [cast, scale], 'pixels_scaled');
-  const normed = g.op('Add', [scaled, shift], 'pixels_normalized');
-  const nchw = g.op('Transpose', [normed], 'input_nchw', { perm: [0, 3, 1, 2] });
+  const transposed = g.op('Transpose', [cast], 'pixels_nchw', { perm: [0, 3, 1, 2] });
+  const scale = g.addFloatInitializer('preprocess/scale', [C, 1, 1], std.map((s) => 1 / (255 * s)));
+  const shift = g.addFloatInitializer('preprocess/shift', [C, 1, 1], mean.map((m, i) => -m / std[i]!));
+  const scaled = g.op('Mul', [transposed, scale], 'pixels_scaled');
+  const nchw = g.op('Add', [scaled, shift], 'input_nchw');
 
   const h = conv.runList(spec.backbone, { name: nchw, kind: 'nchw', c: C, h: H, w: W }, 'backbone');
   if (h.kind !== 'flat' || h.n !== spec.featureDim)

@@ -3,7 +3,7 @@
 // for batches of preprocessed uint8 images. Used by the parity harness and tests/browser/.
 import { existsSync } from 'node:fs';
 import type { Browser, Page } from 'playwright-core';
-import type { AppState, BatchResult } from '../../serve/shared/web-app-api.js';
+import type { AppState, BatchResult, Prediction } from '../../serve/shared/web-app-api.js';
 import { settings } from '../../models/settings.js';
 
 /** Flags that every launch gets: no sandbox (root in containers), nothing that talks to the network. */
@@ -92,7 +92,7 @@ export async function openApp(
   browser: Browser,
   baseUrl: string,
   ep: 'auto' | 'webgpu' | 'wasm',
-  opts: { timeoutMs?: number; requests?: string[] } = {},
+  opts: { timeoutMs?: number; requests?: string[]; query?: Record<string, string> } = {},
 ): Promise<AppPage> {
   const timeoutMs = opts.timeoutMs ?? 180_000;
   const page = await browser.newPage();
@@ -103,7 +103,7 @@ export async function openApp(
     if (m.type() === 'error') errors.push(m.text().slice(0, 500));
   });
   page.on('pageerror', (e) => errors.push(`page error: ${e.message}`));
-  const url = new URL(`/?ep=${ep}`, baseUrl).href;
+  const url = new URL(`/?${new URLSearchParams({ ep, ...(opts.query ?? {}) }).toString()}`, baseUrl).href;
   await page.goto(url, { waitUntil: 'load', timeout: 60_000 });
   await withTimeout(page.waitForFunction(() => 'ecl' in window, undefined, { timeout: 60_000 }), 65_000, `${url}: app script`).catch((e: unknown) => {
     throw new Error(`${(e as Error).message}${errors.length ? ` (page errors: ${errors.slice(0, 3).join(' | ')})` : ''}`);
@@ -139,4 +139,22 @@ export async function runInPage(app: AppPage, pixels: Uint8Array, n: number, bat
     'browser inference',
   );
   return { logits: f32FromB64(r.logits), probs: f32FromB64(r.probs), ms: r.ms, ep: r.ep };
+}
+
+/** One encoded image file through the app's own path (createImageBitmap decode, preprocess, session): window.ecl.classifyBlob. */
+export async function classifyFileInPage(app: AppPage, bytes: Uint8Array, mime: string, name: string, timeoutMs = 120_000): Promise<Prediction> {
+  const b64 = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('base64');
+  return withTimeout(
+    app.page.evaluate(
+      async ([data, type, source]) => {
+        const bin = atob(data);
+        const u8 = new Uint8Array(bin.length);
+        for (let i = 0; i < bin.length; i++) u8[i] = bin.charCodeAt(i);
+        return window.ecl.classifyBlob(new Blob([u8], { type }), source);
+      },
+      [b64, mime, name] as [string, string, string],
+    ),
+    timeoutMs,
+    `browser classify ${name}`,
+  );
 }

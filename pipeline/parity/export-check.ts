@@ -96,8 +96,8 @@ export async function compareWithTfjs(source: CompareSource, images: Uint8Array,
   for (let i = 0; i < count; i++) if (argmaxRow(tfjs.out.logits, i * K, K) === labels[i]) okTf++;
   return {
     count,
-    maxAbsLogitDiff: cmp.logits.maxAbs,
-    meanAbs: cmp.logits.meanAbs,
+    maxAbsLogitDiff: cmp.logits!.maxAbs,
+    meanAbs: cmp.logits!.meanAbs,
     top1Agreement: cmp.top1Agreement,
     accuracyTfjs: opts.labels ? okTf / count : null,
     accuracyOnnx: opts.labels ? cmp.accuracy : null,

@@ -32,7 +32,8 @@ export interface Violation {
 export interface Comparison {
   count: number;
   numClasses: number;
-  logits: ErrorStats;
+  /** Null for a runtime that returns only probabilities (the server's /v1/classify). */
+  logits: ErrorStats | null;
   probs: ErrorStats;
   /** Cosine similarity of each image's logit vector with the reference's. */
   cosine: { min: number; mean: number };
@@ -116,11 +117,15 @@ export interface Outputs {
   probs: ArrayLike<number>;
 }
 
-/** Compares a runtime's outputs with the reference's for `count` images of `numClasses` classes. */
-export function compareOutputs(cand: Outputs, ref: Outputs, labels: ArrayLike<number>, count: number, numClasses: number, tol: Tolerance): Comparison {
+/**
+ * Compares a runtime's outputs with the reference's for `count` images of `numClasses` classes. A candidate
+ * without logits (probabilities only) is compared on probabilities: arg-max and cosine use them instead.
+ */
+export function compareOutputs(cand: Omit<Outputs, 'logits'> & { logits?: ArrayLike<number> | undefined }, ref: Outputs, labels: ArrayLike<number>, count: number, numClasses: number, tol: Tolerance): Comparison {
   const total = count * numClasses;
+  const hasLogits = cand.logits !== undefined;
   for (const [what, arr] of [
-    ['candidate logits', cand.logits],
+    ['candidate logits', cand.logits ?? ref.logits],
     ['candidate probs', cand.probs],
     ['reference logits', ref.logits],
     ['reference probs', ref.probs],
@@ -130,8 +135,8 @@ export function compareOutputs(cand: Outputs, ref: Outputs, labels: ArrayLike<nu
   let worst: Violation | null = null;
   let worstExcess = -Infinity;
   let nonFinite = 0;
-  for (const output of ['logits', 'probs'] as const) {
-    const a = cand[output];
+  for (const output of hasLogits ? (['logits', 'probs'] as const) : (['probs'] as const)) {
+    const a = cand[output]!;
     const r = ref[output];
     for (let i = 0; i < total; i++) {
       const v = a[i]!;
@@ -153,13 +158,15 @@ export function compareOutputs(cand: Outputs, ref: Outputs, labels: ArrayLike<nu
   let agree = 0;
   let correct = 0;
   const disagree: number[] = [];
+  const ca = cand.logits ?? cand.probs;
+  const ra = hasLogits ? ref.logits : ref.probs;
   for (let i = 0; i < count; i++) {
     let dot = 0;
     let na = 0;
     let nr = 0;
     for (let j = 0; j < numClasses; j++) {
-      const x = cand.logits[i * numClasses + j]!;
-      const y = ref.logits[i * numClasses + j]!;
+      const x = ca[i * numClasses + j]!;
+      const y = ra[i * numClasses + j]!;
       dot += x * y;
       na += x * x;
       nr += y * y;
@@ -168,8 +175,8 @@ export function compareOutputs(cand: Outputs, ref: Outputs, labels: ArrayLike<nu
     const c = Number.isFinite(cos) ? cos : -1;
     cosMin = Math.min(cosMin, c);
     cosSum += c;
-    const pa = argmaxRow(cand.logits, i * numClasses, numClasses);
-    const pr = argmaxRow(ref.logits, i * numClasses, numClasses);
+    const pa = argmaxRow(ca, i * numClasses, numClasses);
+    const pr = argmaxRow(ra, i * numClasses, numClasses);
     if (pa === pr) agree++;
     else disagree.push(i);
     if (pa === labels[i]) correct++;
@@ -177,11 +184,11 @@ export function compareOutputs(cand: Outputs, ref: Outputs, labels: ArrayLike<nu
   return {
     count,
     numClasses,
-    logits: errorStats(cand.logits, ref.logits, tol),
+    logits: hasLogits ? errorStats(cand.logits!, ref.logits, tol) : null,
     probs: errorStats(cand.probs, ref.probs, tol),
     cosine: { min: count ? cosMin : 1, mean: count ? cosSum / count : 1 },
     top1Agreement: count ? agree / count : 1,
-    top1Disagreements: disagree.slice(0, 100),
+    top1Disagreements: disagree,
     accuracy: count ? correct / count : 0,
     violations,
     worst,

@@ -62,9 +62,10 @@ export async function writeExportedFixtureRun(runDir: string, opts: FixtureOptio
 
 /**
  * A copy of an ONNX model with `delta` added to every value of the bias of the node that produces `output`
- * (default 'logits'): a deliberately wrong model for testing that parity checks catch it.
+ * (default 'logits'), or only to the value of `classIndex`: a deliberately wrong model for testing that parity
+ * checks catch it (one class's bias: a runtime that is off on that class alone).
  */
-export async function perturbOnnxModel(bytes: Uint8Array, delta: number, output = 'logits'): Promise<Uint8Array> {
+export async function perturbOnnxModel(bytes: Uint8Array, delta: number, output = 'logits', opts: { classIndex?: number } = {}): Promise<Uint8Array> {
   const { decodeModel, encodeModel } = await import('../../export/onnx-builder.js');
   const model = decodeModel(bytes);
   const g = model.graph;
@@ -79,11 +80,13 @@ export async function perturbOnnxModel(bytes: Uint8Array, delta: number, output 
     const biasName = [...ins].reverse().find((i) => inits.has(i));
     if (biasName) {
       const t = inits.get(biasName)!;
-      if (t.floatData && t.floatData.length) t.floatData = t.floatData.map((v) => v + delta);
+      const hit = (i: number) => opts.classIndex === undefined || i === opts.classIndex;
+      if (t.floatData && t.floatData.length) t.floatData = t.floatData.map((v, i) => (hit(i) ? v + delta : v));
       else if (t.rawData && t.rawData.length) {
         const raw = new Uint8Array(t.rawData);
         const f = new Float32Array(raw.buffer.slice(raw.byteOffset, raw.byteOffset + raw.byteLength));
-        for (let i = 0; i < f.length; i++) f[i]! += delta;
+        if (opts.classIndex !== undefined && !(opts.classIndex >= 0 && opts.classIndex < f.length)) throw new Error(`class ${opts.classIndex} out of range: ${biasName} has ${f.length} values`);
+        for (let i = 0; i < f.length; i++) if (hit(i)) f[i]! += delta;
         t.rawData = new Uint8Array(f.buffer);
       } else throw new Error(`initializer ${biasName} has no float data`);
       return encodeModel(model);
@@ -91,4 +94,48 @@ export async function perturbOnnxModel(bytes: Uint8Array, delta: number, output 
     want = ins[0] ?? '';
   }
   throw new Error(`no initializer found on the path to output '${output}'`);
+}
+
+/**
+ * Writes `perClass` real test images of every class of the embedded Fashion-MNIST subset as encoded files in
+ * dir/<class label>/, cycling through the formats (PNG, JPEG, WebP). Square 28x28 by default; `size` [w, h]
+ * resizes them (sharp, fit 'fill') to make non-square files. Returns the file paths.
+ */
+export async function writeImageFolder(dir: string, opts: { perClass?: number; formats?: ('png' | 'jpeg' | 'webp')[]; size?: [number, number] } = {}): Promise<string[]> {
+  const { loadDataset } = await import('../../pipeline/data/registry.js');
+  const { default: sharp } = await import('sharp');
+  const { writeFileSync } = await import('node:fs');
+  const data = await loadDataset('embedded', { imbalance: 100, seed: 1 });
+  const t = data.test;
+  const per = t.height * t.width * t.channels;
+  const want = opts.perClass ?? 3;
+  const formats = opts.formats ?? ['png', 'jpeg', 'webp'];
+  const taken = new Map<number, number>();
+  const paths: string[] = [];
+  for (let i = 0; i < t.count; i++) {
+    const y = t.labels[i]!;
+    const k = taken.get(y) ?? 0;
+    if (k >= want) continue;
+    taken.set(y, k + 1);
+    const fmt = formats[paths.length % formats.length]!;
+    let img = sharp(Buffer.from(t.images.subarray(i * per, (i + 1) * per)), { raw: { width: t.width, height: t.height, channels: t.channels as 1 } });
+    if (opts.size) img = img.resize(opts.size[0], opts.size[1], { fit: 'fill' });
+    const bytes = await (fmt === 'png' ? img.png() : fmt === 'jpeg' ? img.jpeg({ quality: 92 }) : img.webp({ quality: 90 })).toBuffer();
+    const sub = join(dir, FIXTURE_CLASS_NAMES[y]!.replace(/\//g, '_'));
+    mkdirSync(sub, { recursive: true });
+    const p = join(sub, `img${i}.${fmt === 'jpeg' ? 'jpg' : fmt}`);
+    writeFileSync(p, bytes);
+    paths.push(p);
+  }
+  return paths;
+}
+
+/** A copy of an ONNX model with metadata_props[key] = value (added or replaced). */
+export async function setOnnxMetadata(bytes: Uint8Array, key: string, value: string): Promise<Uint8Array> {
+  const { decodeModel, encodeModel } = await import('../../export/onnx-builder.js');
+  const model = decodeModel(bytes);
+  const props = (model.metadataProps ?? []).filter((p) => p.key !== key);
+  props.push({ key, value } as (typeof props)[number]);
+  model.metadataProps = props;
+  return encodeModel(model);
 }

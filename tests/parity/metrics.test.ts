@@ -5,6 +5,7 @@ import { test } from 'node:test';
 import { compareOutputs, errorStats, evenlySpaced, quantile, softmaxRows } from '../../pipeline/parity/metrics.js';
 import { allNodesOn, describePlacement, parseNodePlacements, parseOrtLogLine } from '../../serve/shared/ep-detect.js';
 import { markdownPathFor, splitList } from '../../pipeline/cli/parity.js';
+import { tailParity } from '../../pipeline/parity/tail.js';
 import { cleanEpReason } from '../../pipeline/parity/harness.js';
 
 test('quantile interpolates like numpy', () => {
@@ -95,4 +96,54 @@ test('command helpers', () => {
     cleanEpReason('webgpu', '/onnxruntime_src/onnxruntime/core/providers/webgpu/webgpu_context.cc:100 onnxruntime::webgpu::WebGpuContext::Initialize(...)::<lambda()> adapter_result.status == wgpu::RequestAdapterStatus::Success was false. Failed to get a WebGPU adapter: No supported adapters').startsWith('no WebGPU adapter (Dawn: No supported adapters)'),
     true,
   );
+});
+
+test('tailParity: a shift in one class column fails that class only, rarest first, grouped many/medium/few', () => {
+  const n = 40;
+  const c = 4;
+  const logits = Float32Array.from({ length: n * c }, (_, i) => Math.sin(i * 1.7) * 4);
+  const ref = { logits, probs: softmaxRows(logits, n, c) };
+  const labels = Int32Array.from({ length: n }, (_, i) => i % c);
+  const counts = [500, 60, 10, 3];
+  const names = ['a', 'b', 'c', 'd'];
+  const tol = { atol: 1e-4, rtol: 1e-3 };
+  const same = tailParity({ cand: ref, ref, labels, count: n, numClasses: c, tol, classCounts: counts, labelNames: names });
+  assert.deepEqual(same.classes.map((k) => k.classIndex), [3, 2, 1, 0], 'rarest first');
+  assert.deepEqual(same.classes.map((k) => k.group), ['few', 'few', 'medium', 'many']);
+  assert.deepEqual(same.failing, []);
+  assert.deepEqual(same.groups.map((g) => [g.group, g.classes, g.images]), [['few', [3, 2], 20], ['medium', [1], 10], ['many', [0], 10]]);
+  // Class 3's logit shifted by 0.01 on every image: column 3 is off, nothing else.
+  const shifted = Float32Array.from(logits);
+  for (let i = 0; i < n; i++) shifted[i * c + 3]! -= 0.01;
+  const t = tailParity({ cand: { logits: shifted, probs: softmaxRows(shifted, n, c) }, ref, labels, count: n, numClasses: c, tol, classCounts: counts, labelNames: names });
+  assert.deepEqual(t.failing, [3]);
+  const d = t.classes[0]!;
+  assert.equal(d.classIndex, 3);
+  assert.equal(d.violations, n);
+  assert.ok(Math.abs(d.column.maxAbs - 0.01) < 1e-6);
+  assert.equal(t.groups.find((g) => g.group === 'few')!.pass, false);
+  assert.equal(t.groups.find((g) => g.group === 'many')!.pass, true);
+  // Probability-only runtimes are judged on the probability column; without labels images go by the reference's top-1.
+  const p = tailParity({ cand: { probs: ref.probs }, ref, labels: new Int32Array(n).fill(-1), count: n, numClasses: c, tol, classCounts: null, labelNames: names });
+  assert.equal(p.basis, 'reference-top1');
+  assert.equal(p.classes[0]!.columnOutput, 'probs');
+  assert.equal(p.classes[0]!.group, null);
+  assert.equal(p.classes.reduce((s, k) => s + k.images, 0), n);
+  assert.deepEqual(p.failing, []);
+});
+
+test('compareOutputs without candidate logits compares probabilities only', () => {
+  const n = 3;
+  const c = 3;
+  const logits = Float32Array.from([1, 2, 3, 3, 2, 1, 0, 5, 1]);
+  const ref = { logits, probs: softmaxRows(logits, n, c) };
+  const r = compareOutputs({ probs: ref.probs }, ref, [2, 0, 1], n, c, { atol: 1e-6, rtol: 0 });
+  assert.equal(r.logits, null);
+  assert.equal(r.pass, true);
+  assert.equal(r.accuracy, 1);
+  const probs = Float32Array.from(ref.probs);
+  probs[0] = 0.9;
+  const bad = compareOutputs({ probs }, ref, [2, 0, 1], n, c, { atol: 1e-6, rtol: 0 });
+  assert.equal(bad.violations, 1);
+  assert.deepEqual(bad.top1Disagreements, [0]);
 });

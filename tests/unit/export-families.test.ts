@@ -49,7 +49,19 @@ for (const c of CASES) {
     const transposes = g.node!.filter((n) => n.opType === 'Transpose');
     assert.equal(transposes.length, 1, 'only the input transpose');
     assert.deepEqual(transposes[0]!.attribute!.find((a) => a.name === 'perm')!.ints!.map(Number), [0, 3, 1, 2]);
-    assert.deepEqual(ops.slice(0, 4), ['Cast', 'Mul', 'Add', 'Transpose'], 'preprocessing first');
+    assert.deepEqual(ops.slice(0, 4), ['Cast', 'Transpose', 'Mul', 'Add'], 'preprocessing first, per-channel constants on NCHW');
+    for (const k of ['preprocess/scale', 'preprocess/shift'])
+      assert.deepEqual(g.initializer!.find((i) => i.name === k)!.dims!.map(Number), [run.spec.input.channels, 1, 1], `${k} is [C, 1, 1]`);
+    // Portable dense layers (what OpenCV DNN imports): Gemm with a constant [out, in] weight and transB=1; no MatMul.
+    assert.equal(ops.filter((o) => o === 'MatMul').length, 0);
+    const gemms = g.node!.filter((n) => n.opType === 'Gemm');
+    assert.ok(gemms.length >= 3, 'classifier and projector are Gemms');
+    for (const n of gemms) {
+      assert.equal(Number(n.attribute!.find((a) => a.name === 'transB')?.i ?? 0), 1, `${n.name}: transB=1`);
+      const w = g.initializer!.find((i) => i.name === n.input![1])!;
+      const out = g.output!.find((o) => o.name === n.output![0]);
+      if (out) assert.equal(Number(w.dims![0]), Number(out.type!.tensorType!.shape!.dim![1]!.dimValue), `${n.name}: weight is [out, in]`);
+    }
     assert.ok(ops.includes('Softmax') && ops.includes('ReduceL2'));
     let bnCount = 0;
     walkLayers([...run.spec.backbone, ...run.spec.projector], (l) => (bnCount += l.kind === 'batchnorm' ? 1 : 0));
