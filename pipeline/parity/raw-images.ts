@@ -8,8 +8,7 @@ import { createHash } from 'node:crypto';
 import { lstatSync, readdirSync, readFileSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import type { ResizePolicy } from '../../models/onnx-contract.js';
-import { decodeImage, type ImageFormat, sniffImage } from '../../serve/node/classify.js';
-import { lumaBT601, preprocessImage } from '../../serve/shared/preprocess.js';
+import { decodeImage, type ImageFormat, sniffImage, uploadPixels } from '../../serve/node/classify.js';
 import { UsageError } from '../cli/errors.js';
 import { decodeImageFile } from '../data/decode.js';
 
@@ -76,30 +75,18 @@ export interface DecodeTarget {
   resize: ResizePolicy;
 }
 
-/**
- * The training side's decode of one file (what the reference sees). Written against the unified signature
- * decodeImageFile(path, { height, width, channels, resize }); until that lands, decodeImageFile(path, size)
- * centre-crops to size x size RGB whatever the policy, so grey models get BT.601 luma here and non-square
- * targets are refused. MERGE: replace the body with `return decodeImageFile(path, t);`.
- */
+/** The training side's decode of one file (what the reference sees): pipeline/data/decode.ts, the shared contract. */
 export async function decodeTrainingSide(path: string, t: DecodeTarget): Promise<Uint8Array> {
-  if (t.height !== t.width) throw new UsageError(`the training-side decoder cannot produce ${t.height}x${t.width} images yet (square models only)`);
-  let rgb: Uint8Array;
   try {
-    rgb = await decodeImageFile(path, t.height);
+    return await decodeImageFile(path, t);
   } catch (e) {
     throw new UsageError(e instanceof Error ? e.message : String(e));
   }
-  if (t.channels === 3) return rgb;
-  const px = t.height * t.width;
-  const grey = new Uint8Array(px);
-  for (let p = 0; p < px; p++) grey[p] = lumaBT601(rgb[3 * p]!, rgb[3 * p + 1]!, rgb[3 * p + 2]!);
-  return grey;
 }
 
 /** The decoder the training side used, as report text. */
-export const TRAINING_DECODE_TEXT = 'pipeline/data/decode.ts decodeImageFile (sharp: EXIF rotate, centre-crop resize, sRGB)';
-export const SERVING_DECODE_TEXT = 'serve/node/classify.ts decodeImage + serve/shared/preprocess.ts (sharp: EXIF orientation, RGBA; bilinear resize)';
+export const TRAINING_DECODE_TEXT = 'pipeline/data/decode.ts decodeImageFile (serve/node/image-decode.ts + serve/shared/preprocess.ts: EXIF orientation, the resize policy, channels)';
+export const SERVING_DECODE_TEXT = "serve/node/classify.ts (serve/node/image-decode.ts + serve/shared/preprocess.ts with the model's declared resize policy)";
 
 /** Decodes every image with `decode` into one NHWC buffer. */
 export async function decodeAll(images: readonly RawImage[], per: number, decode: (img: RawImage) => Promise<Uint8Array>): Promise<Uint8Array> {
@@ -115,8 +102,8 @@ export async function decodeAll(images: readonly RawImage[], per: number, decode
 /** The serving side's decode (the server's own functions, run in this process; the target carries the model's policy). */
 export async function decodeServingSide(img: RawImage, t: DecodeTarget): Promise<Uint8Array> {
   try {
-    const rgba = await decodeImage(Buffer.from(img.bytes.buffer, img.bytes.byteOffset, img.bytes.byteLength), RAW_LIMITS.maxPixels, img.name);
-    return preprocessImage(rgba, t);
+    const decoded = await decodeImage(img.bytes, RAW_LIMITS.maxPixels, img.name);
+    return uploadPixels(decoded, { input: t, resize: t.resize });
   } catch (e) {
     throw new UsageError(`${img.path}: ${e instanceof Error ? e.message : String(e)}`);
   }

@@ -104,12 +104,11 @@ test('bad image folders are usage errors naming the problem', async () => {
   await assert.rejects(runParity({ runDir, runtimes: ['serve-classify'] }), (e: unknown) => e instanceof UsageError && /--images/.test(e.message));
 });
 
-// Until the preprocessing unification lands (decodeImageFile(path, { height, width, channels, resize }) and the
-// server and browser applying the metadata's policy), the reference centre-crops and the runtimes stretch, so
-// non-square files disagree even when the policies match: this test is marked todo and reports its failure.
+// The reference decodes with the policy training used, every runtime with the one the model declares: the same
+// policy passes on non-square files, another one fails on every runtime.
 test(
   'non-square JPEGs: a model declaring the resize policy training used passes, one declaring another fails',
-  { timeout: 300_000, todo: 'passes once the preprocessing unification (resize policies) is merged' },
+  { timeout: 300_000 },
   async () => {
     const wide = join(dir, 'wide');
     await writeImageFolder(wide, { perClass: 2, formats: ['jpeg'], size: [44, 28] });
