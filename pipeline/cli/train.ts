@@ -4,12 +4,13 @@ import { lossNames } from '../../models/losses/registry.js';
 import { MODEL_FAMILIES } from '../../models/spec.js';
 import { BACKENDS } from '../backend/select.js';
 import { DEFAULTS, type TrainConfig, resolveConfig } from '../train/config.js';
+import { datasetConfigFromArgs, datasetOptions } from './dataset-options.js';
 
 export const trainOptions = <T>(y: Argv<T>) =>
-  y
+  datasetOptions(y)
     .option('dataset', { type: 'string', default: 'fmnist-lt', describe: 'fmnist-lt | embedded | cifar10-lt | cifar100-lt | imagenet-lt | isic2019' })
     .option('data-root', { type: 'string', describe: 'dataset folder (default: per dataset, e.g. /usr/share/datasets/fashion-mnist)' })
-    .option('imbalance', { type: 'number', default: DEFAULTS.imbalance, describe: 'imbalance factor n_max/n_min (100, 50, 10; 1 = balanced)' })
+    .option('imbalance', { type: 'number', describe: `imbalance factor n_max/n_min (100, 50, 10; 1 = balanced; default ${DEFAULTS.imbalance}; folder/csv: your own counts)` })
     .option('model', { type: 'string', choices: MODEL_FAMILIES as unknown as string[], describe: 'backbone (default: cnn28 for Fashion-MNIST, resnet32 otherwise)' })
     .option('loss', { type: 'string', default: DEFAULTS.loss, describe: `one of: ${lossNames().join(', ')}` })
     .option('name', { type: 'string', describe: 'run name: artifacts go to runs/<name>/ (default <dataset>-<loss>)' })
@@ -61,6 +62,7 @@ export function configFromArgs(a: Record<string, unknown>): TrainConfig {
     trainLimit: a['train-limit'] as number,
     testLimit: a['test-limit'] as number,
     valPerClass: a['val-per-class'] as number,
+    ...datasetConfigFromArgs(a),
   });
 }
 

@@ -1,12 +1,24 @@
-// Decoding + resizing of image files (JPEG/PNG/...) with sharp into HWC RGB bytes.
+// Decoding + resizing of image files (JPEG/PNG/WebP/...) with sharp into HWC bytes of the model's size and channels.
+// (Being rewritten on another branch to go through the shared preprocessing contract; at merge that body wins.)
 import { access } from 'node:fs/promises';
 import sharp from 'sharp';
+import type { ResizePolicy } from '../../models/onnx-contract.js';
+
+/** What a decoded image becomes: height x width x channels bytes, resized by `resize`. */
+export interface DecodeSpec {
+  height: number;
+  width: number;
+  channels: 1 | 3;
+  resize: ResizePolicy;
+}
 
 /**
- * Decodes one image file into size x size x 3 RGB bytes: EXIF orientation applied, resized so the shorter side
- * is `size`, centre-cropped (sharp fit 'cover'), alpha dropped, greyscale expanded to RGB.
+ * Decodes one image file into height x width x channels bytes: EXIF orientation applied; 'center-crop' scales the
+ * shorter side to the model size and cuts the centre (sharp fit 'cover'), 'stretch' scales each axis (fit 'fill');
+ * alpha dropped; 1 channel = sharp's greyscale, 3 = sRGB (grey expanded).
  */
-export async function decodeImageFile(path: string, size: number): Promise<Uint8Array> {
+export async function decodeImageFile(path: string, spec: DecodeSpec): Promise<Uint8Array> {
+  const { height, width, channels } = spec;
   try {
     await access(path);
   } catch {
@@ -14,38 +26,33 @@ export async function decodeImageFile(path: string, size: number): Promise<Uint8
   }
   let out: { data: Buffer; info: sharp.OutputInfo };
   try {
-    out = await sharp(path, { failOn: 'error' })
+    let img = sharp(path, { failOn: 'error' })
       .rotate()
-      .resize(size, size, { fit: 'cover', position: 'centre' })
-      .removeAlpha()
-      .toColourspace('srgb')
-      .raw()
-      .toBuffer({ resolveWithObject: true });
+      .resize(width, height, spec.resize === 'stretch' ? { fit: 'fill' } : { fit: 'cover', position: 'centre' })
+      .removeAlpha();
+    img = channels === 1 ? img.greyscale() : img.toColourspace('srgb');
+    out = await img.raw().toBuffer({ resolveWithObject: true });
   } catch (e) {
     throw new Error(`cannot decode image ${path}: ${e instanceof Error ? e.message : String(e)}`);
   }
   const { data, info } = out;
-  if (info.width !== size || info.height !== size) throw new Error(`cannot decode image ${path}: got ${info.width}x${info.height}, wanted ${size}x${size}`);
-  if (info.channels === 3) return new Uint8Array(data.buffer, data.byteOffset, data.byteLength);
-  // Defensive: expand 1-channel output to RGB.
-  const px = size * size;
-  const rgb = new Uint8Array(px * 3);
-  for (let p = 0; p < px; p++) {
-    const v = data[p * info.channels]!;
-    rgb[3 * p] = v;
-    rgb[3 * p + 1] = v;
-    rgb[3 * p + 2] = v;
-  }
-  return rgb;
+  if (info.width !== width || info.height !== height) throw new Error(`cannot decode image ${path}: got ${info.width}x${info.height}, wanted ${width}x${height}`);
+  if (info.channels === channels) return new Uint8Array(data.buffer, data.byteOffset, data.byteLength);
+  // Defensive: sharp may keep an extra channel; take the first (grey) or expand grey to RGB.
+  const px = width * height;
+  const res = new Uint8Array(px * channels);
+  for (let p = 0; p < px; p++)
+    for (let c = 0; c < channels; c++) res[p * channels + c] = data[p * info.channels + Math.min(c, info.channels - 1)]!;
+  return res;
 }
 
-/** Decodes many files into one contiguous N x size x size x 3 buffer, a few at a time. */
+/** Decodes many files into one contiguous N x height x width x channels buffer, a few at a time. */
 export async function decodeImageFiles(
   paths: string[],
-  size: number,
+  spec: DecodeSpec,
   opts: { concurrency?: number; onProgress?: (done: number, total: number) => void } = {},
 ): Promise<Uint8Array> {
-  const per = size * size * 3;
+  const per = spec.height * spec.width * spec.channels;
   const out = new Uint8Array(paths.length * per);
   const concurrency = Math.max(1, opts.concurrency ?? Math.max(4, 2 * sharp.concurrency()));
   let next = 0;
@@ -56,7 +63,7 @@ export async function decodeImageFiles(
       const i = next++;
       if (i >= paths.length || failed) return;
       try {
-        out.set(await decodeImageFile(paths[i]!, size), i * per);
+        out.set(await decodeImageFile(paths[i]!, spec), i * per);
       } catch (e) {
         failed = true;
         throw e;

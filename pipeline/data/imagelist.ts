@@ -1,6 +1,7 @@
 // ImageNet-LT style list files: one `relative/path.jpg label` per line, paths relative to an image root.
 import { dirname, join } from 'node:path';
 import { decodeImageFiles } from './decode.js';
+import { DEFAULT_RESIZE_POLICY } from '../../models/onnx-contract.js';
 import { readTextChecked } from './files.js';
 import type { ImageSet } from './types.js';
 
@@ -73,6 +74,6 @@ export async function loadImageList(
     labels[k] = l;
     files.push(join(imageRoot, list.paths[i]!));
   });
-  const images = await decodeImageFiles(files, size, { onProgress });
+  const images = await decodeImageFiles(files, { height: size, width: size, channels: 3, resize: DEFAULT_RESIZE_POLICY }, { onProgress });
   return { images, labels, count: idx.length, height: size, width: size, channels: 3, classNames: classNames.slice() };
 }

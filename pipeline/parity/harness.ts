@@ -12,7 +12,7 @@ import { resolve } from 'node:path';
 import { assertModelFromCheckpoint, openRun } from '../../models/artifacts/run-dir.js';
 import { INPUT_NAME, METADATA_KEYS, parseOnnxMetadataProps } from '../../models/onnx-contract.js';
 import { PARITY_RUNTIMES, type RuntimeClass, type RuntimeName, RUNTIMES } from '../../serve/shared/ep-policy.js';
-import { loadDataset } from '../data/registry.js';
+import { loadRunData, runCacheDir } from '../data/run-data.js';
 import { subsetImageSet } from '../data/types.js';
 import { argmaxRow, type Comparison, compareOutputs, evenlySpaced, type Tolerance } from './metrics.js';
 import { runOrtNode } from './runners/ort-node.js';
@@ -118,12 +118,7 @@ export async function runParity(opts: ParityOptions): Promise<ParityReport> {
   // Dataset: the run's own test split.
   const cfg = run.dataset();
   log(`dataset ${cfg.dataset} (test split)`);
-  const data = await loadDataset(cfg.dataset, {
-    imbalance: cfg.imbalance,
-    seed: cfg.seed,
-    root: opts.dataRoot ?? cfg.dataRoot,
-    ...(cfg.valPerClass !== undefined ? { valPerClass: cfg.valPerClass } : {}),
-  });
+  const data = await loadRunData(cfg, { root: opts.dataRoot, cacheDir: runCacheDir(run.dir), log });
   const test = data.test;
   const spec = ck.meta.spec;
   if (test.height !== spec.input.height || test.width !== spec.input.width || test.channels !== spec.input.channels)
