@@ -94,7 +94,9 @@ export function formatLongTailProfile(classNames: string[], counts: number[], op
   const nameW = Math.min(40, Math.max(5, ...classNames.map((n) => n.length)));
   const row = (c: number) => `  ${classNames[c]!.slice(0, nameW).padEnd(nameW)} ${String(counts[c]).padStart(7)}  ${shotGroup(counts[c]!)}`;
   const maxRows = opts.maxRows ?? 40;
-  const rows = order.length <= maxRows ? order.map(row) : [...order.slice(0, maxRows - 10).map(row), `  ... ${order.length - maxRows + 5} more classes ...`, ...order.slice(-5).map(row)];
+  // Many classes: the head, a count of the ones left out, the 5 smallest (maxRows rows in all).
+  const head = maxRows - 6;
+  const rows = order.length <= maxRows ? order.map(row) : [...order.slice(0, head).map(row), `  ... ${order.length - head - 5} more classes ...`, ...order.slice(-5).map(row)];
   return [
     `long-tail profile of the training split: ${C} classes, ${total} images, imbalance factor ${min > 0 ? (max / min).toFixed(1) : 'n/a'} (max ${max} / min ${min})`,
     `  many-shot (>${DEFAULT_SHOTS.many}): ${groups.many} classes, medium (${DEFAULT_SHOTS.few}-${DEFAULT_SHOTS.many}): ${groups.medium}, few-shot (<${DEFAULT_SHOTS.few}): ${groups.few}`,
