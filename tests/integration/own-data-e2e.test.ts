@@ -135,3 +135,26 @@ for (const kind of ['folder', 'csv'] as const) {
     });
   });
 }
+
+describe('bad data through the CLI', () => {
+  let res: { code: number; stderr: string } = { code: 0, stderr: '' };
+  const runs = () => join(root, 'runs-bad');
+  before(async () => {
+    res = await run(process.execPath, [CLI, 'train', '--dataset', 'folder', '--data-root', join(root, 'imgs'), '--image-size', '28', '--runs-dir', runs(), '--name', 'mixed'], {
+      env: { ...process.env, ECL_WASM_THREADS: '1' },
+    }).then(
+      () => ({ code: 0, stderr: '' }),
+      (e: { code: number; stderr: string }) => e,
+    );
+  });
+
+  test('one error naming the problem; no run folder and no cache file left', () => {
+    assert.notEqual(res.code, 0);
+    assert.match(res.stderr, /^ecl: error: mixed channel counts: 84 grey \(1-channel\) and 7 colour \(3-channel\) images .*pass --channels 1 to train on grey or --channels 3 to train on RGB$/m);
+    assert.equal(existsSync(runs()), false, 'neither runs/mixed nor runs/.cache exist');
+  });
+
+  test('exit code 2 (usage error)', { todo: 'pipeline/cli.ts maps UsageError to exit 2 on main (cli-path branch); this branch still exits 1' }, () => {
+    assert.equal(res.code, 2);
+  });
+});
