@@ -244,7 +244,14 @@ export async function loadOwnDataset(name: OwnDatasetName, opts: OwnDatasetOptio
   const classCounts = countPerClass(train.labels, C);
   const skipped = dec.bad.map((b) => ({ path: disc.entries[b.index]!.path, reason: b.reason }));
   if (skipped.length) notes.push(`--skip-bad-images: skipped ${skipped.length} bad file(s), e.g. ${skipped[0]!.path}: ${skipped[0]!.reason}`);
-  if (opts.cacheDir && !hit) log(`image cache written: ${writeImageCache(opts.cacheDir, key, dec)}`);
+  if (opts.cacheDir && !hit) {
+    // The cache only saves time: a folder that cannot be written is worth a line, not a failed run.
+    try {
+      log(`image cache written: ${writeImageCache(opts.cacheDir, key, dec)}`);
+    } catch (e) {
+      log(`warning: image cache not written: ${e instanceof Error ? e.message : String(e)}`);
+    }
+  }
   return {
     name,
     source,

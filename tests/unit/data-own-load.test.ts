@@ -107,6 +107,13 @@ describe('folder of real Fashion-MNIST PNGs', () => {
     const fourth = await loadDataset('folder', base({ root, cacheDir, log }));
     assert.ok(logs.some((l) => l.startsWith('image cache unusable, decoding again: ')), logs.join('\n'));
     assert.deepEqual(fourth.train.images, third.train.images);
+    // a cache folder that cannot be created costs a warning, not the run
+    const blocker = join(dir, 'not-a-folder');
+    await writeFile(blocker, 'x');
+    logs.length = 0;
+    const fifth = await loadDataset('folder', base({ root, cacheDir: join(blocker, 'cache'), log }));
+    assert.ok(logs.some((l) => l.startsWith('warning: image cache not written: ')), logs.join('\n'));
+    assert.deepEqual(fifth.train.images, third.train.images);
   });
 });
 
