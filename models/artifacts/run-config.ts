@@ -128,6 +128,17 @@ export interface DatasetRef {
   seed: number;
   dataRoot?: string;
   valPerClass?: number;
+  // --dataset folder | csv (and imageSize for imagenet-lt / isic2019): what decides which files are read, how
+  // they are decoded and split, so a consumer rebuilds the very test split training used.
+  csv?: string;
+  imageSize?: number;
+  channels?: 1 | 3;
+  valFraction?: number;
+  testFraction?: number;
+  skipBadImages?: boolean;
+  mean?: number[];
+  std?: number[];
+  resize?: ResizePolicy;
 }
 
 /**
@@ -144,5 +155,16 @@ export function datasetRefOf(raw: unknown, source: string): DatasetRef {
     seed: num('seed', 0),
     ...(typeof c.dataRoot === 'string' ? { dataRoot: c.dataRoot } : {}),
     ...(typeof c.valPerClass === 'number' ? { valPerClass: c.valPerClass } : {}),
+    ...(typeof c.csv === 'string' ? { csv: c.csv } : {}),
+    ...(typeof c.imageSize === 'number' ? { imageSize: c.imageSize } : {}),
+    ...(c.channels === 1 || c.channels === 3 ? { channels: c.channels } : {}),
+    ...(typeof c.valFraction === 'number' ? { valFraction: c.valFraction } : {}),
+    ...(typeof c.testFraction === 'number' ? { testFraction: c.testFraction } : {}),
+    ...(typeof c.skipBadImages === 'boolean' ? { skipBadImages: c.skipBadImages } : {}),
+    ...(nums(c.mean) ? { mean: c.mean } : {}),
+    ...(nums(c.std) ? { std: c.std } : {}),
+    ...(c.resize === 'center-crop' || c.resize === 'stretch' ? { resize: c.resize } : {}),
   };
 }
+
+const nums = (v: unknown): v is number[] => Array.isArray(v) && v.every((x) => typeof x === 'number');

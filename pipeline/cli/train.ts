@@ -13,14 +13,15 @@ import { DEFAULTS, type TrainConfig, resolveConfig } from '../train/config.js';
 import { intAtLeast, nonNegInt, nonNegNumber, numberAtLeast, numberList, posInt, posNumber, unitInterval, withStageHelp } from './common.js';
 import { UsageError } from './errors.js';
 import { claimRunFolder } from './run-folder.js';
+import { datasetConfigFromArgs, datasetOptions } from './dataset-options.js';
 
 const d = (v: unknown) => ({ defaultDescription: Array.isArray(v) ? `[${v.join(', ')}]` : String(v) });
 
 export const trainOptions = <T>(y: Argv<T>) =>
-  y
-    .option('dataset', { type: 'string', choices: datasetNames(), ...d('fmnist-lt'), describe: 'training data (embedded = the subset shipped in the repository)' })
+  datasetOptions(y)
+    .option('dataset', { type: 'string', choices: datasetNames(), ...d('fmnist-lt'), describe: 'training data (embedded = the subset shipped in the repository; folder / csv = your own images, see the group below)' })
     .option('data-root', { type: 'string', describe: 'dataset folder (default: per dataset, e.g. /usr/share/datasets/fashion-mnist)' })
-    .option('imbalance', { type: 'number', coerce: numberAtLeast('imbalance', 1), ...d(DEFAULTS.imbalance), describe: 'imbalance factor n_max/n_min (100, 50, 10; 1 = balanced)' })
+    .option('imbalance', { type: 'number', coerce: numberAtLeast('imbalance', 1), ...d(DEFAULTS.imbalance), describe: 'imbalance factor n_max/n_min (100, 50, 10; 1 = balanced); folder/csv keep your own counts unless given' })
     .option('val-per-class', { type: 'number', coerce: nonNegInt('val-per-class'), ...d(DEFAULTS.valPerClass), describe: 'balanced validation images per class' })
     .option('train-limit', { type: 'number', coerce: nonNegInt('train-limit'), ...d(0), describe: 'use only the first N long-tail training images (smoke runs; 0 = all)' })
     .option('test-limit', { type: 'number', coerce: nonNegInt('test-limit'), ...d(0), describe: 'evaluate on at most N test images per epoch (0 = all)' })
@@ -109,6 +110,7 @@ export function configFromArgs(a: Record<string, unknown>): TrainConfig {
     typeof a.config === 'string' ? readConfigFile(a.config) : resumed && existsSync(resumed) ? readConfigFile(resumed) : {};
   const given: Partial<TrainConfig> = {};
   for (const [opt, field] of Object.entries(FIELDS)) if (a[opt] !== undefined) (given as Record<string, unknown>)[field] = a[opt];
+  Object.assign(given, datasetConfigFromArgs(a));
   const merged = { ...base, ...given } as Partial<TrainConfig>;
   // A replayed config keeps its resolved name unless --name is given; a new run's name is <dataset>-<loss>.
   try {

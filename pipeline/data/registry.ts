@@ -14,6 +14,8 @@ import { deriveRng } from '../../models/rng.js';
 import { countPerClass, subsetImageSet, validateImageSet, type DatasetSplits, type ImageSet } from './types.js';
 import { decodeImageFiles } from './decode.js';
 import { DEFAULT_RESIZE_POLICY, type ResizePolicy } from '../../models/onnx-contract.js';
+import { loadOwnDataset } from './own-dataset.js';
+import { OWN_DATASETS, type OwnDatasetName } from './own-defaults.js';
 
 export type { DatasetSplits, ImageSet } from './types.js';
 
@@ -22,14 +24,17 @@ export const FASHION_MNIST_CLASS_NAMES = ['T-shirt/top', 'Trouser', 'Pullover', 
 export const FASHION_MNIST_DEFAULT_ROOT = '/usr/share/datasets/fashion-mnist';
 
 const DATASETS = ['embedded', 'fmnist-lt', 'cifar10-lt', 'cifar100-lt', 'imagenet-lt', 'isic2019'] as const;
-export type DatasetName = (typeof DATASETS)[number];
+/** The built-in datasets (fixed class names and normalisation). */
+export type BuiltinDatasetName = (typeof DATASETS)[number];
+/** Built-in ones plus the user's own images (own-dataset.ts: folder, csv). */
+export type DatasetName = BuiltinDatasetName | OwnDatasetName;
 
 export function datasetNames(): DatasetName[] {
-  return DATASETS.slice();
+  return [...DATASETS, ...OWN_DATASETS];
 }
 
 /** Per-channel normalisation constants, [0, 1] pixel units, fixed per dataset. */
-export const NORMALISATION: Record<DatasetName, { mean: number[]; std: number[] }> = {
+export const NORMALISATION: Record<BuiltinDatasetName, { mean: number[]; std: number[] }> = {
   embedded: { mean: [0.286], std: [0.353] },
   'fmnist-lt': { mean: [0.286], std: [0.353] },
   'cifar10-lt': { mean: [0.4914, 0.4822, 0.4465], std: [0.247, 0.2435, 0.2616] },
@@ -39,7 +44,7 @@ export const NORMALISATION: Record<DatasetName, { mean: number[]; std: number[] 
 };
 
 /** Default validation images per class. */
-export const DEFAULT_VAL_PER_CLASS: Record<DatasetName, number> = {
+export const DEFAULT_VAL_PER_CLASS: Record<BuiltinDatasetName, number> = {
   embedded: 50,
   'fmnist-lt': 100,
   'cifar10-lt': 100,
@@ -63,7 +68,7 @@ export interface LoadDatasetOptions {
   valPerClass?: number;
   /** Side of decoded images for imagenet-lt / isic2019 (default 32). */
   imageSize?: number;
-  /** How imagenet-lt / isic2019 files become imageSize x imageSize (default DEFAULT_RESIZE_POLICY, centre crop). */
+  /** How image files (imagenet-lt, isic2019, folder, csv) become the model size (default DEFAULT_RESIZE_POLICY, centre crop). */
   resize?: ResizePolicy;
   /** Keep at most this many training images (proportional per class, seeded). */
   trainLimit?: number;
@@ -79,8 +84,17 @@ export interface LoadDatasetOptions {
   testList?: string;
   imageDir?: string;
   /** isic2019: ground-truth CSV (default root/ISIC_2019_Training_GroundTruth.csv) and image folder
-   *  (default root/ISIC_2019_Training_Input when it exists, else root). */
+   *  (default root/ISIC_2019_Training_Input when it exists, else root). csv: the path,label[,split] CSV. */
   csv?: string;
+  /** folder / csv only (own-dataset.ts): channels (default from the data), split fractions, bad-file policy,
+   *  normalisation (default: computed on the training split), decoded-image cache folder; `resize` above applies too. */
+  channels?: 1 | 3;
+  valFraction?: number;
+  testFraction?: number;
+  skipBadImages?: boolean;
+  mean?: number[];
+  std?: number[];
+  cacheDir?: string;
   /** Progress messages. */
   log?: (msg: string) => void;
 }
@@ -122,7 +136,7 @@ export interface EmbeddedManifest {
 
 /** Splits + the facts computed from them. */
 function finish(
-  name: DatasetName,
+  name: BuiltinDatasetName,
   source: string,
   train: ImageSet,
   val: ImageSet,
@@ -172,7 +186,7 @@ function ignoredImageSize(opts: LoadDatasetOptions, native: number, name: string
 }
 
 /** Long-tail train + validation from a balanced train split; the test split is kept as it is. */
-function longTailSplits(name: DatasetName, source: string, train: ImageSet, test: ImageSet, opts: LoadDatasetOptions, notes: string[]): DatasetSplits {
+function longTailSplits(name: BuiltinDatasetName, source: string, train: ImageSet, test: ImageSet, opts: LoadDatasetOptions, notes: string[]): DatasetSplits {
   const lt = buildLongTail(train.labels, train.classNames.length, {
     imbalance: opts.imbalance,
     seed: opts.seed,
@@ -371,10 +385,11 @@ async function loadIsic(opts: LoadDatasetOptions): Promise<DatasetSplits> {
 
 /** Loads a dataset by name; see datasetNames(). */
 export async function loadDataset(name: string, opts: LoadDatasetOptions): Promise<DatasetSplits> {
-  if (!(DATASETS as readonly string[]).includes(name))
-    throw new Error(`unknown dataset '${name}'; valid names: ${DATASETS.join(', ')}`);
+  if (!(datasetNames() as string[]).includes(name))
+    throw new Error(`unknown dataset '${name}'; valid names: ${datasetNames().join(', ')}`);
   checkOpts(opts);
-  switch (name as DatasetName) {
+  if ((OWN_DATASETS as readonly string[]).includes(name)) return loadOwnDataset(name as OwnDatasetName, opts);
+  switch (name as BuiltinDatasetName) {
     case 'embedded':
       return loadEmbedded(opts);
     case 'fmnist-lt':

@@ -33,6 +33,8 @@ export interface DatasetSplits {
   imbalanceFactor: number;
   /** Human-readable facts worth printing (short validation classes, ignored options, ...). */
   notes: string[];
+  /** --dataset folder | csv with --skip-bad-images: the files left out and why. */
+  skippedImages?: { path: string; reason: string }[];
 }
 
 /** Bytes of one image. */

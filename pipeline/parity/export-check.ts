@@ -9,7 +9,7 @@ import { assertModelFromCheckpoint, openRun } from '../../models/artifacts/run-d
 import { METADATA_KEYS, parseOnnxMetadataProps } from '../../models/onnx-contract.js';
 import type { ModelSpec } from '../../models/spec.js';
 import { describeBackend, selectBackend } from '../backend/select.js';
-import { loadDataset } from '../data/registry.js';
+import { loadRunData, runCacheDir } from '../data/run-data.js';
 import { argmaxRow, compareOutputs, errorStats } from './metrics.js';
 import { runOrtNode } from './runners/ort-node.js';
 import { runTfjs } from './runners/tfjs.js';
@@ -163,7 +163,7 @@ export async function runExportCheck(runDir: string, opts: { limit?: number; bac
   const ref = openRun(runDir).dataset();
   const backend = await selectBackend(opts.backend);
   console.log(describeBackend(backend));
-  const data = await loadDataset(ref.dataset, { imbalance: ref.imbalance, seed: ref.seed, root: ref.dataRoot, ...(ref.valPerClass !== undefined ? { valPerClass: ref.valPerClass } : {}) });
+  const data = await loadRunData(ref, { cacheDir: runCacheDir(runDir), log: (l) => console.log(l) });
   const n = opts.limit && opts.limit > 0 ? Math.min(opts.limit, data.test.count) : data.test.count;
   // The reference runs on the selected backend (wasm: ~10x faster than cpu for these convnets).
   const r = await exportCheck(runDir, data.test.images, data.test.labels, n, { backend: backend.name, batchSize: 200 });

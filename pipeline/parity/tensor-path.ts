@@ -2,7 +2,7 @@
 // and every runtime (WebGPU runtimes on an evenly spaced subset: software WebGPU is slow).
 import { PARITY_RUNTIMES, type RuntimeName } from '../../serve/shared/ep-policy.js';
 import { UsageError } from '../cli/errors.js';
-import { loadDataset } from '../data/registry.js';
+import { loadRunData, runCacheDir } from '../data/run-data.js';
 import { type ImageSet, subsetImageSet } from '../data/types.js';
 import type { RowOutput } from './evaluate.js';
 import { labelledAccuracy, type ParityModel, type ParityReport, type ParityRow, type PathResult } from './parity-types.js';
@@ -71,12 +71,7 @@ export async function tensorInputs(m: ParityModel, o: { samples: number | undefi
   if (!m.run) throw new UsageError('without a run there is no dataset: give --images DIR (e.g. ecl parity --model m.onnx --images DIR --reference onnx)');
   const cfg = m.run.dataset();
   o.log(`dataset ${cfg.dataset} (test split)`);
-  const data = await loadDataset(cfg.dataset, {
-    imbalance: cfg.imbalance,
-    seed: cfg.seed,
-    root: o.dataRoot ?? cfg.dataRoot,
-    ...(cfg.valPerClass !== undefined ? { valPerClass: cfg.valPerClass } : {}),
-  });
+  const data = await loadRunData(cfg, { root: o.dataRoot, cacheDir: runCacheDir(m.run.dir), log: o.log });
   const test = data.test;
   const [H, W, C] = m.shape;
   if (test.height !== H || test.width !== W || test.channels !== C) throw new Error(`test images are ${test.height}x${test.width}x${test.channels} but the model takes ${H}x${W}x${C}`);

@@ -6,6 +6,8 @@ import { MODEL_FAMILIES, type ModelFamily } from '../../models/spec.js';
 export type { TrainConfig } from '../../models/artifacts/run-config.js';
 import { lossNames } from '../../models/losses/registry.js';
 import { parseBackend } from '../backend/select.js';
+import { UsageError } from '../cli/errors.js';
+import { CNN28_MAX_IMAGE_SIZE, DEFAULT_IMAGE_SIZE, defaultOwnModel, isOwnDataset, MAX_IMAGE_SIZE, MIN_IMAGE_SIZE } from '../data/own-defaults.js';
 
 
 export const DEFAULTS: Omit<TrainConfig, 'name' | 'dataset' | 'model'> = {
@@ -33,9 +35,48 @@ export const DEFAULTS: Omit<TrainConfig, 'name' | 'dataset' | 'model'> = {
   testLimit: 0,
 };
 
-/** The model each dataset trains by default. */
-export function defaultModelFor(dataset: string): ModelFamily {
+/** The model each dataset trains by default (folder / csv: by image size, see defaultOwnModel). */
+export function defaultModelFor(dataset: string, imageSize?: number): ModelFamily {
+  if (isOwnDataset(dataset)) return defaultOwnModel(imageSize ?? DEFAULT_IMAGE_SIZE);
   return dataset === 'fmnist-lt' || dataset === 'embedded' ? 'cnn28' : 'resnet32';
+}
+
+/**
+ * folder / csv: --imbalance absent keeps the data's own class counts (stored as imbalance 1), an image size is
+ * always stored, crops pad like defaultAugmentOptions; the options that only mean something for the user's own
+ * images are refused elsewhere. Throws UsageError for a combination the user must fix.
+ */
+function resolveOwnData(cfg: TrainConfig, partial: Partial<TrainConfig>): void {
+  const flag = (k: string) => `--${k.replace(/[A-Z]/g, (m) => '-' + m.toLowerCase())}`;
+  if (!isOwnDataset(cfg.dataset)) {
+    for (const k of ['channels', 'valFraction', 'testFraction', 'skipBadImages', 'mean', 'std'] as const)
+      if (partial[k] !== undefined) throw new UsageError(`${flag(k)} applies to --dataset folder | csv only (not ${cfg.dataset})`);
+    if (partial.csv !== undefined && cfg.dataset !== 'isic2019') throw new UsageError(`--csv applies to --dataset csv (and isic2019's ground-truth CSV) only`);
+    return;
+  }
+  if (cfg.dataset === 'folder' && !cfg.dataRoot) throw new UsageError('--dataset folder needs --data-root DIR: a folder with one sub-folder of images per class');
+  if (cfg.dataset === 'csv' && !cfg.csv) throw new UsageError('--dataset csv needs --csv FILE: a CSV with path,label columns (and optionally split)');
+  if (partial.imbalance === undefined) cfg.imbalance = 1;
+  const size = (cfg.imageSize ??= DEFAULT_IMAGE_SIZE);
+  if (!Number.isInteger(size) || size < MIN_IMAGE_SIZE || size > MAX_IMAGE_SIZE) throw new UsageError(`--image-size must be an integer in [${MIN_IMAGE_SIZE}, ${MAX_IMAGE_SIZE}], got ${size}`);
+  if (partial.model === undefined) cfg.model = defaultOwnModel(size);
+  if (cfg.model === 'cnn28' && size > CNN28_MAX_IMAGE_SIZE)
+    throw new UsageError(
+      `--model cnn28 takes images up to ${CNN28_MAX_IMAGE_SIZE} px (its dense layer grows with the image area), not ${size}: use --model resnet8, resnet20 or resnet32, or --image-size ${CNN28_MAX_IMAGE_SIZE} or less`,
+    );
+  if (cfg.channels !== undefined && cfg.channels !== 1 && cfg.channels !== 3) throw new UsageError(`--channels must be 1 (grey) or 3 (RGB), got ${String(cfg.channels)}`);
+  for (const k of ['valFraction', 'testFraction'] as const) {
+    const v = cfg[k];
+    if (v !== undefined && !(Number.isFinite(v) && v >= 0 && v < 1)) throw new UsageError(`${flag(k)} must be in [0, 1), got ${v}`);
+  }
+  if ((cfg.valFraction ?? 0) + (cfg.testFraction ?? 0) >= 1) throw new UsageError(`--val-fraction + --test-fraction must be below 1, got ${cfg.valFraction} + ${cfg.testFraction}`);
+  if ((cfg.mean === undefined) !== (cfg.std === undefined)) throw new UsageError('--mean and --std go together: give both (one value per channel) or neither');
+  if (cfg.mean && cfg.std) {
+    if (cfg.mean.length !== cfg.std.length || ![1, 3].includes(cfg.mean.length)) throw new UsageError(`--mean and --std need 1 or 3 values each (one per channel), got ${cfg.mean.length} and ${cfg.std.length}`);
+    if (cfg.channels !== undefined && cfg.mean.length !== cfg.channels) throw new UsageError(`--mean/--std have ${cfg.mean.length} value(s) but --channels is ${cfg.channels}`);
+    if (!cfg.std.every((v) => v > 0) || !cfg.mean.every((v) => Number.isFinite(v))) throw new UsageError('--std values must be > 0 and --mean values finite');
+  }
+  if (partial.cropPad === undefined) cfg.cropPad = size <= 28 ? 2 : Math.max(1, Math.round(size / 8));
 }
 
 export function resolveConfig(partial: Partial<TrainConfig> & { dataset: string }): TrainConfig {
@@ -47,6 +88,7 @@ export function resolveConfig(partial: Partial<TrainConfig> & { dataset: string 
   } as TrainConfig;
   if (!(cfg.dataset.startsWith('cifar') || cfg.dataset === 'imagenet-lt' || cfg.dataset === 'isic2019') && partial.cropPad === undefined) cfg.cropPad = 2;
   else if (partial.cropPad === undefined) cfg.cropPad = 4;
+  resolveOwnData(cfg, partial);
   validateConfig(cfg);
   return cfg;
 }

@@ -2,7 +2,7 @@
 import type { ClassificationReport } from '../../models/metrics/classification.js';
 import { type BackendChoice, describeBackend, selectBackend } from '../backend/select.js';
 import { openRun } from '../../models/artifacts/run-dir.js';
-import { loadDataset } from '../data/registry.js';
+import { loadRunData, runCacheDir } from '../data/run-data.js';
 import { reportFromLogits, runInference } from './evaluate.js';
 import { writeFileAtomic } from '../../models/artifacts/atomic-write.js';
 import { ModelState } from './model-state.js';
@@ -23,13 +23,7 @@ export async function evaluateRun(runDir: string, opts: { backend?: string; data
   const ck = run.checkpoint;
   const cfg = run.config();
   const backend = await selectBackend(opts.backend ?? cfg.backend);
-  const data = await loadDataset(cfg.dataset, {
-    imbalance: cfg.imbalance,
-    seed: cfg.seed,
-    root: opts.dataRoot ?? cfg.dataRoot,
-    valPerClass: cfg.valPerClass,
-    ...(cfg.resize ? { resize: cfg.resize } : {}),
-  });
+  const data = await loadRunData(run.dataset(), { root: opts.dataRoot, cacheDir: runCacheDir(runDir) });
   const state = new ModelState(ck.params);
   try {
     const res = await runInference(ck.meta.spec, state.params(), data.test, { limit: opts.limit });

@@ -2,6 +2,7 @@
 // and weight decay, BN running statistics, per-epoch evaluation, atomic checkpoints, bit-exact resume.
 import * as tf from '@tensorflow/tfjs-core';
 import { appendFileSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { buildModelSpec, initParams } from '../../models/builders.js';
 import { classifierWeights, forwardClassifier, projectFeatures, prototypes } from '../../models/forward.js';
 import { createLoss } from '../../models/losses/registry.js';
@@ -13,7 +14,11 @@ import { runningStatsStep, sgdMomentumStep } from './optim.js';
 import { writeCheckpoint } from '../../models/artifacts/checkpoint.js';
 import { openRun, runDirOf, runPaths } from '../../models/artifacts/run-dir.js';
 import { type TrainConfig, learningRate } from './config.js';
-import { loadDataset } from '../data/registry.js';
+import { loadRunData } from '../data/run-data.js';
+import { isOwnDataset } from '../data/own-defaults.js';
+import { UsageError } from '../cli/errors.js';
+import { formatLongTailProfile } from '../data/own-split.js';
+import { datasetRefOf } from '../../models/artifacts/run-config.js';
 import type { DatasetSplits } from '../data/types.js';
 import { type AugmentOptions, defaultAugmentOptions, makeBatch } from '../data/augment.js';
 import { reportFromLogits, runInference } from './evaluate.js';
@@ -92,18 +97,20 @@ export async function train(cfg: TrainConfig, opts: TrainOptions = {}): Promise<
 
   const data =
     opts.data ??
-    (await loadDataset(cfg.dataset, {
-      imbalance: cfg.imbalance,
-      seed: cfg.seed,
-      root: cfg.dataRoot,
-      valPerClass: cfg.valPerClass,
-      ...(cfg.resize ? { resize: cfg.resize } : {}),
+    (await loadRunData(datasetRefOf(cfg, 'run config'), {
       trainLimit: cfg.trainLimit || undefined,
       testLimit: cfg.testLimit || undefined,
+      cacheDir: join(cfg.runsDir, '.cache'),
+      log,
     }));
   const C = data.classNames.length;
   for (const note of data.notes) log(`note: ${note}`);
   log(`data: ${data.name} from ${data.source}: train ${data.train.count} (per class ${data.classCounts.join(', ')}), val ${data.val.count}, test ${data.test.count}`);
+  for (const line of formatLongTailProfile(data.classNames, data.classCounts)) log(line);
+  // Channels chosen from the data are stored, so eval / export-check / parity decode the files the same way.
+  if (isOwnDataset(cfg.dataset) && cfg.channels === undefined) cfg = { ...cfg, channels: data.train.channels === 1 ? 1 : 3 };
+  const skipped = data.skippedImages?.length ?? 0;
+  if (skipped) log(`skipped ${skipped} bad image file(s) (--skip-bad-images); listed in ${files.trainSummary}`);
 
   let spec: ModelSpec;
   let state: ModelState;
@@ -133,6 +140,8 @@ export async function train(cfg: TrainConfig, opts: TrainOptions = {}): Promise<
     });
     state = new ModelState(initParams(spec, cfg.seed));
   }
+  // Before the run folder exists, so a run that cannot start leaves nothing behind.
+  if (data.train.count < cfg.batchSize) throw new UsageError(`training set (${data.train.count} images) is smaller than one batch (${cfg.batchSize}): lower --batch-size`);
   mkdirSync(runDir, { recursive: true });
   // A run killed while writing a checkpoint leaves a temp file; it is never read, so clear it here.
   for (const f of removeStaleTempFiles(runDir)) log(`removed ${f}, left by an interrupted write`);
@@ -145,7 +154,6 @@ export async function train(cfg: TrainConfig, opts: TrainOptions = {}): Promise<
   const loss = createLoss(cfg.loss, cfg);
   const B = cfg.batchSize;
   const n = data.train.count;
-  if (n < B) throw new Error(`training set (${n} images) is smaller than one batch (${B})`);
   const stepsPerEpoch = Math.floor(n / B);
   const { height: H, width: W, channels: Ch } = spec.input;
   const views = loss.needsContrastiveViews ? 3 : 1;
@@ -279,7 +287,11 @@ export async function train(cfg: TrainConfig, opts: TrainOptions = {}): Promise<
   const result: TrainResult = { runDir, backend, epochs, wallSeconds, imgPerSec: totalTrainSeconds > 0 ? totalImages / totalTrainSeconds : 0 };
   writeFileAtomic(
     files.trainSummary,
-    JSON.stringify({ backend: backend.name, wallSeconds, imgPerSec: result.imgPerSec, last: epochs.at(-1) ?? null }, null, 2) + '\n',
+    JSON.stringify(
+      { backend: backend.name, wallSeconds, imgPerSec: result.imgPerSec, last: epochs.at(-1) ?? null, ...(data.skippedImages ? { skippedBadImages: skipped, skippedFiles: data.skippedImages.slice(0, 1000) } : {}) },
+      null,
+      2,
+    ) + '\n',
   );
   return result;
 }

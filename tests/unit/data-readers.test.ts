@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import sharp from 'sharp';
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
@@ -146,16 +147,34 @@ describe('image decoding, ImageNet-LT lists, ISIC CSV', () => {
     await writeSolidImage(join(d, 'a.png'), 40, 20, [200, 10, 30], 'png');
     await writeSolidImage(join(d, 'b.jpg'), 17, 23, [20, 120, 240], 'jpeg');
     await writeSolidImage(join(d, 'g.png'), 9, 9, [77, 0, 0], 'png', true);
-    const a = await decodeImageFile(join(d, 'a.png'), { height: 8, width: 8, channels: 3, resize: 'center-crop' });
+    const rgb = (n: number) => ({ height: n, width: n, channels: 3 as const, resize: 'center-crop' as const });
+    const a = await decodeImageFile(join(d, 'a.png'), rgb(8));
     assert.equal(a.length, 8 * 8 * 3);
     assert.deepEqual(Array.from(a.subarray(0, 3)), [200, 10, 30]);
-    const b = await decodeImageFile(join(d, 'b.jpg'), { height: 8, width: 8, channels: 3, resize: 'center-crop' });
+    const b = await decodeImageFile(join(d, 'b.jpg'), rgb(8));
     for (const [k, v] of [20, 120, 240].entries()) assert.ok(Math.abs(b[3 * 27 + k]! - v) <= 4, `jpeg channel ${k}: ${b[3 * 27 + k]} vs ${v}`);
-    const g = await decodeImageFile(join(d, 'g.png'), { height: 4, width: 4, channels: 3, resize: 'center-crop' });
+    const g = await decodeImageFile(join(d, 'g.png'), rgb(4));
     assert.deepEqual(Array.from(g.subarray(0, 6)), [77, 77, 77, 77, 77, 77]);
-    await assert.rejects(decodeImageFile(join(d, 'missing.jpg'), { height: 8, width: 8, channels: 3, resize: 'center-crop' }), { message: `file not found: ${join(d, 'missing.jpg')}` });
+    // 1 channel: greyscale; 'stretch' keeps the whole non-square image (left half red, right half blue), 'center-crop' cuts its centre
+    const g1 = await decodeImageFile(join(d, 'g.png'), { height: 4, width: 4, channels: 1, resize: 'stretch' });
+    assert.deepEqual(Array.from(g1), Array(16).fill(77));
+    // 40x10: red columns 0..11, green 12..27, blue 28..39
+    const band = (left: number, width: number, r: number, g: number, b: number) => ({ input: { create: { width, height: 10, channels: 3 as const, background: { r, g, b } } }, left, top: 0 });
+    await sharp({ create: { width: 40, height: 10, channels: 3, background: { r: 0, g: 0, b: 0 } } })
+      .composite([band(0, 12, 255, 0, 0), band(12, 16, 0, 255, 0), band(28, 12, 0, 0, 255)])
+      .png()
+      .toFile(join(d, 'wide.png'));
+    const st = await decodeImageFile(join(d, 'wide.png'), { height: 4, width: 4, channels: 3, resize: 'stretch' });
+    const cc = await decodeImageFile(join(d, 'wide.png'), { height: 4, width: 4, channels: 3, resize: 'center-crop' });
+    // (sharp's lanczos3 rings a little at the band edges: a few grey levels)
+    const near = (px: Uint8Array, want: number[], what: string) => want.forEach((v, k) => assert.ok(Math.abs(px[k]! - v) <= 12, `${what}: ${Array.from(px)} vs ${want}`));
+    near(st.subarray(0, 3), [255, 0, 0], 'stretch: left column is red');
+    near(st.subarray(9, 12), [0, 0, 255], 'stretch: right column is blue');
+    // centre crop: the middle 10x10 only, all green
+    for (let p = 0; p < 16; p++) near(cc.subarray(3 * p, 3 * p + 3), [0, 255, 0], `center-crop pixel ${p}`);
+    await assert.rejects(decodeImageFile(join(d, 'missing.jpg'), rgb(8)), { message: `file not found: ${join(d, 'missing.jpg')}` });
     await writeFile(join(d, 'junk.jpg'), 'not an image');
-    await assert.rejects(decodeImageFile(join(d, 'junk.jpg'), { height: 8, width: 8, channels: 3, resize: 'center-crop' }), (e: Error) => e.message.startsWith(`cannot decode image ${join(d, 'junk.jpg')}:`));
+    await assert.rejects(decodeImageFile(join(d, 'junk.jpg'), rgb(8)), (e: Error) => e.message.startsWith(`cannot decode image ${join(d, 'junk.jpg')}:`));
   });
 
   test('ImageNet-LT list + images', async () => {

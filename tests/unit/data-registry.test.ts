@@ -14,9 +14,9 @@ const sum = (a: number[]) => a.reduce((x, y) => x + y, 0);
 
 describe('dataset registry', () => {
   test('names; unknown name lists the valid ones', async () => {
-    assert.deepEqual(datasetNames(), ['embedded', 'fmnist-lt', 'cifar10-lt', 'cifar100-lt', 'imagenet-lt', 'isic2019']);
+    assert.deepEqual(datasetNames(), ['embedded', 'fmnist-lt', 'cifar10-lt', 'cifar100-lt', 'imagenet-lt', 'isic2019', 'folder', 'csv']);
     await assert.rejects(loadDataset('mnist-lt', { imbalance: 100, seed: 0 }), {
-      message: "unknown dataset 'mnist-lt'; valid names: embedded, fmnist-lt, cifar10-lt, cifar100-lt, imagenet-lt, isic2019",
+      message: "unknown dataset 'mnist-lt'; valid names: embedded, fmnist-lt, cifar10-lt, cifar100-lt, imagenet-lt, isic2019, folder, csv",
     });
     await assert.rejects(loadDataset('embedded', { imbalance: 0, seed: 0 }), { message: 'imbalance must be a number >= 1 (1 = balanced), got 0' });
   });
