@@ -2,10 +2,8 @@
 // with long-tail counts plus RGB JPEGs of other sizes and aspect ratios -> `ecl train --dataset folder|csv` (1 epoch)
 // -> exportRun -> the server (dist/serve/node/main.js) -> the raw files posted to /v1/classify, checked against the
 // training-side decode (decodeImageFile) run through the trained tfjs model: same top-1, probabilities within 1e-4.
-//
-// Until the shared preprocessing contract lands, the server stretches every image to the model size with its own
-// bilinear resize while training decodes with sharp (lanczos3, centre crop): only images that already have the
-// model size (the 28x28 PNGs) can agree. The JPEG checks are written as they should be and marked todo.
+// Both sides run the one preprocessing contract (serve/shared/preprocess.ts with the model's resize policy), so
+// resized and non-square files agree as well as the ones already at the model size.
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
 import { readFileSync, rmSync, existsSync } from 'node:fs';
@@ -126,11 +124,11 @@ for (const kind of ['folder', 'csv'] as const) {
       assertAgree(rows);
     });
 
-    test('square JPEGs of other sizes (resized)', { todo: 'server: bilinear stretch (serve/shared/preprocess.ts); training: sharp lanczos3 — until the preprocessing contract lands' }, async () => {
+    test('square JPEGs of other sizes (resized)', async () => {
       assertAgree(await compare(dir, server!.url, images.filter((i) => i.width === i.height && i.width !== SIZE)));
     });
 
-    test('non-square JPEGs (wide and tall)', { todo: 'server stretches non-square images, training centre-crops — until the preprocessing contract lands' }, async () => {
+    test('non-square JPEGs (wide and tall)', async () => {
       assertAgree(await compare(dir, server!.url, images.filter((i) => i.width !== i.height)));
     });
   });
@@ -154,7 +152,7 @@ describe('bad data through the CLI', () => {
     assert.equal(existsSync(runs()), false, 'neither runs/mixed nor runs/.cache exist');
   });
 
-  test('exit code 2 (usage error)', { todo: 'pipeline/cli.ts maps UsageError to exit 2 on main (cli-path branch); this branch still exits 1' }, () => {
+  test('exit code 2 (usage error)', () => {
     assert.equal(res.code, 2);
   });
 });
