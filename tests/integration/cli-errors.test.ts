@@ -125,7 +125,7 @@ test('every stage: a bad option value exits 2 with one line naming the option, b
     [['bench-serve', '--connections', '1,x'], /--connections must be comma-separated positive integers/],
     [['bench-serve', '--duration', '0'], /--duration must be a positive finite number, got 0/],
     [['bench-serve', '--family', 'vgg'], /Argument: family, Given: "vgg"/],
-    [['parity'], /Missing required argument: run/],
+    [['parity'], /give a run \(ecl parity runs\/<name>\) or --model model\.onnx with --images DIR/],
     [['bench-train', '--models', 'vgg'], /--models: unknown 'vgg'/],
     [['bench-train', '--steps', '0'], /--steps must be a positive integer, got 0/],
     [['bench-train', '--backend', 'tpu'], /Argument: backend, Given: "tpu"/],
