@@ -106,13 +106,14 @@ GPU_CHECK_OUT ?= runs/gpu-check
 gpu-check: build
 	PYTHON=$(PYTHON) scripts/gpu-check.sh $(GPU_CHECK_OUT)
 
-# Parity of every runtime (onnxruntime node/web, OpenCV DNN) against the trained tfjs model, on the demo run
-# (trained first if missing). IMAGES=<dir> checks original image files through every runtime's own decode path
-# (and the server's /v1/classify) instead of the test split.
+# Parity of every runtime (onnxruntime node/web, OpenCV DNN) against the trained tfjs model, on RUN (default: the
+# newest run; the demo run, trained first, when there is none). IMAGES=<dir> checks original image files through
+# every runtime's own decode path (and the server's /v1/classify) instead of the test split.
+PARITY_RUN = $(or $(RUN),$(DEMO_RUN))
 parity: build
-	@test -f runs/$(DEMO_RUN)/checkpoint.ckpt || $(MAKE) demo
-	$(ECL) export runs/$(DEMO_RUN)
-	$(ECL) parity runs/$(DEMO_RUN) $(if $(IMAGES),--images $(IMAGES))
+	@test -f runs/$(PARITY_RUN)/checkpoint.ckpt || $(MAKE) demo
+	$(ECL) export runs/$(PARITY_RUN)
+	$(ECL) parity runs/$(PARITY_RUN) $(if $(IMAGES),--images $(IMAGES))
 
 # The method comparison (docs/results.md): 6 methods x 3 seeds on Fashion-MNIST-LT IF 100. Hours on 2 cores.
 STUDY_EPOCHS ?= 3

@@ -5,6 +5,7 @@ import { basename, dirname, join } from 'node:path';
 import type { Argv, CommandModule } from 'yargs';
 import { RUN_FILES } from '../../models/artifacts/run-dir.js';
 import { RUNTIMES } from '../../serve/shared/ep-policy.js';
+import { nonNegInt, nonNegNumber, posInt, withStageHelp } from './common.js';
 import { CheckFailedError, UsageError } from './errors.js';
 
 /** Every row --runtimes can name (harness.ts PARITY_ROWS; listed here so the CLI loads without the harness). */
@@ -34,6 +35,15 @@ export interface ParityArgs {
   quiet: boolean;
 }
 
+/** yargs coerce for a runtime list: split, then every name must be a parity row (checked before anything loads). */
+function runtimeList(opt: string) {
+  return (v: unknown): string[] => {
+    const names = splitList(v);
+    for (const r of names) if (!(PARITY_ROW_NAMES as readonly string[]).includes(r)) throw new Error(`--${opt}: unknown runtime '${r}' (expected: ${PARITY_ROW_NAMES.join(', ')})`);
+    return names;
+  };
+}
+
 /** "a,b c" / ["a,b", "c"] -> ["a", "b", "c"]. */
 export function splitList(v: unknown): string[] {
   const items = Array.isArray(v) ? v : v === undefined ? [] : [v];
@@ -53,21 +63,25 @@ export const parityOptions = <T>(y: Argv<T>) =>
     .option('model', { type: 'string', describe: 'ONNX model to check (default <run>/model.onnx)' })
     .option('images', { type: 'string', describe: 'folder of PNG/JPEG/WebP files (or <label>/ subfolders): each original file through every runtime\'s own decode path' })
     .option('reference', { type: 'string', choices: ['tfjs', 'onnx'], describe: 'reference: the trained tfjs model (default with a run) or onnxruntime-node CPU on the model (default without)' })
-    .option('samples', { type: 'number', describe: 'test images for the reference and the CPU/WASM runtimes (default: the whole test split)' })
-    .option('webgpu-samples', { type: 'number', default: 64, describe: 'test images for the WebGPU runtimes (software WebGPU is slow; 0 = --samples)' })
-    .option('atol-cpu', { type: 'number', default: 1e-4, describe: 'absolute tolerance for CPU/WASM/OpenCV runtimes' })
-    .option('atol-gpu', { type: 'number', default: 1e-3, describe: 'absolute tolerance for GPU runtimes (CUDA, WebGPU)' })
-    .option('rtol', { type: 'number', default: 1e-3, describe: 'relative tolerance: pass when |a - r| <= atol + rtol*|r|' })
-    .option('runtimes', { type: 'array', string: true, describe: `runtimes to check (default all): ${PARITY_ROW_NAMES.join(', ')} (serve-classify needs --images)` })
-    .option('require', { type: 'array', string: true, describe: 'runtimes that must be available (unavailable = failure), e.g. --require ort-web-webgpu' })
+    .option('samples', { type: 'number', coerce: posInt('samples'), describe: 'test images for the reference and the CPU/WASM runtimes (default: the whole test split)' })
+    .option('webgpu-samples', { type: 'number', coerce: nonNegInt('webgpu-samples'), default: 64, describe: 'test images for the WebGPU runtimes (software WebGPU is slow; 0 = --samples)' })
+    .option('atol-cpu', { type: 'number', coerce: nonNegNumber('atol-cpu'), default: 1e-4, describe: 'absolute tolerance for CPU/WASM/OpenCV runtimes' })
+    .option('atol-gpu', { type: 'number', coerce: nonNegNumber('atol-gpu'), default: 1e-3, describe: 'absolute tolerance for GPU runtimes (CUDA, WebGPU)' })
+    .option('rtol', { type: 'number', coerce: nonNegNumber('rtol'), default: 1e-3, describe: 'relative tolerance: pass when |a - r| <= atol + rtol*|r|' })
+    .option('runtimes', { type: 'array', string: true, coerce: runtimeList('runtimes'), describe: `runtimes to check (default all): ${PARITY_ROW_NAMES.join(', ')} (serve-classify needs --images)` })
+    .option('require', { type: 'array', string: true, coerce: runtimeList('require'), describe: 'runtimes that must be available (unavailable = failure), e.g. --require ort-web-webgpu' })
     .option('reference-backend', { type: 'string', choices: ['wasm', 'cpu'], default: 'wasm', describe: 'tfjs backend of the reference model' })
-    .option('batch-size', { type: 'number', default: 64, describe: 'images per inference call on every runtime' })
+    .option('batch-size', { type: 'number', coerce: posInt('batch-size'), default: 64, describe: 'images per inference call on every runtime' })
     .option('data-root', { type: 'string', describe: 'dataset folder (default: the run config)' })
     .option('opencv-python', { type: 'string', describe: 'python with cv2 for the opencv-dnn row (default /usr/bin/python3)' })
     .option('save-outputs', { type: 'string', describe: "write every runtime's outputs with the model sha256 and the inputs' identity (to compare on another machine)" })
     .option('load-outputs', { type: 'array', string: true, describe: 'outputs saved by --save-outputs (e.g. on another machine): each of their runtimes becomes a row' })
     .option('out', { type: 'string', describe: 'report path (default <run>/parity.json, or parity.json next to --model; the markdown goes next to it as .md)' })
-    .option('quiet', { type: 'boolean', default: false, describe: 'no progress lines' });
+    .option('quiet', { type: 'boolean', default: false, describe: 'no progress lines' })
+    .group(['model', 'images', 'reference', 'samples', 'webgpu-samples', 'data-root'], 'What is checked:')
+    .group(['runtimes', 'require', 'reference-backend', 'batch-size', 'opencv-python'], 'Runtimes:')
+    .group(['atol-cpu', 'atol-gpu', 'rtol'], 'Tolerances (pass when |a - r| <= atol + rtol*|r| on every logit and probability):')
+    .group(['out', 'save-outputs', 'load-outputs', 'quiet'], 'Output:');
 
 export async function parityHandler(a: ParityArgs): Promise<void> {
   const { runParity } = await import('../parity/harness.js');
@@ -119,6 +133,12 @@ export async function parityHandler(a: ParityArgs): Promise<void> {
 export const parityCommand: CommandModule<object, ParityArgs> = {
   command: 'parity [run]',
   describe: 'compare the exported model on every runtime (onnxruntime-node, onnxruntime-web in Chromium, OpenCV DNN, the server on raw images) with a reference',
-  builder: (y) => parityOptions(y) as unknown as Argv<ParityArgs>,
+  builder: (y) =>
+    withStageHelp(parityOptions(y), 'parity', [
+      ['$0 parity runs/demo', 'every runtime on the run\'s test split against the trained tfjs model (make parity)'],
+      ['$0 parity runs/mine --images ~/photos', 'your original files through every runtime\'s own decode path, the server\'s /v1/classify included'],
+      ['$0 parity --model m.onnx --images DIR --reference onnx', 'a model without a run: onnxruntime-node CPU is the reference'],
+      ['$0 parity runs/demo --runtimes ort-node-cpu,opencv-dnn --save-outputs a.json', 'save outputs to compare with --load-outputs on another machine'],
+    ]) as unknown as Argv<ParityArgs>,
   handler: parityHandler,
 };
