@@ -12,7 +12,7 @@ import { createHash } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
 import { cpus } from 'node:os';
 import { resolve } from 'node:path';
-import { assertModelFromCheckpoint, type OpenRun, openRun } from '../../models/artifacts/run-dir.js';
+import { assertModelFromCheckpoint, openRun } from '../../models/artifacts/run-dir.js';
 import { inputSpecFromMetadata, labelsFromMetadata, METADATA_KEYS, parseOnnxMetadataProps } from '../../models/onnx-contract.js';
 import type { RuntimeClass } from '../../serve/shared/ep-policy.js';
 import { UsageError } from '../cli/errors.js';

@@ -13,6 +13,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import type * as Ort from 'onnxruntime-node';
+import { noGpuReason } from './gpu-devices.js';
 import { type EpAttempt as PolicyEpAttempt, NODE_EP_CHOICES, type NodeEp, type NodeEpChoice, nodeEpOrder } from '../shared/ep-policy.js';
 
 type OrtModule = typeof Ort;
@@ -115,6 +116,12 @@ const firstLine = (e: unknown): string => {
 };
 
 function precheck(ep: EpName, ort: OrtModule): string | null {
+  // Without a GPU device or a Vulkan loader Dawn cannot find an adapter; asking it anyway prints native
+  // "Couldn't load Vulkan" lines, so say why without loading it.
+  if (ep === 'webgpu') {
+    const noGpu = noGpuReason();
+    if (noGpu) return `no WebGPU adapter possible: ${noGpu.replace('Dawn not probed', "onnxruntime's WebGPU EP not tried")}`;
+  }
   if (ep === 'cuda') {
     if (process.platform !== 'linux' || process.arch !== 'x64')
       return `the CUDA provider of onnxruntime-node is only available on linux-x64 (this is ${process.platform}-${process.arch})`;

@@ -9,7 +9,7 @@ import { after, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import sharp from 'sharp';
 import { settingsFor, SETTINGS } from '../../models/settings.js';
-import { noGpuReason, type GpuHost } from '../../pipeline/backend/select.js';
+import { noGpuReason, type GpuHost } from '../../serve/node/gpu-devices.js';
 import { intIn, nonNegInt, numberList, posInt, posIntCsv, posNumber, unitInterval } from '../../pipeline/cli/common.js';
 import { exitCodeOf, UsageError } from '../../pipeline/cli/errors.js';
 import { claimRunFolder } from '../../pipeline/cli/run-folder.js';
