@@ -3,7 +3,7 @@
 // missing requirement fails the suite with that reason instead of turning green with skips.
 import { settings } from '../../models/settings.js';
 
-export const REQUIREMENTS = ['chromium', 'onnx', 'webgpu', 'fmnist', 'clang'] as const;
+export const REQUIREMENTS = ['chromium', 'onnx', 'webgpu', 'fmnist', 'clang', 'opencv'] as const;
 export type Requirement = (typeof REQUIREMENTS)[number];
 
 export class RequirementMissingError extends Error {

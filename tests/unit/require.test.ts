@@ -34,6 +34,6 @@ describe('ECL_REQUIRE', { timeout: 240_000 }, () => {
     const ci = readFileSync(fileURLToPath(new URL('../../../.ci/run', import.meta.url)), 'utf8');
     const m = /ECL_REQUIRE=([a-z,]+)/.exec(ci);
     assert.ok(m, 'ECL_REQUIRE is set in .ci/run');
-    assert.deepEqual(m[1]!.split(',').sort(), ['chromium', 'clang', 'fmnist', 'onnx', 'webgpu']);
+    assert.deepEqual(m[1]!.split(',').sort(), ['chromium', 'clang', 'fmnist', 'onnx', 'opencv', 'webgpu']);
   });
 });
