@@ -7,10 +7,13 @@ export function softmaxCrossEntropy(logits: tf.Tensor2D, oneHot: tf.Tensor2D): t
   return tf.tidy(() => tf.neg(tf.mean(tf.sum(tf.mul(oneHot, tf.logSoftmax(logits)), -1))) as tf.Scalar);
 }
 
-/** log of training class frequencies, length C. */
+/** log of training class frequencies, length C. A class without training images is an error, not a count of 1. */
 export function logPrior(classCounts: number[]): number[] {
+  classCounts.forEach((n, c) => {
+    if (!(Number.isFinite(n) && n > 0)) throw new Error(`logit adjustment: class ${c} has ${n} training images; every class needs at least one`);
+  });
   const total = classCounts.reduce((a, b) => a + b, 0);
-  return classCounts.map((n) => Math.log(Math.max(n, 1) / total));
+  return classCounts.map((n) => Math.log(n / total));
 }
 
 /** LC term: CE on logits + tauLa * log(pi). With tauLa = 0 this is plain CE. */

@@ -14,13 +14,17 @@ import { l2Normalize } from '../forward.js';
 export type ContrastiveVariant = 'ecl' | 'bcl';
 
 interface Pieces {
-  /** 1/tau: the shift m used for stability (|s| <= 1/tau for unit vectors). */
-  shift: number;
-  /** exp(s(z_i, z_k) - m) summed over k != i with y_k = c, [N, C]. */
+  /**
+   * The stability shift m_i, [N, 1]: anchor i's largest score over its keys (the other embeddings and the
+   * prototypes). A fixed 1/tau underflowed: at tau = 0.005 an anchor whose best score is 0.3/tau has every
+   * exp(s - 1/tau) <= e^-140, zero in float32, so log D was -Inf and the loss NaN.
+   */
+  shift: tf.Tensor2D;
+  /** exp(s(z_i, z_k) - m_i) summed over k != i with y_k = c, [N, C]. */
   sumExp: tf.Tensor2D;
   /** |S_c| for anchor i: number of k != i with y_k = c, [N, C]. */
   count: tf.Tensor2D;
-  /** exp(s(z_i, p_c) - m), [N, C]. */
+  /** exp(s(z_i, p_c) - m_i), [N, C]. */
   protoExp: tf.Tensor2D;
   /** s(z_i, p_c), [N, C]. */
   protoSim: tf.Tensor2D;
@@ -44,23 +48,28 @@ function checkShapes(z: tf.Tensor2D, y: tf.Tensor2D, p: tf.Tensor2D, tau: number
 function pieces(z: tf.Tensor2D, y: tf.Tensor2D, p: tf.Tensor2D, tau: number): Pieces {
   checkShapes(z, y, p, tau);
   const n = z.shape[0];
-  const shift = 1 / tau;
   const invTau = tf.scalar(1 / tau);
   const s = tf.mul(tf.matMul(z, z, false, true), invTau) as tf.Tensor2D; // [N, N]
   const sp = tf.mul(tf.matMul(z, p, false, true), invTau) as tf.Tensor2D; // [N, C]
-  const notSelf = tf.sub(tf.onesLike(s), tf.eye(n)) as tf.Tensor2D; // 1 - I
+  const eye = tf.eye(n);
+  const notSelf = tf.sub(tf.onesLike(s), eye) as tf.Tensor2D; // 1 - I
   const sameClass = tf.mul(tf.matMul(y, y, false, true), notSelf) as tf.Tensor2D; // Y Y^T - I (y rows are one-hot)
-  const e = tf.mul(tf.exp(tf.sub(s, tf.scalar(shift))), notSelf) as tf.Tensor2D; // self excluded
+  // m_i = max(max_{k != i} s_ik, max_c s(z_i, p_c)); the self score is pushed down by 2/tau (scores are in
+  // [-1/tau, 1/tau]) so it never wins. Every exponent below is then <= 0 and the largest is exactly 0.
+  const sOthers = tf.sub(s, tf.mul(eye, tf.scalar(2 / tau)));
+  const shift = tf.maximum(tf.max(sOthers, 1, true), tf.max(sp, 1, true)) as tf.Tensor2D; // [N, 1]
+  // exp of the self-excluded scores: exp(s_ii - m_i) itself could overflow to Inf, and Inf * 0 is NaN.
+  const e = tf.mul(tf.exp(tf.sub(sOthers, shift)), notSelf) as tf.Tensor2D; // self excluded
   const sumExp = tf.matMul(e, y) as tf.Tensor2D; // [N, C]
   const count = tf.sub(tf.sum(y, 0, true), y) as tf.Tensor2D; // colsum(Y) - own one-hot
-  const protoExp = tf.exp(tf.sub(sp, tf.scalar(shift))) as tf.Tensor2D;
+  const protoExp = tf.exp(tf.sub(sp, shift)) as tf.Tensor2D;
   const posSimSum = tf.sum(tf.mul(sameClass, s), 1) as tf.Tensor1D;
   const posCount = tf.sum(sameClass, 1) as tf.Tensor1D;
   const posProtoSim = tf.sum(tf.mul(y, sp), 1) as tf.Tensor1D;
   return { shift, sumExp, count, protoExp, protoSim: sp, posSimSum, posCount, posProtoSim };
 }
 
-/** Class masses M_c scaled by exp(-1/tau), [N, C], and the positive score pos_i, [N]. */
+/** Class masses M_c scaled by exp(-m_i), [N, C], and the positive score pos_i, [N]. */
 function massesAndPositives(pc: Pieces, variant: ContrastiveVariant): { scaledMass: tf.Tensor2D; pos: tf.Tensor1D } {
   const one = tf.scalar(1);
   const half = tf.scalar(0.5);
@@ -88,20 +97,20 @@ export function logClassMasses(z: tf.Tensor2D, y: tf.Tensor2D, p: tf.Tensor2D, t
   return tf.tidy(() => {
     const pc = pieces(z, y, p, tau);
     const { scaledMass } = massesAndPositives(pc, variant);
-    return tf.add(tf.log(scaledMass), tf.scalar(pc.shift)) as tf.Tensor2D;
+    return tf.add(tf.log(scaledMass), pc.shift) as tf.Tensor2D;
   });
 }
 
 /**
  * Per-anchor contrastive loss log D_i - pos_i, [N].
- * Stability: every exponent is s - 1/tau <= 0, so D is computed as e^{1/tau} * D~ and
- * log D_i = 1/tau + log D~_i; pos_i is a plain (unshifted) similarity, so the shift is added back once.
+ * Stability: every exponent is s - m_i <= 0 with the largest 0, so D is computed as e^{m_i} * D~ and
+ * log D_i = m_i + log D~_i (D~ >= a positive term, never 0); pos_i is a plain (unshifted) similarity.
  */
 export function contrastivePerAnchor(z: tf.Tensor2D, y: tf.Tensor2D, p: tf.Tensor2D, tau: number, variant: ContrastiveVariant): tf.Tensor1D {
   return tf.tidy(() => {
     const pc = pieces(z, y, p, tau);
     const { scaledMass, pos } = massesAndPositives(pc, variant);
-    const logD = tf.add(tf.log(tf.sum(scaledMass, 1)), tf.scalar(pc.shift));
+    const logD = tf.add(tf.log(tf.sum(scaledMass, 1)), tf.squeeze(pc.shift, [1]));
     return tf.sub(logD, pos) as tf.Tensor1D;
   });
 }
