@@ -42,6 +42,15 @@ export interface GeometryMetrics {
   classifierAlignment: number;
   /** || W^ W^T - P^ P^T ||_F / C with row-normalised W and P. Ideal 0. */
   classifierPrototypeGramDistance: number;
+  /**
+   * NC2 (Papyan et al. 2020): mean over class pairs of |cos(mu_a, mu_b) + 1/(C'-1)|. Ideal 0. The mean cosine
+   * alone (equiangularityMean) is -1/(C'-1) for any equal-norm centred set, collapsed or not; this is not.
+   */
+  nc2AbsShiftedCos: number;
+  /** NC3: || W/||W||_F - M/||M||_F ||_F over the present classes (M: centred class means as rows). Ideal 0. */
+  nc3: number;
+  /** Coefficient of variation of the classifier's row norms ||w_c|| over present classes. Ideal 0. */
+  classifierEquinormCv: number;
 }
 
 interface Mat {
@@ -264,6 +273,23 @@ export function geometryMetrics(inputs: GeometryInputs): GeometryMetrics {
   const norms = meanStd(present.map((c) => norm(centred.get(c)!)));
   const alignment = present.reduce((acc, c) => acc + cosine(row(w, c), centred.get(c)!), 0) / Cp;
 
+  const nc2 = cosines.reduce((a, c) => a + Math.abs(c + 1 / (Cp - 1)), 0) / cosines.length;
+  // NC3 on the present classes: both matrices scaled to unit Frobenius norm, then compared row by row.
+  let fw = 0;
+  let fm = 0;
+  for (const c of present) {
+    for (let j = 0; j < d; j++) fw += w.data[c * d + j]! ** 2;
+    for (const v of centred.get(c)!) fm += v * v;
+  }
+  fw = Math.sqrt(fw) || 1;
+  fm = Math.sqrt(fm) || 1;
+  let nc3sq = 0;
+  for (const c of present) {
+    const m = centred.get(c)!;
+    for (let j = 0; j < d; j++) nc3sq += (w.data[c * d + j]! / fw - m[j]! / fm) ** 2;
+  }
+  const wNorms = meanStd(present.map((c) => norm(row(w, c))));
+
   return {
     classesPresent: Cp,
     nc1,
@@ -273,5 +299,8 @@ export function geometryMetrics(inputs: GeometryInputs): GeometryMetrics {
     equinormCv: norms.mean > 0 ? norms.std / norms.mean : 0,
     classifierAlignment: alignment,
     classifierPrototypeGramDistance: gramDistance(w, p),
+    nc2AbsShiftedCos: nc2,
+    nc3: Math.sqrt(nc3sq),
+    classifierEquinormCv: wNorms.mean > 0 ? wNorms.std / wNorms.mean : 0,
   };
 }

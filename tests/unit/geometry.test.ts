@@ -41,7 +41,39 @@ test('simplex-ETF features give the ideal values', () => {
     close(m.equinormCv, 0, 1e-6, `equinorm C=${C}`);
     close(m.classifierAlignment, 1, 1e-6, `alignment C=${C}`);
     close(m.classifierPrototypeGramDistance, 0, 1e-6, `gram distance C=${C}`);
+    close(m.nc2AbsShiftedCos, 0, 1e-6, `NC2 C=${C}`);
+    close(m.nc3, 0, 1e-6, `NC3 C=${C}`);
+    close(m.classifierEquinormCv, 0, 1e-6, `classifier equinorm C=${C}`);
   }
+});
+
+test('NC2/NC3 tell an equal-norm but non-simplex set from a simplex, and random vectors are far from ideal', () => {
+  // Equal-norm, centred, but not equiangular: the mean cosine is still exactly -1/(C-1) (why NC2 uses |cos + 1/(C-1)|).
+  const C = 4;
+  const means = [
+    [1, 0, 0],
+    [-1, 0, 0],
+    [0, 1, 0],
+    [0, -1, 0],
+  ];
+  const labels = [0, 1, 2, 3];
+  const flat = { data: Float32Array.from(means.flat()), cols: 3 };
+  const W = means.map((r) => r.slice());
+  const m = geometryMetrics({ features: flat, labels, numClasses: C, classifierWeights: W, prototypes: W });
+  close(m.equiangularityMean, -1 / 3, 1e-9, 'mean cosine looks ideal');
+  // cosines: -1 (twice) and 0 (four times): |(-1)+1/3| = 2/3, |0+1/3| = 1/3 -> (2*2/3 + 4*1/3)/6 = 4/9.
+  close(m.nc2AbsShiftedCos, 4 / 9, 1e-9, 'NC2 by hand');
+  close(m.nc3, 0, 1e-9, 'W equal to the means: NC3 0');
+  // Random vectors and an unrelated classifier with unequal norms.
+  let s = 7;
+  const r = () => ((s = (Math.imul(s, 1103515245) + 12345) >>> 0) / 2 ** 32) * 2 - 1;
+  const feats = Array.from({ length: 40 }, () => Array.from({ length: 8 }, r));
+  const lab = Array.from({ length: 40 }, (_, i) => i % 5);
+  const Wr = Array.from({ length: 5 }, (_, c) => Array.from({ length: 8 }, () => (c + 1) * r()));
+  const g = geometryMetrics({ features: { data: Float32Array.from(feats.flat()), cols: 8 }, labels: lab, numClasses: 5, classifierWeights: Wr, prototypes: Wr });
+  assert.ok(g.nc2AbsShiftedCos > 0.05, `NC2 ${g.nc2AbsShiftedCos}`);
+  assert.ok(g.nc3 > 0.5, `NC3 ${g.nc3}`);
+  assert.ok(g.classifierEquinormCv > 0.2, `classifier equinorm ${g.classifierEquinormCv}`);
 });
 
 test('NC1 by hand: 2 classes in 2-D', () => {
