@@ -10,8 +10,15 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { l2Normalize } from '../forward.js';
 
-/** Which class-mass rule the denominator uses. */
-export type ContrastiveVariant = 'ecl' | 'bcl';
+/**
+ * Which class-mass rule the denominator uses:
+ *  - 'ecl': M_c = 1/2 mean_{k in S_c} e^{s(z_i,z_k)} + 1/2 e^{s(z_i,p_c)} (the implemented reading of BC-ECL);
+ *  - 'ecl-mean-vector': M_c = 1/2 e^{s(z_i, zbar_c)} + 1/2 e^{s(z_i,p_c)}, zbar_c the mean of the class's other
+ *    embeddings (the second reading: the class-average feature as the mean vector); an absent class weighs its
+ *    prototype 1 in both; the positive is the same (s is linear in its second argument);
+ *  - 'bcl': the prototype as one more class member (Zhu et al. 2022).
+ */
+export type ContrastiveVariant = 'ecl' | 'ecl-mean-vector' | 'bcl';
 
 interface Pieces {
   /**
@@ -28,6 +35,8 @@ interface Pieces {
   protoExp: tf.Tensor2D;
   /** s(z_i, p_c), [N, C]. */
   protoSim: tf.Tensor2D;
+  /** Sum over k != i with y_k = c of s(z_i, z_k), [N, C]. */
+  simSum: tf.Tensor2D;
   /** Sum over k in S_{y_i} of s(z_i, z_k), [N]. */
   posSimSum: tf.Tensor1D;
   /** |S_{y_i}|, [N]. */
@@ -63,20 +72,23 @@ function pieces(z: tf.Tensor2D, y: tf.Tensor2D, p: tf.Tensor2D, tau: number): Pi
   const sumExp = tf.matMul(e, y) as tf.Tensor2D; // [N, C]
   const count = tf.sub(tf.sum(y, 0, true), y) as tf.Tensor2D; // colsum(Y) - own one-hot
   const protoExp = tf.exp(tf.sub(sp, shift)) as tf.Tensor2D;
+  const simSum = tf.matMul(tf.mul(s, notSelf), y) as tf.Tensor2D; // [N, C]
   const posSimSum = tf.sum(tf.mul(sameClass, s), 1) as tf.Tensor1D;
   const posCount = tf.sum(sameClass, 1) as tf.Tensor1D;
   const posProtoSim = tf.sum(tf.mul(y, sp), 1) as tf.Tensor1D;
-  return { shift, sumExp, count, protoExp, protoSim: sp, posSimSum, posCount, posProtoSim };
+  return { shift, sumExp, count, protoExp, protoSim: sp, simSum, posSimSum, posCount, posProtoSim };
 }
 
 /** Class masses M_c scaled by exp(-m_i), [N, C], and the positive score pos_i, [N]. */
 function massesAndPositives(pc: Pieces, variant: ContrastiveVariant): { scaledMass: tf.Tensor2D; pos: tf.Tensor1D } {
   const one = tf.scalar(1);
   const half = tf.scalar(0.5);
-  if (variant === 'ecl') {
-    // M_c = 1/2 mean_{S_c} e^s + 1/2 e^{s(z,p_c)}  if S_c non-empty, else e^{s(z,p_c)}.
+  if (variant === 'ecl' || variant === 'ecl-mean-vector') {
+    // M_c = 1/2 mean_{S_c} e^s + 1/2 e^{s(z,p_c)}  if S_c non-empty, else e^{s(z,p_c)}; the mean-vector reading
+    // takes e^{mean_{S_c} s} = e^{s(z, zbar_c)} instead of the mean of the exponentials (mean s <= m_i: no overflow).
     const has = tf.minimum(pc.count, one); // 1 where S_c non-empty (counts are integers)
-    const meanExp = tf.div(pc.sumExp, tf.maximum(pc.count, one));
+    const meanExp =
+      variant === 'ecl' ? tf.div(pc.sumExp, tf.maximum(pc.count, one)) : tf.mul(has, tf.exp(tf.sub(tf.div(pc.simSum, tf.maximum(pc.count, one)), pc.shift)));
     const scaledMass = tf.add(pc.protoExp, tf.mul(tf.mul(has, half), tf.sub(meanExp, pc.protoExp))) as tf.Tensor2D;
     const hasPos = tf.minimum(pc.posCount, one);
     const meanPos = tf.div(pc.posSimSum, tf.maximum(pc.posCount, one));
@@ -118,6 +130,11 @@ export function contrastivePerAnchor(z: tf.Tensor2D, y: tf.Tensor2D, p: tf.Tenso
 /** L_BC (ECL's balanced contrastive term): mean_i (log D_i - pos_i) with ECL class masses. */
 export function bcEclLoss(z: tf.Tensor2D, y: tf.Tensor2D, p: tf.Tensor2D, tau: number): tf.Scalar {
   return tf.tidy(() => tf.mean(contrastivePerAnchor(z, y, p, tau, 'ecl')) as tf.Scalar);
+}
+
+/** L_BC with the mean-vector reading of ECL's class masses (see ContrastiveVariant). */
+export function bcEclMeanVectorLoss(z: tf.Tensor2D, y: tf.Tensor2D, p: tf.Tensor2D, tau: number): tf.Scalar {
+  return tf.tidy(() => tf.mean(contrastivePerAnchor(z, y, p, tau, 'ecl-mean-vector')) as tf.Scalar);
 }
 
 /** L_BCL (Zhu et al. 2022): class-averaged denominator with the prototype as one more class member. */

@@ -15,9 +15,13 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { l2Normalize } from '../../models/forward.js';
 import { logitCompensatedCE } from '../../models/losses/classification.js';
-import { bcEclLoss, bclLoss, ccGeLoss } from '../../models/losses/contrastive.js';
+import { bcEclLoss, bcEclMeanVectorLoss, bclLoss, ccGeLoss } from '../../models/losses/contrastive.js';
 
-export type LossProbeResult = Record<'lc' | 'bcEcl' | 'bcl' | 'ccGe', number>;
+/**
+ * The terms. `bcEclMeanVector`: BC-ECL with the mean-vector reading of the class masses; `ccGeDirect`: CC-GE in the
+ * direct form ||W/||W||_F - P/||P||_F||_F (null when the classifier's d differs from the prototypes' k).
+ */
+export type LossProbeResult = Record<'lc' | 'bcEcl' | 'bcl' | 'ccGe' | 'bcEclMeanVector', number> & { ccGeDirect: number | null };
 
 /** Thrown for any problem with the probe's input; the message names the field and the problem. */
 export class LossProbeInputError extends Error {
@@ -144,6 +148,8 @@ export function parseLossProbeInput(jsonText: string): ProbeInput {
   const temperature = finiteNumber(field(obj, 'temperature'), "'temperature'");
   if (temperature <= 0) fail(`'temperature' must be positive, got ${temperature}`);
   const laTau = finiteNumber(field(obj, 'laTau'), "'laTau'");
+  const empty = classCounts.findIndex((n) => n === 0);
+  if (laTau !== 0 && empty >= 0) fail(`'classCounts[${empty}]' is 0: the logit adjustment (laTau ${laTau}) needs at least one training image per class`);
 
   return { features, labels, prototypes, classifierWeights, logits, logitLabels, classCounts, temperature, laTau };
 }
@@ -167,9 +173,10 @@ export function runLossProbe(jsonText: string): LossProbeResult {
     const y = oneHot(inp.labels, C);
     const w = tf.tensor2d(inp.classifierWeights);
     const lc = logitCompensatedCE({ logits: tf.tensor2d(inp.logits), oneHot: oneHot(inp.logitLabels, C), classCounts: inp.classCounts }, inp.laTau);
-    return tf.stack([lc, bcEclLoss(z, y, p, inp.temperature), bclLoss(z, y, p, inp.temperature), ccGeLoss(w, p, 'gram')]);
+    const direct = w.shape[1] === p.shape[1] ? [ccGeLoss(w, p, 'direct')] : [];
+    return tf.stack([lc, bcEclLoss(z, y, p, inp.temperature), bclLoss(z, y, p, inp.temperature), ccGeLoss(w, p, 'gram'), bcEclMeanVectorLoss(z, y, p, inp.temperature), ...direct]);
   });
-  const [lc, bcEcl, bcl, ccGe] = Array.from(values.dataSync());
+  const [lc, bcEcl, bcl, ccGe, bcEclMeanVector, ccGeDirect] = Array.from(values.dataSync());
   values.dispose();
-  return { lc: lc!, bcEcl: bcEcl!, bcl: bcl!, ccGe: ccGe! };
+  return { lc: lc!, bcEcl: bcEcl!, bcl: bcl!, ccGe: ccGe!, bcEclMeanVector: bcEclMeanVector!, ccGeDirect: ccGeDirect ?? null };
 }

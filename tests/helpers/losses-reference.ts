@@ -15,7 +15,7 @@ const dotv = (a: Vec, b: Vec): number => a.reduce((s, x, i) => s + x * b[i]!, 0)
 const mean = (xs: number[]): number => xs.reduce((a, b) => a + b, 0) / xs.length;
 
 /** Per-anchor per-class masses M_c and positive score for anchor i (z, p already unit rows). */
-export function refAnchor(z: Matrix, labels: number[], p: Matrix, tau: number, variant: 'ecl' | 'bcl', i: number): { masses: number[]; pos: number } {
+export function refAnchor(z: Matrix, labels: number[], p: Matrix, tau: number, variant: 'ecl' | 'ecl-mean-vector' | 'bcl', i: number): { masses: number[]; pos: number } {
   const s = (a: Vec, b: Vec): number => dotv(a, b) / tau;
   const C = p.length;
   const masses: number[] = [];
@@ -24,19 +24,24 @@ export function refAnchor(z: Matrix, labels: number[], p: Matrix, tau: number, v
     const memberExp = members.map((zk) => Math.exp(s(z[i]!, zk)));
     const protoExp = Math.exp(s(z[i]!, p[c]!));
     if (variant === 'ecl') masses.push(members.length ? 0.5 * mean(memberExp) + 0.5 * protoExp : protoExp);
+    else if (variant === 'ecl-mean-vector') {
+      // zbar_c: the plain mean of the class's other embeddings (not renormalised).
+      const zbar = members.length ? members[0]!.map((_, j) => mean(members.map((zk) => zk[j]!))) : [];
+      masses.push(members.length ? 0.5 * Math.exp(s(z[i]!, zbar)) + 0.5 * protoExp : protoExp);
+    }
     else masses.push(mean([...memberExp, protoExp]));
   }
   const y = labels[i]!;
   const posMembers = z.filter((_, k) => k !== i && labels[k] === y).map((zk) => s(z[i]!, zk));
   const sp = s(z[i]!, p[y]!);
   let pos: number;
-  if (variant === 'ecl') pos = posMembers.length ? 0.5 * mean(posMembers) + 0.5 * sp : sp;
+  if (variant !== 'bcl') pos = posMembers.length ? 0.5 * mean(posMembers) + 0.5 * sp : sp;
   else pos = mean([...posMembers, sp]);
   return { masses, pos };
 }
 
 /** mean_i (log sum_c M_c - pos_i). */
-export function refContrastive(z: Matrix, labels: number[], p: Matrix, tau: number, variant: 'ecl' | 'bcl'): number {
+export function refContrastive(z: Matrix, labels: number[], p: Matrix, tau: number, variant: 'ecl' | 'ecl-mean-vector' | 'bcl'): number {
   let total = 0;
   for (let i = 0; i < z.length; i++) {
     const { masses, pos } = refAnchor(z, labels, p, tau, variant, i);

@@ -4,7 +4,7 @@ import assert from 'node:assert/strict';
 import * as tf from '@tensorflow/tfjs-core';
 import '@tensorflow/tfjs-backend-cpu';
 import { LossProbeInputError, runLossProbe } from '../../pipeline/train/loss-probe.js';
-import { normalizeRows, refCcGram, refContrastive, refLc } from '../helpers/losses-reference.js';
+import { normalizeRows, refCcDirect, refCcGram, refContrastive, refLc } from '../helpers/losses-reference.js';
 
 await tf.setBackend('cpu');
 
@@ -42,13 +42,24 @@ test('probe values match the float64 references', () => {
   const before = tf.memory().numTensors;
   const r = runLossProbe(JSON.stringify(VALID));
   assert.equal(tf.memory().numTensors, before, 'probe leaked tensors');
-  assert.deepEqual(Object.keys(r).sort(), ['bcEcl', 'bcl', 'ccGe', 'lc']);
+  // The original keys, unchanged, plus the two other readings (mean-vector BC-ECL, direct-form CC-GE).
+  assert.deepEqual(Object.keys(r).sort(), ['bcEcl', 'bcEclMeanVector', 'bcl', 'ccGe', 'ccGeDirect', 'lc']);
   const z = normalizeRows(VALID.features);
   const p = normalizeRows(VALID.prototypes);
   close(r.lc, refLc(VALID.logits, VALID.logitLabels, VALID.classCounts, VALID.laTau), 1e-5, 'lc');
   close(r.bcEcl, refContrastive(z, VALID.labels, p, VALID.temperature, 'ecl'), 1e-5, 'bcEcl');
   close(r.bcl, refContrastive(z, VALID.labels, p, VALID.temperature, 'bcl'), 1e-5, 'bcl');
   close(r.ccGe, refCcGram(VALID.classifierWeights, p), 1e-5, 'ccGe');
+  close(r.bcEclMeanVector, refContrastive(z, VALID.labels, p, VALID.temperature, 'ecl-mean-vector'), 1e-5, 'bcEclMeanVector');
+  assert.ok(Math.abs(r.bcEclMeanVector - r.bcEcl) > 1e-4, 'the two readings of BC-ECL differ here (Jensen)');
+  if (VALID.classifierWeights[0]!.length === VALID.prototypes[0]!.length) close(r.ccGeDirect!, refCcDirect(VALID.classifierWeights, p), 1e-5, 'ccGeDirect');
+  else assert.equal(r.ccGeDirect, null);
+  // With d = k the direct form is reported and equals the float64 reference.
+  const w3 = [
+    [0.5, -0.2, 0.3],
+    [0.1, 0.9, -0.4],
+  ];
+  close(runLossProbe(JSON.stringify({ ...VALID, classifierWeights: w3 })).ccGeDirect!, refCcDirect(w3, p), 1e-5, 'ccGeDirect (d = k)');
   // Scaling the raw features/prototypes does not matter (they are normalised).
   const scaled = { ...VALID, features: VALID.features.map((row) => row.map((x) => 7 * x)), prototypes: VALID.prototypes.map((row) => row.map((x) => 0.1 * x)) };
   const r2 = runLossProbe(JSON.stringify(scaled));
