@@ -6,7 +6,7 @@ import type { CheckpointMeta } from '../models/artifacts/checkpoint.js';
 import { DEFAULT_RESIZE_POLICY, INPUT_NAME, isResizePolicy, METADATA_KEYS as K, OUTPUT_EMBEDDING, RESIZE_POLICIES, type ResizePolicy } from '../models/onnx-contract.js';
 
 /** Loss hyper-parameter names (models/losses/types.ts LossHyperParams). */
-const LOSS_HPARAM_KEYS = ['temperature', 'laTau', 'lambdaBc', 'lambdaCc'] as const;
+const LOSS_HPARAM_KEYS = ['temperature', 'laTau', 'lambdaBc', 'lambdaCc', 'bcForm', 'ccForm'] as const;
 
 const isRecord = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
 

@@ -52,6 +52,9 @@ export interface TrainConfig {
   std?: number[];
   /** How raw images of any size become the model size (models/onnx-contract.ts RESIZE_POLICIES). */
   resize?: ResizePolicy;
+  /** ECL family: BC-ECL class-mass reading and CC-GE form (models/losses/types.ts LossHyperParams). */
+  bcForm?: 'mass' | 'mean-vector';
+  ccForm?: 'gram' | 'direct';
 }
 
 type FieldKind = 'string' | 'number' | 'boolean' | 'number[]' | 'string?' | 'number?' | 'boolean?' | 'number[]?';
@@ -91,6 +94,8 @@ const FIELDS: Record<keyof TrainConfig, FieldKind> = {
   mean: 'number[]?',
   std: 'number[]?',
   resize: 'string?',
+  bcForm: 'string?',
+  ccForm: 'string?',
 };
 
 const isRecord = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);

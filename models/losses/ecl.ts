@@ -5,7 +5,7 @@
 //   bcl         L_LC + lambdaBc * L_BCL                          (Zhu et al. 2022)
 import * as tf from '@tensorflow/tfjs-core';
 import { logitCompensatedCE } from './classification.js';
-import { bcEclLoss, bclLoss, ccGeLoss, type CcForm, type ContrastiveVariant } from './contrastive.js';
+import { bcEclLoss, bcEclMeanVectorLoss, bclLoss, ccGeLoss, type CcForm, type ContrastiveVariant } from './contrastive.js';
 import type { LossHyperParams, LossInputs, LossOutput, LossPlugin } from './types.js';
 
 export interface EclOptions {
@@ -20,7 +20,7 @@ export interface EclOptions {
 }
 
 function defaultName(variant: ContrastiveVariant, useCc: boolean): string {
-  if (variant === 'ecl') return useCc ? 'ecl' : 'ecl-no-cc';
+  if (variant !== 'bcl') return useCc ? 'ecl' : 'ecl-no-cc';
   return useCc ? 'ecl-no-bal' : 'bcl';
 }
 
@@ -47,7 +47,12 @@ export function eclFamilyLoss(hp: LossHyperParams, opts: EclOptions = {}): LossP
       // tidy keeps the returned tensors (total and the parts) and disposes every intermediate.
       const out = tf.tidy(() => {
         const lc = logitCompensatedCE(inputs, hp.laTau);
-        const bc = variant === 'ecl' ? bcEclLoss(embeddings, embeddingOneHot, prototypes, hp.temperature) : bclLoss(embeddings, embeddingOneHot, prototypes, hp.temperature);
+        const bc =
+          variant === 'ecl'
+            ? bcEclLoss(embeddings, embeddingOneHot, prototypes, hp.temperature)
+            : variant === 'ecl-mean-vector'
+              ? bcEclMeanVectorLoss(embeddings, embeddingOneHot, prototypes, hp.temperature)
+              : bclLoss(embeddings, embeddingOneHot, prototypes, hp.temperature);
         let total = tf.add(lc, tf.mul(tf.scalar(hp.lambdaBc), bc)) as tf.Scalar;
         const parts: Record<string, tf.Scalar> = { lc, bc };
         if (useCc) {

@@ -1,6 +1,10 @@
 // Loss names accepted by `--loss`, mapped to plug-ins.
 import { ceLoss, laCeLoss } from './classification.js';
-import { bclPlugin, eclLoss, eclNoBalLoss, eclNoCcLoss } from './ecl.js';
+import type { ContrastiveVariant } from './contrastive.js';
+import { bclPlugin, eclFamilyLoss, eclNoBalLoss } from './ecl.js';
+
+/** ECL's contrastive variant for the chosen BC form. */
+const eclVariant = (hp: LossHyperParams): ContrastiveVariant => (hp.bcForm === 'mean-vector' ? 'ecl-mean-vector' : 'ecl');
 import type { LossHyperParams, LossPlugin } from './types.js';
 
 export const DEFAULT_LOSS_HPARAMS: LossHyperParams = { temperature: 0.2, laTau: 1, lambdaBc: 1, lambdaCc: 1 };
@@ -9,9 +13,9 @@ const factories: Record<string, (hp: LossHyperParams) => LossPlugin> = {
   ce: () => ceLoss(),
   'la-ce': (hp) => laCeLoss(hp.laTau),
   // ECL and its ablations / the BCL baseline (docs/ECL.md). All need the contrastive views.
-  ecl: (hp) => eclLoss(hp),
-  'ecl-no-cc': (hp) => eclNoCcLoss(hp),
-  'ecl-no-bal': (hp) => eclNoBalLoss(hp),
+  ecl: (hp) => eclFamilyLoss(hp, { variant: eclVariant(hp), useCc: true, ccForm: hp.ccForm ?? 'gram', name: 'ecl' }),
+  'ecl-no-cc': (hp) => eclFamilyLoss(hp, { variant: eclVariant(hp), useCc: false, name: 'ecl-no-cc' }),
+  'ecl-no-bal': (hp) => eclNoBalLoss(hp, hp.ccForm ?? 'gram'),
   bcl: (hp) => bclPlugin(hp),
 };
 

@@ -34,6 +34,10 @@ export interface LossHyperParams {
   lambdaBc: number;
   /** Weight of the classifier-centre alignment term. */
   lambdaCc: number;
+  /** BC-ECL class masses: 'mass' (mean of exponentials, default) or 'mean-vector' (exponential of the mean vector's score). */
+  bcForm?: 'mass' | 'mean-vector';
+  /** CC-GE: 'gram' (default) or 'direct' (needs the classifier's d = the prototypes' k). */
+  ccForm?: 'gram' | 'direct';
 }
 
 export interface LossPlugin {

@@ -33,7 +33,9 @@ export const trainOptions = <T>(y: Argv<T>) =>
     .option('la-tau', { type: 'number', coerce: nonNegNumber('la-tau'), ...d(DEFAULTS.laTau), describe: 'logit-adjustment strength tau_LA' })
     .option('lambda-bc', { type: 'number', coerce: nonNegNumber('lambda-bc'), ...d(DEFAULTS.lambdaBc), describe: 'weight of the balanced contrastive term' })
     .option('lambda-cc', { type: 'number', coerce: nonNegNumber('lambda-cc'), ...d(DEFAULTS.lambdaCc), describe: 'weight of the classifier-centre alignment term' })
-    .group(['model', 'loss', 'temperature', 'la-tau', 'lambda-bc', 'lambda-cc'], 'Model and loss:')
+    .option('bc-form', { type: 'string', choices: ['mass', 'mean-vector'], ...d('mass'), describe: "ECL's class masses: mass = mean of the members' exponentials; mean-vector = exponential of the class mean vector's score (docs/ECL.md)" })
+    .option('cc-form', { type: 'string', choices: ['gram', 'direct'], ...d('gram'), describe: 'CC-GE: gram = ||W^W^T - PP^T||_F^2 / C^2; direct = ||W/||W||_F - P/||P||_F||_F (ProConDual; needs feature dim = embedding dim, as every built-in model has)' })
+    .group(['model', 'loss', 'temperature', 'la-tau', 'lambda-bc', 'lambda-cc', 'bc-form', 'cc-form'], 'Model and loss:')
     .option('epochs', { type: 'number', coerce: posInt('epochs'), ...d(DEFAULTS.epochs), describe: 'training epochs' })
     .option('batch-size', { type: 'number', coerce: intAtLeast('batch-size', 2), ...d(DEFAULTS.batchSize), describe: 'images per optimiser step' })
     .option('lr', { type: 'number', coerce: posNumber('lr'), ...d(DEFAULTS.lr), describe: 'peak learning rate (SGD)' })
@@ -72,6 +74,8 @@ const FIELDS: Record<string, keyof TrainConfig> = {
   'step-epochs': 'stepEpochs',
   temperature: 'temperature',
   'la-tau': 'laTau',
+  'bc-form': 'bcForm',
+  'cc-form': 'ccForm',
   'lambda-bc': 'lambdaBc',
   'lambda-cc': 'lambdaCc',
   seed: 'seed',

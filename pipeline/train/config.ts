@@ -113,6 +113,8 @@ export function validateConfig(c: TrainConfig): void {
   if (c.schedule !== 'cosine' && c.schedule !== 'step') fail(`schedule must be cosine or step, got '${String(c.schedule)}'`);
   if (c.warmupEpochs < 0 || c.warmupEpochs >= c.epochs + 1) fail('warmupEpochs must be in [0, epochs]');
   if (!Number.isInteger(c.seed) || c.seed < 0) fail('seed must be a non-negative integer');
+  if (c.bcForm !== undefined && c.bcForm !== 'mass' && c.bcForm !== 'mean-vector') fail(`bcForm must be mass or mean-vector, got '${String(c.bcForm)}'`);
+  if (c.ccForm !== undefined && c.ccForm !== 'gram' && c.ccForm !== 'direct') fail(`ccForm must be gram or direct, got '${String(c.ccForm)}'`);
 }
 
 /** Learning rate at a (fractional) epoch: linear warm-up, then cosine to 0 or step decay. */

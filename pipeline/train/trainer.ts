@@ -16,13 +16,13 @@ import { openRun, runDirOf, runPaths } from '../../models/artifacts/run-dir.js';
 import { type TrainConfig, learningRate } from './config.js';
 import { loadRunData } from '../data/run-data.js';
 import { isOwnDataset } from '../data/own-defaults.js';
-import { UsageError } from '../cli/errors.js';
 import { formatLongTailProfile } from '../data/own-split.js';
 import { datasetRefOf } from '../../models/artifacts/run-config.js';
 import type { DatasetSplits } from '../data/types.js';
 import { type AugmentOptions, defaultAugmentOptions, makeBatch } from '../data/augment.js';
 import { reportFromLogits, runInference } from './evaluate.js';
 import { removeStaleTempFiles, writeFileAtomic } from '../../models/artifacts/atomic-write.js';
+import { UsageError } from '../cli/errors.js';
 import { ModelState } from './model-state.js';
 import { type Progress, createProgress } from './progress.js';
 import { epochGeometry } from './geometry-hook.js';
@@ -151,6 +151,9 @@ export async function train(cfg: TrainConfig, opts: TrainOptions = {}): Promise<
     JSON.stringify({ backend, startedAt: new Date(started).toISOString(), node: process.version, resumeFrom: startEpoch }, null, 2) + '\n',
   );
 
+  // The direct CC-GE form compares W [C, d] with the prototypes [C, k] element by element.
+  if (cfg.ccForm === 'direct' && spec.featureDim !== spec.embeddingDim)
+    throw new UsageError(`--cc-form direct needs the feature dim (${spec.featureDim}) to equal the embedding dim (${spec.embeddingDim}); ${cfg.model} has not — use --cc-form gram or a ResNet`);
   const loss = createLoss(cfg.loss, cfg);
   const B = cfg.batchSize;
   const n = data.train.count;
