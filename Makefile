@@ -20,7 +20,7 @@ define need_run
 @test -n "$(RUN)" || { echo "no trained run under runs/: run 'make demo' (or 'make train') first, or name one with RUN=<name>" >&2; exit 2; }
 endef
 
-.PHONY: install build simd-kernels samples demo test test-unit test-browser train eval export export-check serve bench-serve cuda-ep bench-train bench-train-gpu gpu-check parity study clean
+.PHONY: install build simd-kernels samples demo test test-unit test-browser train eval export export-check serve bench-serve cuda-ep bench-train bench-train-gpu gpu-check parity report study clean
 
 node_modules/.package-lock.json: package.json package-lock.json
 	npm ci --no-audit --no-fund
@@ -56,6 +56,9 @@ demo: build
 	@echo "  curl -s -X POST --data-binary @$(SAMPLE) -H 'content-type: image/png' 'http://127.0.0.1:8000/v1/classify?k=3'"
 	@echo "                            # (in another terminal) top-3 classes of a real test image"
 	@echo "  make parity               # the same model on every runtime vs tfjs"
+	@$(ECL) report runs/$(DEMO_RUN) >/dev/null
+	@echo ""
+	@echo "report of the run (open it in a browser, works offline): runs/$(DEMO_RUN)/report.html"
 
 # Full Fashion-MNIST-LT (IF 100) run on Debian's dataset-fashion-mnist.
 train: build
@@ -114,6 +117,16 @@ parity: build
 	@test -f runs/$(PARITY_RUN)/checkpoint.ckpt || $(MAKE) demo
 	$(ECL) export runs/$(PARITY_RUN)
 	$(ECL) parity runs/$(PARITY_RUN) $(if $(IMAGES),--images $(IMAGES))
+
+# runs/<RUN>/report.html (RUN: the newest run by default): one offline HTML page of everything the run measured.
+# COMPARE="runs/a runs/b ..." compares methods instead (mean ± 95% CI over seeds) -> runs/compare.html.
+report: build
+ifdef COMPARE
+	$(ECL) report --compare $(COMPARE)
+else
+	$(need_run)
+	$(ECL) report runs/$(RUN)
+endif
 
 # The method comparison (docs/results.md): 6 methods x 3 seeds on Fashion-MNIST-LT IF 100. Hours on 2 cores.
 STUDY_EPOCHS ?= 3

@@ -11,6 +11,7 @@ import { exportCheckCommand } from './cli/export-check.js';
 import { exportCommand } from './cli/export.js';
 import { lossProbeCommand } from './cli/loss-probe.js';
 import { parityCommand } from './cli/parity.js';
+import { reportCommand } from './cli/report.js';
 import { serveCommand } from './cli/serve.js';
 import { studyCommand } from './cli/study.js';
 import { trainCommand } from './cli/train.js';
@@ -28,6 +29,7 @@ const STAGES = [
   serveCommand,
   benchServeCommand,
   parityCommand,
+  reportCommand,
   benchTrainCommand,
   studyCommand,
 ] as unknown as CommandModule[];
@@ -35,7 +37,7 @@ const STAGES = [
 async function main(): Promise<void> {
   let cli = yargs(hideBin(process.argv))
     .scriptName('ecl')
-    .usage('$0 <stage> [options]\n\nStages run in order: train -> eval -> export -> export-check -> serve / parity.\nEach stage has its own --help (options, examples, environment variables).');
+    .usage('$0 <stage> [options]\n\nStages run in order: train -> eval -> export -> export-check -> serve / parity -> report.\nEach stage has its own --help (options, examples, environment variables).');
   for (const stage of STAGES) cli = cli.command(stage);
   await cli
     .example('$0 train --dataset embedded --name demo --epochs 4', 'a short run on the shipped Fashion-MNIST-LT subset')

@@ -9,6 +9,8 @@
 //   GET /ort/<file>        onnxruntime-web's dist/ files (.mjs as text/javascript, .wasm as application/wasm)
 //   GET /model.onnx        the model file
 //   GET /model/info        labels, input contract and provenance from the model's metadata_props
+//   GET /report            the run's report.html next to the model (ecl report), 404 when none is written
+//   GET /samples/<file>    shipped sample test images (samples.json + PNGs) for visitors without an image at hand
 //
 // Every response carries COOP/COEP headers so the page is cross-origin isolated (SharedArrayBuffer: ORT's
 // multi-threaded WASM can use its threads). URLs in the page are relative, so the plugin also works under a prefix.
@@ -23,6 +25,14 @@ import { readWebModelInfo, type WebModelInfo } from './model-info.js';
 export interface WebAppOptions {
   /** The ONNX model to serve (runs/<name>/model.onnx). */
   modelPath: string;
+  /** Folder with samples.json and its PNGs (default: the embedded subset's real test images, when present). */
+  samplesDir?: string;
+}
+
+/** The shipped sample test images (pipeline/data/embedded/samples: a data folder, read as files, not imported). */
+export function defaultSamplesDir(): string | null {
+  const dir = resolve(here, '../../../pipeline/data/embedded/samples');
+  return existsSync(join(dir, 'samples.json')) ? dir : null;
 }
 
 export const MIME: Record<string, string> = {
@@ -35,6 +45,7 @@ export const MIME: Record<string, string> = {
   '.json': 'application/json; charset=utf-8',
   '.onnx': 'application/octet-stream',
   '.svg': 'image/svg+xml',
+  '.png': 'image/png',
 };
 
 const SAFE_NAME = /^[A-Za-z0-9_][A-Za-z0-9_.-]*$/;
@@ -137,6 +148,15 @@ export async function webAppPlugin(app: FastifyInstance, opts: WebAppOptions): P
   app.get('/model.onnx', async (_req, reply) => {
     const info = modelInfo();
     return sendFile(reply.header('etag', `"${info.sha256}"`), modelPath, 'no-cache');
+  });
+
+  // The run's report (runs/<name>/report.html next to runs/<name>/model.onnx): self-contained, no script.
+  app.get('/report', async (_req, reply) => sendFile(reply, join(dirname(modelPath), 'report.html'), 'no-cache'));
+
+  const samplesDir = opts.samplesDir ?? defaultSamplesDir();
+  app.get<{ Params: { file: string } }>('/samples/:file', async (req, reply) => {
+    const f = req.params.file;
+    return samplesDir && SAFE_NAME.test(f) && /\.(png|json)$/.test(f) ? sendFile(reply, join(samplesDir, f), 'no-cache') : notFound(reply, f);
   });
 
   app.get('/model/info', async (_req, reply) => {

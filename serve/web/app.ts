@@ -261,10 +261,42 @@ const ready = init()
     renderState(state);
     document.body.dataset.status = s.status;
     ($('file') as HTMLInputElement).disabled = s.status !== 'ready';
+    void setupExtras(s);
     return s;
   });
 
 wireUi(onFiles);
+
+/** The report link when the server has one; sample images when their classes are this model's. */
+async function setupExtras(s: AppState): Promise<void> {
+  const rep = await fetch(new URL('report', document.baseURI), { method: 'HEAD' }).catch(() => null);
+  if (rep?.ok) $('report-link').hidden = false;
+  if (s.status !== 'ready' || !s.model) return;
+  const res = await fetch(new URL('samples/samples.json', document.baseURI)).catch(() => null);
+  if (!res?.ok) return;
+  const list = ((await res.json()) as { samples?: { file: string; label: number; className: string }[] }).samples ?? [];
+  const labels = s.model.labels;
+  // Samples of another dataset would be meaningless for this model: shown only when every class name matches.
+  if (!list.length || list.some((x) => labels[x.label] !== x.className)) return;
+  const box = $('samples');
+  for (const x of list) {
+    const b = document.createElement('button');
+    b.type = 'button';
+    b.className = 'sample';
+    b.title = x.className;
+    b.dataset.file = x.file;
+    const img = document.createElement('img');
+    img.src = `samples/${encodeURIComponent(x.file)}`;
+    img.alt = x.className;
+    b.append(img);
+    b.addEventListener('click', async () => {
+      const blob = await (await fetch(new URL(`samples/${encodeURIComponent(x.file)}`, document.baseURI))).blob();
+      await onFiles([new File([blob], x.file, { type: 'image/png' })] as unknown as FileList);
+    });
+    box.append(b);
+  }
+  box.hidden = false;
+}
 
 window.ecl = {
   ready,

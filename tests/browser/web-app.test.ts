@@ -5,7 +5,8 @@
 import assert from 'node:assert/strict';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { after, before, describe, test } from 'node:test';
 import ort from 'onnxruntime-node';
 import sharp from 'sharp';
@@ -19,6 +20,7 @@ import { skipUnless } from '../helpers/require.js';
 
 const skip = skipUnless('chromium', findChromium() ? false : chromiumMissingReason());
 const T = 300_000;
+const samplesDir = fileURLToPath(new URL('../../../pipeline/data/embedded/samples/', import.meta.url));
 
 let dir: string;
 let modelPath: string;
@@ -160,6 +162,30 @@ describe('web app in headless Chromium', { skip }, () => {
     assert.equal(pred.ep, 'wasm');
     assert.equal(pred.source, img.name);
     assertSameAsNode(pred, img, 1e-5);
+    await app.page.close();
+  });
+
+  test('links the run report when one exists, and a shipped sample image classifies with a click', { timeout: T }, async () => {
+    const reportUrl = new URL('/report', server.url);
+    assert.equal((await fetch(reportUrl)).status, 404, 'no report written yet');
+    const { writeRunReport } = await import('../../pipeline/report/build.js');
+    await writeRunReport(dirname(modelPath));
+    const rep = await fetch(reportUrl);
+    assert.equal(rep.status, 200);
+    assert.match(rep.headers.get('content-type') ?? '', /^text\/html/);
+    assert.match(await rep.text(), /Run report: run/);
+    assert.equal((await fetch(new URL('/samples/..%2Fsamples.json', server.url))).status, 404);
+    browser ??= await launchChromium({ webgpu: false });
+    const app = await openApp(browser, server.url, 'wasm');
+    await app.page.waitForSelector('#report-link:not([hidden])', { timeout: 60_000 });
+    await app.page.waitForSelector('#samples:not([hidden])', { timeout: 60_000 });
+    assert.equal(await app.page.locator('#samples button.sample').count(), 10, 'one real test image per class');
+    await app.page.click('#samples button[data-file="sneaker.png"]');
+    await app.page.waitForSelector('#result[data-status="done"]', { timeout: T });
+    const pred = (await app.page.evaluate(() => window.ecl.lastResult))!;
+    assert.equal(pred.source, 'sneaker.png');
+    const { data } = await sharp(join(samplesDir, 'sneaker.png')).greyscale().raw().toBuffer({ resolveWithObject: true });
+    assert.deepEqual(Uint8Array.from(Buffer.from(pred.input, 'base64')), new Uint8Array(data), 'the model got the sample image\'s pixels');
     await app.page.close();
   });
 });
