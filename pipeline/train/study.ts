@@ -84,6 +84,11 @@ export async function runStudy(o: StudyOptions, log: (l: string) => void = conso
   const md = studyTable(o);
   writeFileAtomic(o.out, md);
   log(md);
+  // The same runs as one offline HTML page: mean ± 95% CI per method, paired differences, per-class curves.
+  const { writeCompareReport } = await import('../report/compare.js');
+  const html = o.out.replace(/\.md$/i, '') + '.html';
+  const rep = await writeCompareReport(o.methods.flatMap((m) => o.seeds.map((s) => join(o.runsDir, runName(o, m, s)))), html);
+  log(`wrote ${rep.path} (${rep.methods.length} methods${rep.skipped.length ? `; skipped: ${rep.skipped.join('; ')}` : ''})`);
   return md;
 }
 
