@@ -17,6 +17,7 @@ import { ServeMetrics } from './metrics.js';
 import { type InferenceMode, type InferenceRunner, startRunner } from './runner.js';
 import { registerV2Routes } from './v2.js';
 import { webAppPlugin } from './web-plugin.js';
+import { type Admission, type AdmissionLimits, installAdmission } from './admission.js';
 import { SERVE_DEFAULTS } from './defaults.js';
 
 export interface ServeOptions {
@@ -34,6 +35,22 @@ export interface ServeOptions {
   maxQueue?: number;
   /** Request body bytes (JSON, raw image, each multipart file). */
   bodyLimit?: number;
+  /** Admitted inference requests not yet answered; beyond: 503 + Retry-After before the body is read. */
+  maxInflight?: number;
+  /** Inference requests in flight on one connection (pipelining); beyond: 503. */
+  maxInflightPerConnection?: number;
+  /** Shed requests older than this (from arrival) when their batch forms: 503 (0 = no deadline). */
+  queueTimeoutMs?: number;
+  /** A body not fully received within this many ms: 408, connection closed. */
+  bodyTimeoutMs?: number;
+  /** Open connections; beyond, new ones are closed at once. */
+  maxConnections?: number;
+  /** Drain: how long idle keep-alive connections stay open for a last request (answered 503 + Connection: close). */
+  drainGraceMs?: number;
+  /** Image width or height allowed (checked from the header, before decoding). */
+  maxImageSide?: number;
+  /** Longer side / shorter side allowed (before decoding). */
+  maxAspectRatio?: number;
   /** Decoded width x height allowed per uploaded image. */
   maxImagePixels?: number;
   /** Name in /v2/models/{name} (default: runs/<name>/model.onnx -> <name>). */
@@ -103,24 +120,43 @@ export function staleModelReason(modelPath: string, props: Readonly<Record<strin
 }
 
 /** Builds the fastify app around an already-started runner (no listen). */
-export function buildApp(ctx: ServeContext, opts: { bodyLimit: number; webApp?: { modelPath: string } }): FastifyInstance {
+export function buildApp(
+  ctx: ServeContext,
+  opts: { bodyLimit: number; webApp?: { modelPath: string }; admission?: AdmissionLimits; isDraining?: () => boolean },
+): { app: FastifyInstance; admission: Admission } {
   const app = Fastify({
     logger: false,
     bodyLimit: opts.bodyLimit,
     routerOptions: { ignoreTrailingSlash: true },
-    return503OnClosing: true,
+    // The drain answers requests itself (admission.ts: 503 + Retry-After + Connection: close).
+    return503OnClosing: false,
     forceCloseConnections: 'idle',
   });
+  const isDraining = opts.isDraining ?? (() => !ctx.isReady());
+  const admission = installAdmission(
+    app,
+    ctx,
+    opts.admission ?? {
+      maxInflight: SERVE_DEFAULTS.maxInflight,
+      maxInflightPerConnection: SERVE_DEFAULTS.maxInflightPerConnection,
+      maxQueue: ctx.batcher.opts.maxQueue,
+      bodyTimeoutMs: SERVE_DEFAULTS.bodyTimeoutMs,
+    },
+    isDraining,
+  );
+  installOversizeDrain(app, opts.bodyLimit);
 
   // Raw bodies for images and the binary tensor extension; JSON stays fastify's (secure) parser.
   const raw = (_req: unknown, body: Buffer, done: (err: Error | null, body?: Buffer) => void) => done(null, body);
   app.addContentTypeParser(/^image\/[\w.+-]+/i, { parseAs: 'buffer', bodyLimit: opts.bodyLimit }, raw);
   app.addContentTypeParser('application/octet-stream', { parseAs: 'buffer', bodyLimit: opts.bodyLimit }, raw);
+  // Structured +json types (application/vnd.x+json) are JSON too (v2.ts JSON_CONTENT_TYPE), same parser.
+  app.addContentTypeParser(/^application\/[\w.-]+\+json\s*(;|$)/i, { parseAs: 'string', bodyLimit: opts.bodyLimit }, app.getDefaultJsonParser('error', 'error'));
   void app.register(multipart, { limits: { fileSize: opts.bodyLimit, files: ctx.limits.maxBatch } });
 
   // While draining, every response closes its connection, so keep-alive clients do not hold the server open.
   app.addHook('onSend', async (_req, reply, payload) => {
-    if (!ctx.isReady()) void reply.header('connection', 'close');
+    if (isDraining()) void reply.header('connection', 'close');
     return payload;
   });
   app.addHook('onResponse', async (req, reply) => {
@@ -163,7 +199,29 @@ export function buildApp(ctx: ServeContext, opts: { bodyLimit: number; webApp?: 
   allow('/metrics', ['GET', 'HEAD']);
   // The browser app (onnxruntime-web) at `/`, with the same model file.
   if (opts.webApp) void app.register(webAppPlugin, opts.webApp);
-  return app;
+  return { app, admission };
+}
+
+const connections = (server: import('node:http').Server) => new Promise<number>((r) => server.getConnections((e, n) => r(e ? 0 : n)));
+
+/**
+ * An oversized body is answered 413 before it is read; closing the socket then would reset clients that send
+ * the whole body before reading (Python's urllib, curl --data-binary), who would see a broken pipe instead of
+ * the 413. So the rest is read and discarded, up to 4x the limit (then the connection is closed).
+ */
+function installOversizeDrain(app: FastifyInstance, bodyLimit: number): void {
+  app.addHook('onError', async (req, reply, err) => {
+    if ((err as FastifyError).code !== 'FST_ERR_CTP_BODY_TOO_LARGE' || req.raw.complete) return;
+    void reply.header('connection', 'close');
+    const raw = req.raw;
+    let seen = 0;
+    raw.removeAllListeners('data');
+    raw.on('data', (c: Buffer) => {
+      seen += c.length;
+      if (seen > 4 * bodyLimit) raw.socket?.destroy();
+    });
+    raw.resume();
+  });
 }
 
 /** Loads the model, starts the batcher and listens. */
@@ -176,6 +234,14 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
   positiveInt('body-limit', o.bodyLimit);
   positiveInt('max-image-pixels', o.maxImagePixels);
   positiveInt('port', o.port, 0);
+  positiveInt('max-inflight', o.maxInflight);
+  positiveInt('max-inflight-per-connection', o.maxInflightPerConnection);
+  positiveInt('queue-timeout-ms', o.queueTimeoutMs, 0);
+  positiveInt('body-timeout-ms', o.bodyTimeoutMs);
+  positiveInt('max-connections', o.maxConnections);
+  positiveInt('drain-grace-ms', o.drainGraceMs, 0);
+  positiveInt('max-image-side', o.maxImageSide);
+  if (!(o.maxAspectRatio >= 1)) throw new ServeUsageError(`--max-aspect-ratio must be >= 1, got ${o.maxAspectRatio}`);
   if (!(o.maxDelayMs >= 0)) throw new ServeUsageError(`--max-delay-ms must be >= 0, got ${o.maxDelayMs}`);
   const modelPath = resolve(o.modelPath);
   if (!existsSync(modelPath)) throw new ServeUsageError(`model not found: ${o.modelPath} (export it first: ecl export runs/<name>)`);
@@ -198,6 +264,7 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
     maxBatch: o.maxBatch,
     maxDelayMs: o.maxDelayMs,
     maxQueue: o.maxQueue,
+    queueTimeoutMs: o.queueTimeoutMs,
     imageShape: [info.input.height, info.input.width, info.input.channels],
   });
   batcher.onBatch = (s) => {
@@ -209,15 +276,23 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
     runner,
     batcher,
     metrics,
-    limits: { maxBatch: o.maxBatch, maxImagePixels: o.maxImagePixels, bodyLimit: o.bodyLimit },
+    limits: { maxBatch: o.maxBatch, maxImagePixels: o.maxImagePixels, maxImageSide: o.maxImageSide, maxAspectRatio: o.maxAspectRatio, bodyLimit: o.bodyLimit },
     serverName: 'ecl-serve',
     serverVersion: packageVersion(),
     isReady: () => !draining && runner.healthy,
   };
   metrics.queueDepthFn = () => batcher.queuedRequests;
-  const app = buildApp(ctx, { bodyLimit: o.bodyLimit, webApp: { modelPath } });
+  const { app, admission } = buildApp(ctx, {
+    bodyLimit: o.bodyLimit,
+    webApp: { modelPath },
+    admission: { maxInflight: o.maxInflight, maxInflightPerConnection: o.maxInflightPerConnection, maxQueue: o.maxQueue, bodyTimeoutMs: o.bodyTimeoutMs },
+    isDraining: () => draining,
+  });
   try {
     await app.listen({ host: o.host, port: o.port });
+    app.server.maxConnections = o.maxConnections;
+    // Slow headers are cut too (node checks every connectionsCheckingInterval, 30 s by default).
+    app.server.headersTimeout = Math.min(app.server.headersTimeout, o.bodyTimeoutMs);
   } catch (e) {
     await runner.close();
     throw new Error(`cannot listen on ${o.host}:${o.port}: ${(e as Error).message}`);
@@ -230,10 +305,24 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
     if (!closing) {
       draining = true;
       closing = (async () => {
-        // app.close(): no new connections; requests on open keep-alive connections get 503; waits for
-        // in-flight requests, which wait for their batches, so the queue empties before it resolves.
+        // 1. Stop listening but keep the idle keep-alive connections: node's server.close() would close them at
+        //    once, racing with the client's next request on them (ECONNRESET, issue 17). Meanwhile every answer
+        //    carries Connection: close and new inference requests get 503 + Retry-After (admission.ts).
         batcher.expedite();
-        await app.close();
+        const server = app.server as typeof app.server & { closeIdleConnections: () => void };
+        server.closeIdleConnections = () => {};
+        const closed = app.close();
+        // 2. Answer everything accepted: in-flight requests wait for their batches.
+        await admission.idle();
+        await batcher.drained();
+        // 3. A short grace for keep-alive clients to send their last request (answered 503 + close), then close
+        //    the connections that are still idle: a FIN after their last response, not a reset mid-request.
+        const until = Date.now() + o.drainGraceMs;
+        while (Date.now() < until && (await connections(server)) > 0) await new Promise((r) => setTimeout(r, 20));
+        await admission.idle();
+        delete (server as Partial<typeof server>).closeIdleConnections;
+        server.closeIdleConnections();
+        await closed;
         await batcher.close();
         await runner.close();
       })();

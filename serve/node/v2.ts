@@ -11,13 +11,16 @@
 // may be flat (row-major) or nested exactly like the shape.
 import { randomUUID } from 'node:crypto';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import { QueueFullError, ShuttingDownError } from './batcher.js';
+import { arrivedAt } from './admission.js';
+import { QueueFullError, QueueTimeoutError, ShuttingDownError } from './batcher.js';
 import type { ServeContext } from './context.js';
 import { HttpError, badRequest, errorMessage, notFound, tooLarge, unavailable, unsupportedMedia } from './errors.js';
 import type { OutputTensor } from './runner.js';
 
 export const MODEL_VERSION = '1';
 export const BINARY_HEADER = 'inference-header-content-length';
+/** application/json and structured-syntax +json types (RFC 6839), e.g. application/vnd.x+json; server.ts registers the parser for the same pattern. */
+export const JSON_CONTENT_TYPE = /^application\/([\w.-]+\+)?json\s*(;|$)/i;
 
 const isRecord = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
 
@@ -216,6 +219,10 @@ export function submitError(e: unknown, ctx: ServeContext): HttpError {
     ctx.metrics.rejected.inc({ reason: 'queue_full' });
     return unavailable(e.message, 1);
   }
+  if (e instanceof QueueTimeoutError) {
+    ctx.metrics.rejected.inc({ reason: 'queue_timeout' });
+    return unavailable(e.message, 1);
+  }
   if (e instanceof ShuttingDownError) {
     ctx.metrics.rejected.inc({ reason: 'shutting_down' });
     return unavailable(e.message, 5);
@@ -261,7 +268,8 @@ export function registerV2Routes(app: FastifyInstance, ctx: ServeContext, allow:
     const headerLen = req.headers[BINARY_HEADER];
     if (headerLen !== undefined) {
       if (!Buffer.isBuffer(req.body)) throw unsupportedMedia(`binary tensor requests must be sent as application/octet-stream (got ${ct || 'no content type'})`);
-      const len = Number(headerLen);
+      // Digits only: Number() would also take '0x77', ' 123', '1e2'.
+      const len = typeof headerLen === 'string' && /^\d{1,10}$/.test(headerLen) ? Number(headerLen) : NaN;
       const buf = req.body;
       if (!Number.isInteger(len) || len < 2 || len > buf.length) throw badRequest(`${BINARY_HEADER} ${String(headerLen)} is not a valid JSON header length for a ${buf.length}-byte body`);
       try {
@@ -272,13 +280,13 @@ export function registerV2Routes(app: FastifyInstance, ctx: ServeContext, allow:
       binary = buf.subarray(len);
     } else if (ct.startsWith('application/octet-stream')) {
       throw badRequest(`binary inference requests need the ${BINARY_HEADER} header`);
-    } else if (!/^application\/([\w.+-]+\+)?json/.test(ct)) {
+    } else if (!JSON_CONTENT_TYPE.test(ct)) {
       throw unsupportedMedia(`inference requests must be application/json, or application/octet-stream with ${BINARY_HEADER} (got ${ct || 'no content type'})`);
     } else if (req.body === undefined || req.body === null) throw badRequest('missing request body: send a JSON inference request');
     const parsed = parseInferRequest(body, binary, ctx);
     let result;
     try {
-      result = await ctx.batcher.submit(parsed.pixels, parsed.n);
+      result = await ctx.batcher.submit(parsed.pixels, parsed.n, arrivedAt(req));
     } catch (e) {
       throw submitError(e, ctx);
     }
