@@ -1,6 +1,7 @@
 // The HTTP server: fastify + KServe v2 routes + /v1/classify + /metrics, dynamic batching in front of an
 // onnxruntime-node session (in a worker thread), limits everywhere, graceful shutdown.
 import { existsSync, readFileSync } from 'node:fs';
+import type { IncomingMessage } from 'node:http';
 import { dirname, resolve } from 'node:path';
 import multipart from '@fastify/multipart';
 import Fastify, { type FastifyError, type FastifyInstance } from 'fastify';
@@ -144,7 +145,6 @@ export function buildApp(
     },
     isDraining,
   );
-  installOversizeDrain(app, opts.bodyLimit);
 
   // Raw bodies for images and the binary tensor extension; JSON stays fastify's (secure) parser.
   const raw = (_req: unknown, body: Buffer, done: (err: Error | null, body?: Buffer) => void) => done(null, body);
@@ -164,7 +164,9 @@ export function buildApp(
     ctx.metrics.observeRequest(route, req.method, reply.statusCode, reply.elapsedTime / 1000);
   });
 
-  app.setErrorHandler((err: FastifyError | HttpError | Error, _req, reply) => {
+  app.setErrorHandler(async (err: FastifyError | HttpError | Error, req, reply) => {
+    if ((err as FastifyError).code === 'FST_ERR_CTP_BODY_TOO_LARGE')
+      await drainBody(req.raw, Math.max(OVERSIZE_DRAIN_BYTES, 4 * opts.bodyLimit), opts.admission?.bodyTimeoutMs ?? SERVE_DEFAULTS.bodyTimeoutMs);
     let status = (err as { statusCode?: number }).statusCode ?? 500;
     if (!(status >= 400 && status < 600)) status = 500;
     if (err instanceof HttpError) for (const [k, v] of Object.entries(err.headers)) void reply.header(k, v);
@@ -177,7 +179,7 @@ export function buildApp(
       message = err instanceof HttpError ? message : `internal error: ${message}`;
       if (status === 500) process.stderr.write(`serve: ${(err.stack ?? err.message).split('\n').slice(0, 4).join('\n')}\n`);
     }
-    void reply.code(status).send({ error: message });
+    return reply.code(status).send({ error: message });
   });
   app.setNotFoundHandler((req, reply) => {
     void reply.code(404).send({ error: `no route ${req.method} ${req.url.split('?')[0]}` });
@@ -205,21 +207,31 @@ export function buildApp(
 const connections = (server: import('node:http').Server) => new Promise<number>((r) => server.getConnections((e, n) => r(e ? 0 : n)));
 
 /**
- * An oversized body is answered 413 before it is read; closing the socket then would reset clients that send
- * the whole body before reading (Python's urllib, curl --data-binary), who would see a broken pipe instead of
- * the 413. So the rest is read and discarded, up to 4x the limit (then the connection is closed).
+ * An oversized body is refused (413) before it is read. Answering and closing at once resets clients that
+ * send the whole body before reading (Python's urllib, curl --data-binary): they see a broken pipe instead of
+ * the 413. So the rest of the body is read and discarded first, up to OVERSIZE_DRAIN_BYTES (or the body
+ * timeout); then the 413 goes out with Connection: close.
  */
-function installOversizeDrain(app: FastifyInstance, bodyLimit: number): void {
-  app.addHook('onError', async (req, reply, err) => {
-    if ((err as FastifyError).code !== 'FST_ERR_CTP_BODY_TOO_LARGE' || req.raw.complete) return;
-    void reply.header('connection', 'close');
-    const raw = req.raw;
+const OVERSIZE_DRAIN_BYTES = 64 << 20;
+function drainBody(raw: IncomingMessage, maxBytes: number, timeoutMs: number): Promise<void> {
+  if (raw.complete || raw.destroyed) return Promise.resolve();
+  return new Promise((resolve) => {
     let seen = 0;
-    raw.removeAllListeners('data');
-    raw.on('data', (c: Buffer) => {
+    const finish = () => {
+      raw.off('data', onData);
+      raw.off('end', finish);
+      raw.off('close', finish);
+      clearTimeout(timer);
+      resolve();
+    };
+    const onData = (c: Buffer) => {
       seen += c.length;
-      if (seen > 4 * bodyLimit) raw.socket?.destroy();
-    });
+      if (seen > maxBytes) finish();
+    };
+    const timer = setTimeout(finish, timeoutMs);
+    raw.on('data', onData);
+    raw.once('end', finish);
+    raw.once('close', finish);
     raw.resume();
   });
 }

@@ -193,6 +193,9 @@ function checkModel(ctx: ServeContext, model: string, version: string | undefine
   if (version !== undefined && version !== MODEL_VERSION) throw notFound(`unknown version '${version}' of model '${model}' (available: ${MODEL_VERSION})`);
 }
 
+/** A server-side absolute path in a message becomes its file name: clients need not learn the server's layout. */
+export const withoutPaths = (s: string): string => s.replace(/(^|[\s(='"`,:;])\/(?:[^\s/)'"`,:;]+\/)*([^\s/)'"`,:;]+\/?)/g, '$1$2');
+
 export function modelMetadata(ctx: ServeContext): Record<string, unknown> {
   const { info } = ctx;
   return {
@@ -203,7 +206,7 @@ export function modelMetadata(ctx: ServeContext): Record<string, unknown> {
     outputs: info.outputs.map((t) => ({ name: t.name, datatype: v2Datatype(t.type), shape: v2Shape(t.shape) })),
     parameters: {
       execution_provider: ctx.runner.ep,
-      execution_providers_tried: ctx.runner.tried,
+      execution_providers_tried: ctx.runner.tried.map((t) => ({ ...t, reason: withoutPaths(t.reason) })),
       input_layout: info.input.layout,
       input_size: [info.input.height, info.input.width, info.input.channels],
       max_batch_size: ctx.limits.maxBatch,
