@@ -14,6 +14,7 @@
 //   - timeout_action: REJECT (503 + Retry-After), not DELAY: a late answer is wasted model time.
 //   - allow_timeout_override: no. A client cannot extend the deadline (nor shorten it: not needed here).
 //   - Priority levels: none; refusal is of the newest (reject on arrival when full), plus the deadline.
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { ServeContext } from './context.js';
@@ -34,7 +35,16 @@ const INFERENCE_ROUTES = new Set(['/v1/classify', '/v2/models/:model/infer', '/v
 /** When the request's headers arrived (performance.now()), for the queue deadline. */
 export const arrivedAt = (req: FastifyRequest): number => (req as unknown as { eclArrivedAt?: number }).eclArrivedAt ?? performance.now();
 
+/** POST paths of the inference routes, as fastify matches them (trailing slash ignored). */
+const INFERENCE_PATH = /^\/(v1\/classify|v2\/models\/[^/?]+(\/versions\/[^/?]+)?\/infer)\/?(\?|$)/;
+
 export interface Admission {
+  /**
+   * The fast path, called by the HTTP server before fastify sees the request: when the server is full it
+   * answers an inference request 503 from prebuilt bytes (no routing, hooks or serialisation) and returns
+   * true. At 2x capacity most requests are refused, so this is what keeps the event loop for the model.
+   */
+  shed(req: IncomingMessage, res: ServerResponse): boolean;
   /** Admitted inference requests not yet answered. */
   readonly inflight: number;
   /** Every request (any route) not yet answered. */
@@ -119,7 +129,27 @@ export function installAdmission(app: FastifyInstance, ctx: ServeContext, limits
     (req as unknown as { eclArrivedAt: number }).eclArrivedAt = performance.now();
   });
 
+  const prebuilt = (error: string) => {
+    const body = JSON.stringify({ error });
+    return { body, headers: { 'content-type': 'application/json; charset=utf-8', 'content-length': String(Buffer.byteLength(body)), 'retry-after': '1' } };
+  };
+  const queueFull = prebuilt(`server busy: the inference queue is full (${limits.maxQueue} requests waiting, --max-queue); retry later`);
+  const inflightFull = prebuilt(`server busy: ${limits.maxInflight} requests in flight (--max-inflight); retry later`);
   return {
+    shed(req, res) {
+      const full = ctx.batcher.queuedRequests >= limits.maxQueue;
+      if (req.method !== 'POST' || (!full && inflight < limits.maxInflight) || isDraining()) return false;
+      const m = INFERENCE_PATH.exec(req.url ?? '');
+      if (!m) return false;
+      const t0 = performance.now();
+      ctx.metrics.rejected.inc({ reason: full ? 'queue_full' : 'inflight_full' });
+      const r = full ? queueFull : inflightFull;
+      // The unread body is discarded by node after the answer, without parsing; the connection stays open.
+      res.writeHead(503, r.headers).end(r.body);
+      const route = m[1] === 'v1/classify' ? '/v1/classify' : m[2] ? '/v2/models/:model/versions/:version/infer' : '/v2/models/:model/infer';
+      ctx.metrics.observeRequest(route, 'POST', 503, (performance.now() - t0) / 1000);
+      return true;
+    },
     get inflight() {
       return inflight;
     },

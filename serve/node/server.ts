@@ -1,7 +1,7 @@
 // The HTTP server: fastify + KServe v2 routes + /v1/classify + /metrics, dynamic batching in front of an
 // onnxruntime-node session (in a worker thread), limits everywhere, graceful shutdown.
 import { existsSync, readFileSync } from 'node:fs';
-import type { IncomingMessage } from 'node:http';
+import { type IncomingMessage, createServer as createHttpServer } from 'node:http';
 import { dirname, resolve } from 'node:path';
 import multipart from '@fastify/multipart';
 import Fastify, { type FastifyError, type FastifyInstance } from 'fastify';
@@ -125,7 +125,18 @@ export function buildApp(
   ctx: ServeContext,
   opts: { bodyLimit: number; webApp?: { modelPath: string }; admission?: AdmissionLimits; isDraining?: () => boolean },
 ): { app: FastifyInstance; admission: Admission } {
+  const bodyTimeoutMs = opts.admission?.bodyTimeoutMs ?? SERVE_DEFAULTS.bodyTimeoutMs;
+  let admission: Admission | undefined;
   const app = Fastify({
+    // Our own node server: the overload fast path (admission.shed) runs before fastify, and node's request
+    // timeout (checked every second) backs up admission.ts's body timer for requests fastify never saw.
+    serverFactory: (handler) =>
+      createHttpServer(
+        { connectionsCheckingInterval: 1000, headersTimeout: Math.min(60_000, bodyTimeoutMs), requestTimeout: bodyTimeoutMs + 1000, keepAliveTimeout: 72_000 },
+        (req, res) => {
+          if (!admission?.shed(req, res)) handler(req, res);
+        },
+      ),
     logger: false,
     bodyLimit: opts.bodyLimit,
     routerOptions: { ignoreTrailingSlash: true },
@@ -134,7 +145,7 @@ export function buildApp(
     forceCloseConnections: 'idle',
   });
   const isDraining = opts.isDraining ?? (() => !ctx.isReady());
-  const admission = installAdmission(
+  admission = installAdmission(
     app,
     ctx,
     opts.admission ?? {
@@ -166,7 +177,7 @@ export function buildApp(
 
   app.setErrorHandler(async (err: FastifyError | HttpError | Error, req, reply) => {
     if ((err as FastifyError).code === 'FST_ERR_CTP_BODY_TOO_LARGE')
-      await drainBody(req.raw, Math.max(OVERSIZE_DRAIN_BYTES, 4 * opts.bodyLimit), opts.admission?.bodyTimeoutMs ?? SERVE_DEFAULTS.bodyTimeoutMs);
+      await drainBody(req.raw, Math.max(OVERSIZE_DRAIN_BYTES, 4 * opts.bodyLimit), bodyTimeoutMs);
     let status = (err as { statusCode?: number }).statusCode ?? 500;
     if (!(status >= 400 && status < 600)) status = 500;
     if (err instanceof HttpError) for (const [k, v] of Object.entries(err.headers)) void reply.header(k, v);
@@ -303,8 +314,6 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
   try {
     await app.listen({ host: o.host, port: o.port });
     app.server.maxConnections = o.maxConnections;
-    // Slow headers are cut too (node checks every connectionsCheckingInterval, 30 s by default).
-    app.server.headersTimeout = Math.min(app.server.headersTimeout, o.bodyTimeoutMs);
   } catch (e) {
     await runner.close();
     throw new Error(`cannot listen on ${o.host}:${o.port}: ${(e as Error).message}`);
