@@ -20,7 +20,7 @@ define need_run
 @test -n "$(RUN)" || { echo "no trained run under runs/: run 'make demo' (or 'make train') first, or name one with RUN=<name>" >&2; exit 2; }
 endef
 
-.PHONY: install build simd-kernels samples demo test test-unit test-browser train eval export export-check serve bench-serve cuda-ep bench-train bench-train-gpu gpu-check parity report study clean
+.PHONY: install build simd-kernels samples demo test soak test-unit test-browser train eval export export-check serve bench-serve cuda-ep bench-train bench-train-gpu gpu-check parity report study clean
 
 node_modules/.package-lock.json: package.json package-lock.json
 	npm ci --no-audit --no-fund
@@ -136,6 +136,10 @@ study: build
 
 test: build
 	node --test --test-concurrency=1 $$(ls dist/tests/*/*.test.js | sort)
+
+# The serve soak test at 2x capacity for 60 s (make test runs it for 15 s).
+soak: build
+	ECL_SOAK_SECONDS=60 node --test --test-concurrency=1 dist/tests/integration/serve-soak.test.js
 
 test-unit: build
 	node --test $$(ls dist/tests/unit/*.test.js | sort)

@@ -1,7 +1,48 @@
 // Write-then-rename so a crash, a full disk or a bad path never leaves a half-written artifact behind
 // (and an existing file stays untouched when the write fails).
-import { closeSync, fsyncSync, openSync, readdirSync, renameSync, rmSync, writeSync } from 'node:fs';
-import { basename, dirname, join } from 'node:path';
+import { accessSync, closeSync, constants, existsSync, fsyncSync, mkdirSync, openSync, readdirSync, renameSync, rmSync, writeSync } from 'node:fs';
+import { basename, dirname, join, resolve } from 'node:path';
+
+/** An output folder that cannot be created; the message names the folder that refused and why. */
+export class OutputDirError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'OutputDirError';
+  }
+}
+
+/**
+ * mkdir -p with a clear error. Node reports a refused recursive mkdir with the leaf's path and sometimes
+ * ENOENT ("ENOENT: no such file or directory, mkdir runs/x" for a read-only runs/), so the nearest existing
+ * folder is found and checked: "permission denied" / "read-only file system", naming it.
+ */
+export function makeOutputDir(dir: string): void {
+  try {
+    mkdirSync(dir, { recursive: true });
+    return;
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code;
+    let existing = resolve(dir);
+    while (!existsSync(existing) && dirname(existing) !== existing) existing = dirname(existing);
+    let writable = true;
+    try {
+      accessSync(existing, constants.W_OK);
+    } catch {
+      writable = false;
+    }
+    const why =
+      code === 'EROFS'
+        ? `read-only file system (${existing})`
+        : code === 'EACCES' || code === 'EPERM' || (code === 'ENOENT' && !writable)
+          ? `permission denied (${existing} is not writable)`
+          : code === 'ENOTDIR'
+            ? `${existing} is a file, not a folder`
+            : code === 'ENOSPC'
+              ? 'no space left on the device'
+              : (e as Error).message;
+    throw new OutputDirError(`cannot create ${dir}: ${why}`);
+  }
+}
 
 /** Writes `data` (text, bytes, or byte chunks written one after the other, so a large file needs no joined copy). */
 export function writeFileAtomic(path: string, data: Uint8Array | string | readonly Uint8Array[]): void {

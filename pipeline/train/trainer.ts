@@ -1,7 +1,7 @@
 // The training loop: seeded data order and augmentation per epoch, tf.variableGrads, SGD with momentum
 // and weight decay, BN running statistics, per-epoch evaluation, atomic checkpoints, bit-exact resume.
 import * as tf from '@tensorflow/tfjs-core';
-import { appendFileSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { appendFileSync, existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { buildModelSpec, initParams } from '../../models/builders.js';
 import { classifierWeights, forwardClassifier, projectFeatures, prototypes } from '../../models/forward.js';
@@ -21,7 +21,7 @@ import { datasetRefOf } from '../../models/artifacts/run-config.js';
 import type { DatasetSplits } from '../data/types.js';
 import { type AugmentOptions, defaultAugmentOptions, makeBatch } from '../data/augment.js';
 import { reportFromLogits, runInference } from './evaluate.js';
-import { removeStaleTempFiles, writeFileAtomic } from '../../models/artifacts/atomic-write.js';
+import { OutputDirError, makeOutputDir, removeStaleTempFiles, writeFileAtomic } from '../../models/artifacts/atomic-write.js';
 import { UsageError } from '../cli/errors.js';
 import { ModelState } from './model-state.js';
 import { type Progress, createProgress } from './progress.js';
@@ -142,7 +142,11 @@ export async function train(cfg: TrainConfig, opts: TrainOptions = {}): Promise<
   }
   // Before the run folder exists, so a run that cannot start leaves nothing behind.
   if (data.train.count < cfg.batchSize) throw new UsageError(`training set (${data.train.count} images) is smaller than one batch (${cfg.batchSize}): lower --batch-size`);
-  mkdirSync(runDir, { recursive: true });
+  try {
+    makeOutputDir(runDir);
+  } catch (e) {
+    throw e instanceof OutputDirError ? new UsageError(e.message) : e;
+  }
   // A run killed while writing a checkpoint leaves a temp file; it is never read, so clear it here.
   for (const f of removeStaleTempFiles(runDir)) log(`removed ${f}, left by an interrupted write`);
   writeFileAtomic(files.config, JSON.stringify(cfg, null, 2) + '\n');

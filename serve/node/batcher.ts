@@ -13,6 +13,8 @@ export interface BatcherOptions {
   maxBatch: number;
   maxDelayMs: number;
   maxQueue: number;
+  /** Shed a request that arrived longer ago than this when its batch would form (0 = never; Triton's default_timeout_microseconds with REJECT). */
+  queueTimeoutMs?: number;
   /** [H, W, C] of one image. */
   imageShape: readonly [number, number, number];
 }
@@ -40,6 +42,13 @@ export class QueueFullError extends Error {
   }
 }
 
+export class QueueTimeoutError extends Error {
+  constructor(waitedMs: number, limitMs: number) {
+    super(`server busy: the request waited ${Math.round(waitedMs)} ms, longer than the queue deadline of ${limitMs} ms (--queue-timeout-ms); retry later`);
+    this.name = 'QueueTimeoutError';
+  }
+}
+
 export class ShuttingDownError extends Error {
   constructor() {
     super('server is shutting down');
@@ -51,6 +60,8 @@ interface Job {
   pixels: Uint8Array;
   n: number;
   enqueuedAt: number;
+  /** Arrival of the request (performance.now()), the start of its queue deadline. */
+  arrivedAt: number;
   resolve: (r: SubmitResult) => void;
   reject: (e: Error) => void;
 }
@@ -92,14 +103,17 @@ export class DynamicBatcher {
     return this.closed;
   }
 
-  /** Queues n images (uint8 [n, H, W, C]); resolves with this request's output rows. */
-  submit(pixels: Uint8Array, n: number): Promise<SubmitResult> {
+  /** Queues n images (uint8 [n, H, W, C]); resolves with this request's output rows. `arrivedAt` (default now) starts the queue deadline. */
+  submit(pixels: Uint8Array, n: number, arrivedAt = performance.now()): Promise<SubmitResult> {
     if (this.closed) return Promise.reject(new ShuttingDownError());
     if (!Number.isInteger(n) || n < 1 || n > this.opts.maxBatch) return Promise.reject(new RangeError(`batch of ${n} images (allowed 1..${this.opts.maxBatch})`));
     if (pixels.length !== n * this.imageBytes) return Promise.reject(new RangeError(`pixel buffer has ${pixels.length} bytes, expected ${n * this.imageBytes}`));
     if (this.queue.length >= this.opts.maxQueue) return Promise.reject(new QueueFullError(this.queue.length));
+    const limit = this.opts.queueTimeoutMs ?? 0;
+    const now = performance.now();
+    if (limit > 0 && now - arrivedAt > limit) return Promise.reject(new QueueTimeoutError(now - arrivedAt, limit));
     return new Promise<SubmitResult>((resolve, reject) => {
-      this.queue.push({ pixels, n, enqueuedAt: performance.now(), resolve, reject });
+      this.queue.push({ pixels, n, enqueuedAt: now, arrivedAt, resolve, reject });
       this.queuedImagesCount += n;
       this.schedule();
     });
@@ -165,8 +179,25 @@ export class DynamicBatcher {
     }
   }
 
+  /** Rejects every queued request past its deadline: it would take a batch slot for an answer nobody waits for. */
+  private shedExpired(): void {
+    const limit = this.opts.queueTimeoutMs ?? 0;
+    if (!(limit > 0) || this.closed) return;
+    const now = performance.now();
+    for (let i = 0; i < this.queue.length; ) {
+      const j = this.queue[i]!;
+      if (now - j.arrivedAt > limit) {
+        this.queue.splice(i, 1);
+        this.queuedImagesCount -= j.n;
+        j.reject(new QueueTimeoutError(now - j.arrivedAt, limit));
+      } else i++;
+    }
+  }
+
   private async dispatch(): Promise<void> {
-    if (this.running || this.paused || this.queue.length === 0) return;
+    if (this.running || this.paused) return;
+    this.shedExpired();
+    if (this.queue.length === 0) return this.notifyIdle();
     this.running = true;
     const jobs: Job[] = [];
     let images = 0;
@@ -207,12 +238,15 @@ export class DynamicBatcher {
     } finally {
       this.running = false;
       if (this.queue.length) this.schedule();
-      else if (this.idleWaiters.length) {
-        const ws = this.idleWaiters;
-        this.idleWaiters = [];
-        for (const w of ws) w();
-      }
+      else this.notifyIdle();
     }
+  }
+
+  private notifyIdle(): void {
+    if (this.running || this.queue.length || !this.idleWaiters.length) return;
+    const ws = this.idleWaiters;
+    this.idleWaiters = [];
+    for (const w of ws) w();
   }
 }
 

@@ -9,6 +9,7 @@ import type { MultipartFile } from '@fastify/multipart';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { ModelInfo } from '../../models/onnx-contract.js';
 import { preprocessImage } from '../shared/preprocess.js';
+import { arrivedAt } from './admission.js';
 import type { ServeContext } from './context.js';
 import { HttpError, badRequest, errorMessage, tooLarge, unsupportedMedia } from './errors.js';
 import { type DecodedImage, ImageDecodeError, decodeImageBytes } from './image-decode.js';
@@ -17,13 +18,14 @@ import { MODEL_VERSION, submitError } from './v2.js';
 export { type ImageFormat, sniffImage } from './image-decode.js';
 
 /** Decodes one uploaded image (serve/node/image-decode.ts), its errors mapped to 400 / 413 / 415. */
-export async function decodeImage(buf: Uint8Array, maxPixels: number, what = 'image'): Promise<DecodedImage> {
+export async function decodeImage(buf: Uint8Array, limits: number | { maxImagePixels: number; maxImageSide?: number; maxAspectRatio?: number }, what = 'image'): Promise<DecodedImage> {
+  const l = typeof limits === 'number' ? { maxImagePixels: limits } : limits;
   try {
-    return await decodeImageBytes(buf, { maxPixels, what });
+    return await decodeImageBytes(buf, { maxPixels: l.maxImagePixels, maxSide: l.maxImageSide, maxAspectRatio: l.maxAspectRatio, what });
   } catch (e) {
     if (!(e instanceof ImageDecodeError)) throw e;
     if (e.kind === 'unsupported') throw unsupportedMedia(e.message);
-    if (e.kind === 'too-large') throw tooLarge(`${e.message} (--max-image-pixels)`);
+    if (e.kind === 'too-large') throw tooLarge(`${e.message} (--${e.limit ?? 'max-image-pixels'})`);
     throw badRequest(e.message);
   }
 }
@@ -104,14 +106,14 @@ export function registerClassifyRoute(app: FastifyInstance, ctx: ServeContext, a
     const pixels = new Uint8Array(uploads.length * per);
     const decoded: Array<{ width: number; height: number }> = [];
     for (const [i, u] of uploads.entries()) {
-      const img = await decodeImage(u.bytes, ctx.limits.maxImagePixels, u.name ? `image '${u.name}'` : uploads.length > 1 ? `image ${i}` : 'image');
+      const img = await decodeImage(u.bytes, ctx.limits, u.name ? `image '${u.name}'` : uploads.length > 1 ? `image ${i}` : 'image');
       pixels.set(uploadPixels(img, ctx.info), i * per);
       // The size as displayed (after EXIF orientation).
       decoded.push(img.orientation >= 5 ? { width: img.height, height: img.width } : { width: img.width, height: img.height });
     }
     let result;
     try {
-      result = await ctx.batcher.submit(pixels, decoded.length);
+      result = await ctx.batcher.submit(pixels, decoded.length, arrivedAt(req));
     } catch (e) {
       throw submitError(e, ctx);
     }

@@ -9,6 +9,10 @@ export interface ServeLimits {
   maxBatch: number;
   /** Decoded pixel count (width x height) allowed per uploaded image. */
   maxImagePixels: number;
+  /** Width or height allowed per uploaded image (before decoding). */
+  maxImageSide: number;
+  /** Longer / shorter side allowed per uploaded image (before decoding). */
+  maxAspectRatio: number;
   /** Request body bytes. */
   bodyLimit: number;
 }

@@ -16,8 +16,11 @@ export type ImageDecodeErrorKind = 'empty' | 'unsupported' | 'corrupt' | 'too-la
 /** A typed decode failure: the server maps empty/corrupt -> 400, unsupported -> 415, too-large -> 413. */
 export class ImageDecodeError extends Error {
   readonly kind: ImageDecodeErrorKind;
-  constructor(kind: ImageDecodeErrorKind, message: string) {
+  /** For 'too-large': the server option that set the limit (max-image-pixels, max-image-side, max-aspect-ratio). */
+  readonly limit: string | undefined;
+  constructor(kind: ImageDecodeErrorKind, message: string, limit?: string) {
     super(message);
+    this.limit = limit;
     this.name = 'ImageDecodeError';
     this.kind = kind;
   }
@@ -46,7 +49,7 @@ const msg = (e: unknown): string => (e instanceof Error ? e.message : String(e))
  * Decodes one encoded image to unoriented 8-bit RGBA. `what` names the image in error messages
  * ("image 'cat.png'", a file path). Throws ImageDecodeError.
  */
-export async function decodeImageBytes(buf: Uint8Array, opts: { maxPixels: number; what?: string }): Promise<DecodedImage> {
+export async function decodeImageBytes(buf: Uint8Array, opts: { maxPixels: number; maxSide?: number; maxAspectRatio?: number; what?: string }): Promise<DecodedImage> {
   const what = opts.what ?? 'image';
   if (buf.length === 0) throw new ImageDecodeError('empty', `${what} is empty`);
   const format = sniffImage(buf);
@@ -60,7 +63,13 @@ export async function decodeImageBytes(buf: Uint8Array, opts: { maxPixels: numbe
   const w = meta.width ?? 0;
   const h = meta.height ?? 0;
   if (!(w > 0 && h > 0)) throw new ImageDecodeError('corrupt', `${what}: ${format} header has no valid dimensions`);
-  if (w * h > opts.maxPixels) throw new ImageDecodeError('too-large', `${what}: ${w}x${h} = ${w * h} pixels, the limit is ${opts.maxPixels}`);
+  if (w * h > opts.maxPixels) throw new ImageDecodeError('too-large', `${what}: ${w}x${h} = ${w * h} pixels, the limit is ${opts.maxPixels}`, 'max-image-pixels');
+  // The pixel count alone does not bound the cost: a 16,777,216 x 1 PNG is 16 KB and inside 4096 x 4096
+  // pixels, but decoding and resampling such a strip takes seconds. Bound each side and the aspect ratio too.
+  if (opts.maxSide !== undefined && Math.max(w, h) > opts.maxSide)
+    throw new ImageDecodeError('too-large', `${what}: ${w}x${h} has a side longer than ${opts.maxSide} pixels`, 'max-image-side');
+  if (opts.maxAspectRatio !== undefined && Math.max(w, h) / Math.min(w, h) > opts.maxAspectRatio)
+    throw new ImageDecodeError('too-large', `${what}: ${w}x${h} has an aspect ratio of ${(Math.max(w, h) / Math.min(w, h)).toFixed(1)}:1, the limit is ${opts.maxAspectRatio}:1`, 'max-aspect-ratio');
   let out: { data: Buffer; info: sharp.OutputInfo };
   try {
     out = await sharp(buf, { limitInputPixels: opts.maxPixels, ignoreIcc: true })

@@ -17,6 +17,14 @@ export interface ServeArgs {
   'max-queue': number;
   'body-limit': number;
   'max-image-pixels': number;
+  'max-image-side': number;
+  'max-aspect-ratio': number;
+  'max-inflight': number;
+  'max-inflight-per-connection': number;
+  'queue-timeout-ms': number;
+  'body-timeout-ms': number;
+  'max-connections': number;
+  'drain-grace-ms': number;
   'model-name'?: string;
   inference: string;
   'intra-op-threads': number;
@@ -50,8 +58,13 @@ export const serveOptions = <T>(y: Argv<T>, cmd = '$0') =>
     .option('port', { type: 'number', default: SERVE_DEFAULTS.port, coerce: num('port', { min: 0, max: 65535, int: true }), describe: 'port (0 = any free port)' })
     .option('body-limit', { type: 'number', default: SERVE_DEFAULTS.bodyLimit, coerce: num('body-limit', { min: 1, int: true }), describe: 'request body bytes (JSON, raw image, each multipart file)' })
     .option('max-image-pixels', { type: 'number', default: SERVE_DEFAULTS.maxImagePixels, coerce: num('max-image-pixels', { min: 1, int: true }), describe: 'decoded width x height allowed per uploaded image' })
+    .option('max-image-side', { type: 'number', default: SERVE_DEFAULTS.maxImageSide, coerce: num('max-image-side', { min: 1, int: true }), describe: 'width or height allowed per uploaded image (from the header, before decoding)' })
+    .option('max-aspect-ratio', { type: 'number', default: SERVE_DEFAULTS.maxAspectRatio, coerce: num('max-aspect-ratio', { min: 1 }), describe: 'longer side / shorter side allowed per uploaded image (before decoding)' })
+    .option('body-timeout-ms', { type: 'number', default: SERVE_DEFAULTS.bodyTimeoutMs, coerce: num('body-timeout-ms', { min: 1, int: true }), describe: 'a request body not received within this time (stalled or dripped) gets 408 and its connection is closed' })
+    .option('max-connections', { type: 'number', default: SERVE_DEFAULTS.maxConnections, coerce: num('max-connections', { min: 1, int: true }), describe: 'open connections; beyond, new ones are closed at once' })
     .option('shutdown-timeout', { type: 'number', default: 30, coerce: num('shutdown-timeout', { min: 0, above: true }), describe: 'seconds to drain on SIGTERM before giving up (exit 1)' })
-    .group(['host', 'port', 'body-limit', 'max-image-pixels', 'shutdown-timeout'], 'HTTP:')
+    .option('drain-grace-ms', { type: 'number', default: SERVE_DEFAULTS.drainGraceMs, coerce: num('drain-grace-ms', { min: 0, int: true }), describe: 'on SIGTERM, how long idle keep-alive connections may send a last request (answered 503 + Connection: close) before they are closed' })
+    .group(['host', 'port', 'body-limit', 'body-timeout-ms', 'max-connections', 'max-image-pixels', 'max-image-side', 'max-aspect-ratio', 'shutdown-timeout', 'drain-grace-ms'], 'HTTP:')
     .option('max-batch', { type: 'number', default: SERVE_DEFAULTS.maxBatch, coerce: num('max-batch', { min: 1, int: true }), describe: 'most images per request and per onnxruntime run' })
     .option('max-delay-ms', {
       type: 'number',
@@ -60,7 +73,10 @@ export const serveOptions = <T>(y: Argv<T>, cmd = '$0') =>
       describe: 'longest wait of the oldest queued request for companions (0: run whatever is queued as soon as the model is idle)',
     })
     .option('max-queue', { type: 'number', default: SERVE_DEFAULTS.maxQueue, coerce: num('max-queue', { min: 1, int: true }), describe: 'most requests waiting; beyond that 503 + Retry-After' })
-    .group(['max-batch', 'max-delay-ms', 'max-queue'], 'Batching:')
+    .option('max-inflight', { type: 'number', default: SERVE_DEFAULTS.maxInflight, coerce: num('max-inflight', { min: 1, int: true }), describe: 'inference requests admitted and not yet answered; beyond, 503 + Retry-After before the body is read' })
+    .option('max-inflight-per-connection', { type: 'number', default: SERVE_DEFAULTS.maxInflightPerConnection, coerce: num('max-inflight-per-connection', { min: 1, int: true }), describe: 'inference requests in flight on one connection (pipelining); beyond, 503' })
+    .option('queue-timeout-ms', { type: 'number', default: SERVE_DEFAULTS.queueTimeoutMs, coerce: num('queue-timeout-ms', { min: 0, int: true }), describe: 'shed a request that arrived longer ago than this when its batch forms: 503 (0 = no deadline)' })
+    .group(['max-batch', 'max-delay-ms', 'max-queue', 'max-inflight', 'max-inflight-per-connection', 'queue-timeout-ms'], 'Batching and admission:')
     .option('ep', { type: 'string', choices: EP_CHOICES as unknown as string[], default: SERVE_DEFAULTS.ep, describe: 'execution provider: auto tries cuda then cpu' })
     .option('inference', { type: 'string', choices: ['worker', 'inline'], default: SERVE_DEFAULTS.inference, describe: 'run onnxruntime in a worker thread or on the event loop' })
     .option('intra-op-threads', { type: 'number', default: SERVE_DEFAULTS.intraOpThreads, coerce: num('intra-op-threads', { min: 0, int: true }), describe: 'onnxruntime intra-op threads (0 = its default)' })
@@ -82,6 +98,14 @@ export function serveOptionsFromArgs(a: ServeArgs, log?: (line: string) => void)
     maxQueue: a['max-queue'],
     bodyLimit: a['body-limit'],
     maxImagePixels: a['max-image-pixels'],
+    maxImageSide: a['max-image-side'],
+    maxAspectRatio: a['max-aspect-ratio'],
+    maxInflight: a['max-inflight'],
+    maxInflightPerConnection: a['max-inflight-per-connection'],
+    queueTimeoutMs: a['queue-timeout-ms'],
+    bodyTimeoutMs: a['body-timeout-ms'],
+    maxConnections: a['max-connections'],
+    drainGraceMs: a['drain-grace-ms'],
     ...(a['model-name'] ? { modelName: a['model-name'] } : {}),
     inference: a.inference as ServeOptions['inference'],
     intraOpThreads: a['intra-op-threads'],

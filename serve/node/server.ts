@@ -1,6 +1,7 @@
 // The HTTP server: fastify + KServe v2 routes + /v1/classify + /metrics, dynamic batching in front of an
 // onnxruntime-node session (in a worker thread), limits everywhere, graceful shutdown.
 import { existsSync, readFileSync } from 'node:fs';
+import { type IncomingMessage, createServer as createHttpServer } from 'node:http';
 import { dirname, resolve } from 'node:path';
 import multipart from '@fastify/multipart';
 import Fastify, { type FastifyError, type FastifyInstance } from 'fastify';
@@ -17,6 +18,7 @@ import { ServeMetrics } from './metrics.js';
 import { type InferenceMode, type InferenceRunner, startRunner } from './runner.js';
 import { registerV2Routes } from './v2.js';
 import { webAppPlugin } from './web-plugin.js';
+import { type Admission, type AdmissionLimits, installAdmission } from './admission.js';
 import { SERVE_DEFAULTS } from './defaults.js';
 
 export interface ServeOptions {
@@ -34,6 +36,22 @@ export interface ServeOptions {
   maxQueue?: number;
   /** Request body bytes (JSON, raw image, each multipart file). */
   bodyLimit?: number;
+  /** Admitted inference requests not yet answered; beyond: 503 + Retry-After before the body is read. */
+  maxInflight?: number;
+  /** Inference requests in flight on one connection (pipelining); beyond: 503. */
+  maxInflightPerConnection?: number;
+  /** Shed requests older than this (from arrival) when their batch forms: 503 (0 = no deadline). */
+  queueTimeoutMs?: number;
+  /** A body not fully received within this many ms: 408, connection closed. */
+  bodyTimeoutMs?: number;
+  /** Open connections; beyond, new ones are closed at once. */
+  maxConnections?: number;
+  /** Drain: how long idle keep-alive connections stay open for a last request (answered 503 + Connection: close). */
+  drainGraceMs?: number;
+  /** Image width or height allowed (checked from the header, before decoding). */
+  maxImageSide?: number;
+  /** Longer side / shorter side allowed (before decoding). */
+  maxAspectRatio?: number;
   /** Decoded width x height allowed per uploaded image. */
   maxImagePixels?: number;
   /** Name in /v2/models/{name} (default: runs/<name>/model.onnx -> <name>). */
@@ -103,24 +121,53 @@ export function staleModelReason(modelPath: string, props: Readonly<Record<strin
 }
 
 /** Builds the fastify app around an already-started runner (no listen). */
-export function buildApp(ctx: ServeContext, opts: { bodyLimit: number; webApp?: { modelPath: string } }): FastifyInstance {
+export function buildApp(
+  ctx: ServeContext,
+  opts: { bodyLimit: number; webApp?: { modelPath: string }; admission?: AdmissionLimits; isDraining?: () => boolean },
+): { app: FastifyInstance; admission: Admission } {
+  const bodyTimeoutMs = opts.admission?.bodyTimeoutMs ?? SERVE_DEFAULTS.bodyTimeoutMs;
+  let admission: Admission | undefined;
   const app = Fastify({
+    // Our own node server: the overload fast path (admission.shed) runs before fastify, and node's request
+    // timeout (checked every second) backs up admission.ts's body timer for requests fastify never saw.
+    serverFactory: (handler) =>
+      createHttpServer(
+        { connectionsCheckingInterval: 1000, headersTimeout: Math.min(60_000, bodyTimeoutMs), requestTimeout: bodyTimeoutMs + 1000, keepAliveTimeout: 72_000 },
+        (req, res) => {
+          if (!admission?.shed(req, res)) handler(req, res);
+        },
+      ),
     logger: false,
     bodyLimit: opts.bodyLimit,
     routerOptions: { ignoreTrailingSlash: true },
-    return503OnClosing: true,
+    // The drain answers requests itself (admission.ts: 503 + Retry-After + Connection: close).
+    return503OnClosing: false,
     forceCloseConnections: 'idle',
   });
+  const isDraining = opts.isDraining ?? (() => !ctx.isReady());
+  admission = installAdmission(
+    app,
+    ctx,
+    opts.admission ?? {
+      maxInflight: SERVE_DEFAULTS.maxInflight,
+      maxInflightPerConnection: SERVE_DEFAULTS.maxInflightPerConnection,
+      maxQueue: ctx.batcher.opts.maxQueue,
+      bodyTimeoutMs: SERVE_DEFAULTS.bodyTimeoutMs,
+    },
+    isDraining,
+  );
 
   // Raw bodies for images and the binary tensor extension; JSON stays fastify's (secure) parser.
   const raw = (_req: unknown, body: Buffer, done: (err: Error | null, body?: Buffer) => void) => done(null, body);
   app.addContentTypeParser(/^image\/[\w.+-]+/i, { parseAs: 'buffer', bodyLimit: opts.bodyLimit }, raw);
   app.addContentTypeParser('application/octet-stream', { parseAs: 'buffer', bodyLimit: opts.bodyLimit }, raw);
+  // Structured +json types (application/vnd.x+json) are JSON too (v2.ts JSON_CONTENT_TYPE), same parser.
+  app.addContentTypeParser(/^application\/[\w.-]+\+json\s*(;|$)/i, { parseAs: 'string', bodyLimit: opts.bodyLimit }, app.getDefaultJsonParser('error', 'error'));
   void app.register(multipart, { limits: { fileSize: opts.bodyLimit, files: ctx.limits.maxBatch } });
 
   // While draining, every response closes its connection, so keep-alive clients do not hold the server open.
   app.addHook('onSend', async (_req, reply, payload) => {
-    if (!ctx.isReady()) void reply.header('connection', 'close');
+    if (isDraining()) void reply.header('connection', 'close');
     return payload;
   });
   app.addHook('onResponse', async (req, reply) => {
@@ -128,7 +175,9 @@ export function buildApp(ctx: ServeContext, opts: { bodyLimit: number; webApp?: 
     ctx.metrics.observeRequest(route, req.method, reply.statusCode, reply.elapsedTime / 1000);
   });
 
-  app.setErrorHandler((err: FastifyError | HttpError | Error, _req, reply) => {
+  app.setErrorHandler(async (err: FastifyError | HttpError | Error, req, reply) => {
+    if ((err as FastifyError).code === 'FST_ERR_CTP_BODY_TOO_LARGE')
+      await drainBody(req.raw, Math.max(OVERSIZE_DRAIN_BYTES, 4 * opts.bodyLimit), bodyTimeoutMs);
     let status = (err as { statusCode?: number }).statusCode ?? 500;
     if (!(status >= 400 && status < 600)) status = 500;
     if (err instanceof HttpError) for (const [k, v] of Object.entries(err.headers)) void reply.header(k, v);
@@ -141,7 +190,7 @@ export function buildApp(ctx: ServeContext, opts: { bodyLimit: number; webApp?: 
       message = err instanceof HttpError ? message : `internal error: ${message}`;
       if (status === 500) process.stderr.write(`serve: ${(err.stack ?? err.message).split('\n').slice(0, 4).join('\n')}\n`);
     }
-    void reply.code(status).send({ error: message });
+    return reply.code(status).send({ error: message });
   });
   app.setNotFoundHandler((req, reply) => {
     void reply.code(404).send({ error: `no route ${req.method} ${req.url.split('?')[0]}` });
@@ -163,7 +212,39 @@ export function buildApp(ctx: ServeContext, opts: { bodyLimit: number; webApp?: 
   allow('/metrics', ['GET', 'HEAD']);
   // The browser app (onnxruntime-web) at `/`, with the same model file.
   if (opts.webApp) void app.register(webAppPlugin, opts.webApp);
-  return app;
+  return { app, admission };
+}
+
+const connections = (server: import('node:http').Server) => new Promise<number>((r) => server.getConnections((e, n) => r(e ? 0 : n)));
+
+/**
+ * An oversized body is refused (413) before it is read. Answering and closing at once resets clients that
+ * send the whole body before reading (Python's urllib, curl --data-binary): they see a broken pipe instead of
+ * the 413. So the rest of the body is read and discarded first, up to OVERSIZE_DRAIN_BYTES (or the body
+ * timeout); then the 413 goes out with Connection: close.
+ */
+const OVERSIZE_DRAIN_BYTES = 64 << 20;
+function drainBody(raw: IncomingMessage, maxBytes: number, timeoutMs: number): Promise<void> {
+  if (raw.complete || raw.destroyed) return Promise.resolve();
+  return new Promise((resolve) => {
+    let seen = 0;
+    const finish = () => {
+      raw.off('data', onData);
+      raw.off('end', finish);
+      raw.off('close', finish);
+      clearTimeout(timer);
+      resolve();
+    };
+    const onData = (c: Buffer) => {
+      seen += c.length;
+      if (seen > maxBytes) finish();
+    };
+    const timer = setTimeout(finish, timeoutMs);
+    raw.on('data', onData);
+    raw.once('end', finish);
+    raw.once('close', finish);
+    raw.resume();
+  });
 }
 
 /** Loads the model, starts the batcher and listens. */
@@ -176,6 +257,14 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
   positiveInt('body-limit', o.bodyLimit);
   positiveInt('max-image-pixels', o.maxImagePixels);
   positiveInt('port', o.port, 0);
+  positiveInt('max-inflight', o.maxInflight);
+  positiveInt('max-inflight-per-connection', o.maxInflightPerConnection);
+  positiveInt('queue-timeout-ms', o.queueTimeoutMs, 0);
+  positiveInt('body-timeout-ms', o.bodyTimeoutMs);
+  positiveInt('max-connections', o.maxConnections);
+  positiveInt('drain-grace-ms', o.drainGraceMs, 0);
+  positiveInt('max-image-side', o.maxImageSide);
+  if (!(o.maxAspectRatio >= 1)) throw new ServeUsageError(`--max-aspect-ratio must be >= 1, got ${o.maxAspectRatio}`);
   if (!(o.maxDelayMs >= 0)) throw new ServeUsageError(`--max-delay-ms must be >= 0, got ${o.maxDelayMs}`);
   const modelPath = resolve(o.modelPath);
   if (!existsSync(modelPath)) throw new ServeUsageError(`model not found: ${o.modelPath} (export it first: ecl export runs/<name>)`);
@@ -198,6 +287,7 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
     maxBatch: o.maxBatch,
     maxDelayMs: o.maxDelayMs,
     maxQueue: o.maxQueue,
+    queueTimeoutMs: o.queueTimeoutMs,
     imageShape: [info.input.height, info.input.width, info.input.channels],
   });
   batcher.onBatch = (s) => {
@@ -209,15 +299,21 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
     runner,
     batcher,
     metrics,
-    limits: { maxBatch: o.maxBatch, maxImagePixels: o.maxImagePixels, bodyLimit: o.bodyLimit },
+    limits: { maxBatch: o.maxBatch, maxImagePixels: o.maxImagePixels, maxImageSide: o.maxImageSide, maxAspectRatio: o.maxAspectRatio, bodyLimit: o.bodyLimit },
     serverName: 'ecl-serve',
     serverVersion: packageVersion(),
     isReady: () => !draining && runner.healthy,
   };
   metrics.queueDepthFn = () => batcher.queuedRequests;
-  const app = buildApp(ctx, { bodyLimit: o.bodyLimit, webApp: { modelPath } });
+  const { app, admission } = buildApp(ctx, {
+    bodyLimit: o.bodyLimit,
+    webApp: { modelPath },
+    admission: { maxInflight: o.maxInflight, maxInflightPerConnection: o.maxInflightPerConnection, maxQueue: o.maxQueue, bodyTimeoutMs: o.bodyTimeoutMs },
+    isDraining: () => draining,
+  });
   try {
     await app.listen({ host: o.host, port: o.port });
+    app.server.maxConnections = o.maxConnections;
   } catch (e) {
     await runner.close();
     throw new Error(`cannot listen on ${o.host}:${o.port}: ${(e as Error).message}`);
@@ -230,10 +326,24 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
     if (!closing) {
       draining = true;
       closing = (async () => {
-        // app.close(): no new connections; requests on open keep-alive connections get 503; waits for
-        // in-flight requests, which wait for their batches, so the queue empties before it resolves.
+        // 1. Stop listening but keep the idle keep-alive connections: node's server.close() would close them at
+        //    once, racing with the client's next request on them (ECONNRESET, issue 17). Meanwhile every answer
+        //    carries Connection: close and new inference requests get 503 + Retry-After (admission.ts).
         batcher.expedite();
-        await app.close();
+        const server = app.server as typeof app.server & { closeIdleConnections: () => void };
+        server.closeIdleConnections = () => {};
+        const closed = app.close();
+        // 2. Answer everything accepted: in-flight requests wait for their batches.
+        await admission.idle();
+        await batcher.drained();
+        // 3. A short grace for keep-alive clients to send their last request (answered 503 + close), then close
+        //    the connections that are still idle: a FIN after their last response, not a reset mid-request.
+        const until = Date.now() + o.drainGraceMs;
+        while (Date.now() < until && (await connections(server)) > 0) await new Promise((r) => setTimeout(r, 20));
+        await admission.idle();
+        delete (server as Partial<typeof server>).closeIdleConnections;
+        server.closeIdleConnections();
+        await closed;
         await batcher.close();
         await runner.close();
       })();

@@ -11,13 +11,16 @@
 // may be flat (row-major) or nested exactly like the shape.
 import { randomUUID } from 'node:crypto';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import { QueueFullError, ShuttingDownError } from './batcher.js';
+import { arrivedAt } from './admission.js';
+import { QueueFullError, QueueTimeoutError, ShuttingDownError } from './batcher.js';
 import type { ServeContext } from './context.js';
 import { HttpError, badRequest, errorMessage, notFound, tooLarge, unavailable, unsupportedMedia } from './errors.js';
 import type { OutputTensor } from './runner.js';
 
 export const MODEL_VERSION = '1';
 export const BINARY_HEADER = 'inference-header-content-length';
+/** application/json and structured-syntax +json types (RFC 6839), e.g. application/vnd.x+json; server.ts registers the parser for the same pattern. */
+export const JSON_CONTENT_TYPE = /^application\/([\w.-]+\+)?json\s*(;|$)/i;
 
 const isRecord = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
 
@@ -190,6 +193,9 @@ function checkModel(ctx: ServeContext, model: string, version: string | undefine
   if (version !== undefined && version !== MODEL_VERSION) throw notFound(`unknown version '${version}' of model '${model}' (available: ${MODEL_VERSION})`);
 }
 
+/** A server-side absolute path in a message becomes its file name: clients need not learn the server's layout. */
+export const withoutPaths = (s: string): string => s.replace(/(^|[\s(='"`,:;])\/(?:[^\s/)'"`,:;]+\/)*([^\s/)'"`,:;]+\/?)/g, '$1$2');
+
 export function modelMetadata(ctx: ServeContext): Record<string, unknown> {
   const { info } = ctx;
   return {
@@ -200,7 +206,7 @@ export function modelMetadata(ctx: ServeContext): Record<string, unknown> {
     outputs: info.outputs.map((t) => ({ name: t.name, datatype: v2Datatype(t.type), shape: v2Shape(t.shape) })),
     parameters: {
       execution_provider: ctx.runner.ep,
-      execution_providers_tried: ctx.runner.tried,
+      execution_providers_tried: ctx.runner.tried.map((t) => ({ ...t, reason: withoutPaths(t.reason) })),
       input_layout: info.input.layout,
       input_size: [info.input.height, info.input.width, info.input.channels],
       max_batch_size: ctx.limits.maxBatch,
@@ -214,6 +220,10 @@ export function modelMetadata(ctx: ServeContext): Record<string, unknown> {
 export function submitError(e: unknown, ctx: ServeContext): HttpError {
   if (e instanceof QueueFullError) {
     ctx.metrics.rejected.inc({ reason: 'queue_full' });
+    return unavailable(e.message, 1);
+  }
+  if (e instanceof QueueTimeoutError) {
+    ctx.metrics.rejected.inc({ reason: 'queue_timeout' });
     return unavailable(e.message, 1);
   }
   if (e instanceof ShuttingDownError) {
@@ -261,7 +271,8 @@ export function registerV2Routes(app: FastifyInstance, ctx: ServeContext, allow:
     const headerLen = req.headers[BINARY_HEADER];
     if (headerLen !== undefined) {
       if (!Buffer.isBuffer(req.body)) throw unsupportedMedia(`binary tensor requests must be sent as application/octet-stream (got ${ct || 'no content type'})`);
-      const len = Number(headerLen);
+      // Digits only: Number() would also take '0x77', ' 123', '1e2'.
+      const len = typeof headerLen === 'string' && /^\d{1,10}$/.test(headerLen) ? Number(headerLen) : NaN;
       const buf = req.body;
       if (!Number.isInteger(len) || len < 2 || len > buf.length) throw badRequest(`${BINARY_HEADER} ${String(headerLen)} is not a valid JSON header length for a ${buf.length}-byte body`);
       try {
@@ -272,13 +283,13 @@ export function registerV2Routes(app: FastifyInstance, ctx: ServeContext, allow:
       binary = buf.subarray(len);
     } else if (ct.startsWith('application/octet-stream')) {
       throw badRequest(`binary inference requests need the ${BINARY_HEADER} header`);
-    } else if (!/^application\/([\w.+-]+\+)?json/.test(ct)) {
+    } else if (!JSON_CONTENT_TYPE.test(ct)) {
       throw unsupportedMedia(`inference requests must be application/json, or application/octet-stream with ${BINARY_HEADER} (got ${ct || 'no content type'})`);
     } else if (req.body === undefined || req.body === null) throw badRequest('missing request body: send a JSON inference request');
     const parsed = parseInferRequest(body, binary, ctx);
     let result;
     try {
-      result = await ctx.batcher.submit(parsed.pixels, parsed.n);
+      result = await ctx.batcher.submit(parsed.pixels, parsed.n, arrivedAt(req));
     } catch (e) {
       throw submitError(e, ctx);
     }

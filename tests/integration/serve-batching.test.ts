@@ -6,7 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import ort from 'onnxruntime-node';
-import { DynamicBatcher, QueueFullError, ShuttingDownError } from '../../serve/node/batcher.js';
+import { DynamicBatcher, QueueFullError, QueueTimeoutError, ShuttingDownError } from '../../serve/node/batcher.js';
 import { type RunningServer, startServer } from '../../serve/node/server.js';
 import { type ServeModel, makeServeModel } from '../helpers/serve-helpers.js';
 
@@ -181,6 +181,22 @@ describe('DynamicBatcher (unit)', () => {
     await assert.rejects(b.submit(new Uint8Array(4), 1), QueueFullError);
     b.resume();
     await Promise.all(a);
+  });
+
+  it('queueTimeoutMs: requests older than the deadline (from their arrival) are shed, not run; the others run', async () => {
+    const calls: number[] = [];
+    const b = new DynamicBatcher(echo(calls), { maxBatch: 4, maxDelayMs: 0, maxQueue: 8, queueTimeoutMs: 100, imageShape: shape });
+    // Arrived 150 ms ago (body read and decode took that long): refused at once.
+    await assert.rejects(b.submit(new Uint8Array(4), 1, performance.now() - 150), QueueTimeoutError);
+    b.pause();
+    const old = b.submit(new Uint8Array(4).fill(1), 1);
+    await new Promise((r) => setTimeout(r, 150));
+    const fresh = b.submit(new Uint8Array(4).fill(2), 1);
+    b.resume();
+    await assert.rejects(old, /queue deadline of 100 ms/);
+    assert.equal((await fresh).outputs.first!.data[0], 2);
+    assert.deepEqual(calls, [1], 'only the fresh request ran');
+    await b.close();
   });
 
   it('a failing run rejects every request of that batch and the next batch still runs', async () => {

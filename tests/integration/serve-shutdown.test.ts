@@ -8,6 +8,8 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { type ChildServer, type ServeModel, SERVE_MAIN, makeServeModel, startChildServer } from '../helpers/serve-helpers.js';
 import { spawnSync } from 'node:child_process';
+import { Agent, request } from 'node:http';
+import { postHead, rawConnect } from '../helpers/raw-http.js';
 
 let root: string;
 let model: ServeModel;
@@ -78,6 +80,99 @@ describe('SIGTERM', () => {
   });
 });
 
+/** One POST on a keep-alive agent: the status (and Retry-After of a 503) or the error code. */
+function keepAlivePost(agent: Agent, url: string, data: string): Promise<{ status?: number; retryAfter?: string; close?: boolean; id?: string; error?: string }> {
+  return new Promise((resolve) => {
+    const req = request(url, { method: 'POST', agent, headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(data) }, timeout: 10_000 }, (res) => {
+      let text = '';
+      res.setEncoding('utf8');
+      res.on('data', (d: string) => (text += d));
+      res.on('end', () => {
+        let id: string | undefined;
+        try {
+          id = (JSON.parse(text) as { id?: string }).id;
+        } catch {}
+        resolve({ status: res.statusCode!, retryAfter: res.headers['retry-after'] as string | undefined, close: res.headers.connection === 'close', ...(id ? { id } : {}) });
+      });
+      res.on('error', (e: NodeJS.ErrnoException) => resolve({ error: e.code ?? e.message }));
+    });
+    req.on('timeout', () => req.destroy(new Error('client timeout')));
+    req.on('error', (e: NodeJS.ErrnoException) => resolve({ error: e.code ?? e.message }));
+    req.end(data);
+  });
+}
+
+describe('SIGTERM with keep-alive clients', { timeout: 60_000 }, () => {
+  it('under load: every request is answered 200 or 503 + Retry-After, no resets; refused only after Connection: close; exit 0', async () => {
+    const srv = await startChildServer(['--model', model.modelPath, '--ep', 'cpu', '--max-batch', '16', '--no-ort-spin']);
+    children.push(srv);
+    const url = `${srv.url}/v2/models/fmnist-term/infer`;
+    const agents: Agent[] = [];
+    let signalledAt = 0;
+    type Outcome = { status?: number; retryAfter?: string; close?: boolean; id?: string; error?: string; sent: string; afterSignal: boolean };
+    const outcomes: Outcome[] = [];
+    const refusedUntold: string[] = [];
+    // 32 keep-alive clients, one connection each, with think time (so connections are often idle at the
+    // signal, as with real clients); each stops when refused (the listener is closed) or 5 s after the signal.
+    const client = async (c: number) => {
+      const agent = new Agent({ keepAlive: true, maxSockets: 1 });
+      agents.push(agent);
+      let prev: Outcome | undefined;
+      for (let i = 0; ; i++) {
+        const id = `c${c}-${i}`;
+        const r = await keepAlivePost(agent, url, body(1, c * 1000 + i).replace(/"id":"[^"]*"/, `"id":"${id}"`));
+        const o = { ...r, sent: id, afterSignal: signalledAt > 0 };
+        outcomes.push(o);
+        // A client may be refused only after the server told it to go (Connection: close on its last answer).
+        if (r.error === 'ECONNREFUSED' && !prev?.close) refusedUntold.push(`${id} (previous: ${JSON.stringify(prev)})`);
+        if (r.error || (signalledAt && Date.now() - signalledAt > 5000)) return;
+        prev = o;
+        await new Promise((res) => setTimeout(res, (c * 7 + i * 13) % 25));
+      }
+    };
+    const loops = Array.from({ length: 32 }, (_, c) => client(c));
+    await new Promise((r) => setTimeout(r, 800));
+    signalledAt = Date.now();
+    srv.proc.kill('SIGTERM');
+    await Promise.all(loops);
+    for (const a of agents) a.destroy();
+    const { code } = await srv.exited;
+    const errors = outcomes.filter((o) => o.error && o.error !== 'ECONNREFUSED');
+    assert.deepEqual(errors.map((o) => `${o.sent}: ${o.error}`), [], 'requests lost (reset / hang up) around SIGTERM');
+    assert.deepEqual(refusedUntold, [], 'idle keep-alive connections closed without an answer');
+    const answered = outcomes.filter((o) => o.status !== undefined);
+    assert.ok(answered.every((o) => o.status === 200 || (o.status === 503 && o.retryAfter !== undefined)), JSON.stringify(answered.filter((o) => o.status !== 200).slice(0, 3)));
+    assert.ok(answered.filter((o) => o.status === 200).every((o) => o.id === o.sent), 'a 200 answered another request');
+    assert.ok(answered.some((o) => o.status === 200 && o.afterSignal) || answered.some((o) => o.afterSignal), 'nothing was answered after the signal');
+    assert.equal(code, 0, srv.stderr());
+  });
+
+  it('an idle keep-alive connection may send one last request (503 + Retry-After + Connection: close), then gets a clean EOF', async () => {
+    const srv = await startChildServer(['--model', model.modelPath, '--ep', 'cpu', '--drain-grace-ms', '1500']);
+    children.push(srv);
+    const idle = await rawConnect(srv.url);
+    await idle.write('GET /v2/health/live HTTP/1.1\r\nhost: x\r\n\r\n');
+    await idle.waitFor(/^HTTP\/1\.1 200 [\s\S]*\r\n\r\n/, 5000);
+    const silent = await rawConnect(srv.url);
+    await silent.write('GET /v2/health/live HTTP/1.1\r\nhost: x\r\n\r\n');
+    await silent.waitFor(/\r\n\r\n/, 5000);
+    srv.proc.kill('SIGTERM');
+    await new Promise((r) => setTimeout(r, 300));
+    const data = body(1, 1);
+    await idle.write(postHead('/v2/models/fmnist-term/infer', { 'content-type': 'application/json', 'content-length': data.length }) + data);
+    const last = await idle.closed;
+    assert.equal(last.error, null);
+    const second = last.data.slice(last.data.indexOf('HTTP/1.1', 10));
+    assert.match(second, /^HTTP\/1\.1 503 /);
+    assert.match(second, /\r\nretry-after: 5\r\n/i);
+    assert.match(second, /\r\nconnection: close\r\n/i);
+    // The connection that stayed silent is closed after the grace: EOF, no reset.
+    const s = await silent.closed;
+    assert.equal(s.error, null);
+    assert.equal((await srv.exited).code, 0, srv.stderr());
+  });
+});
+
 describe('startup errors', () => {
   const run = (args: string[]) => spawnSync(process.execPath, [SERVE_MAIN, '--port', '0', ...args], { encoding: 'utf8', timeout: 30_000 });
 
@@ -108,5 +203,18 @@ describe('startup errors', () => {
     const r2 = run(['--model', model.modelPath, '--ep', 'tpu']);
     assert.equal(r2.status, 2);
     assert.match(r2.stderr, /Invalid values|Choices/i);
+    for (const [opt, v] of [
+      ['--shutdown-timeout', 'abc'],
+      ['--shutdown-timeout', '-5'],
+      ['--body-timeout-ms', '0'],
+      ['--max-inflight', '1.5'],
+      ['--queue-timeout-ms', 'x'],
+      ['--max-aspect-ratio', '0.5'],
+      ['--max-connections', '-1'],
+    ]) {
+      const bad = run(['--model', model.modelPath, opt!, v!]);
+      assert.equal(bad.status, 2, `${opt} ${v}: ${bad.stderr}`);
+      assert.match(bad.stderr, new RegExp(`${opt} must be`));
+    }
   });
 });
