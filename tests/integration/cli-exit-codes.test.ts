@@ -108,7 +108,7 @@ test('eval, export, export-check, loss-probe: exit 0', { timeout: 300_000 }, asy
   );
   const lp = await ecl(['loss-probe', '--input', probe]);
   ok(lp, 'loss-probe');
-  assert.deepEqual(Object.keys(JSON.parse(lp.stdout) as object).sort(), ['bcEcl', 'bcl', 'ccGe', 'lc']);
+  assert.deepEqual(Object.keys(JSON.parse(lp.stdout) as object).sort(), ['bcEcl', 'bcEclMeanVector', 'bcl', 'ccGe', 'ccGeDirect', 'lc']);
 });
 
 test('export-check of a perturbed model exits 1 (a failed check)', { timeout: 300_000 }, async () => {
