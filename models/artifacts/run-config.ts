@@ -4,7 +4,31 @@
 import type { ResizePolicy } from '../onnx-contract.js';
 import type { ModelFamily } from '../spec.js';
 
-export interface TrainConfig {
+/**
+ * How image files become a dataset (--dataset folder | csv; imageSize and resize also for imagenet-lt / isic2019):
+ * which files are read, how they are decoded and split. Part of the run config, of DatasetRef (so a consumer rebuilds
+ * the very test split training used) and of the loaders' options.
+ */
+export interface ImageDataOptions {
+  /** CSV file with path,label columns (--dataset csv). */
+  csv?: string;
+  /** Model input size (square) for image files. */
+  imageSize?: number;
+  /** Model input channels for image files: 1 (grey) or 3 (RGB). */
+  channels?: 1 | 3;
+  /** Stratified split fractions when the folder has no val/ and test/ sub-folders. */
+  valFraction?: number;
+  testFraction?: number;
+  /** Skip unreadable images (counted in the run summary) instead of failing. */
+  skipBadImages?: boolean;
+  /** Normalisation constants given by the user (default: computed on the training split). */
+  mean?: number[];
+  std?: number[];
+  /** How raw images of any size become the model size (models/onnx-contract.ts RESIZE_POLICIES). */
+  resize?: ResizePolicy;
+}
+
+export interface TrainConfig extends ImageDataOptions {
   name: string;
   runsDir: string;
   dataset: string;
@@ -35,23 +59,6 @@ export interface TrainConfig {
   trainLimit: number;
   /** Evaluate on at most N test images per epoch; 0 = all. */
   testLimit: number;
-  // Datasets from the user's files (--dataset folder | csv); absent for the built-in datasets.
-  /** CSV file with path,label columns (--dataset csv). */
-  csv?: string;
-  /** Model input size (square) for image files. */
-  imageSize?: number;
-  /** Model input channels for image files: 1 (grey) or 3 (RGB). */
-  channels?: 1 | 3;
-  /** Stratified split fractions when the folder has no val/ and test/ sub-folders. */
-  valFraction?: number;
-  testFraction?: number;
-  /** Skip unreadable images (counted in the run summary) instead of failing. */
-  skipBadImages?: boolean;
-  /** Normalisation constants given by the user (default: computed on the training split). */
-  mean?: number[];
-  std?: number[];
-  /** How raw images of any size become the model size (models/onnx-contract.ts RESIZE_POLICIES). */
-  resize?: ResizePolicy;
   /** ECL family: BC-ECL class-mass reading and CC-GE form (models/losses/types.ts LossHyperParams). */
   bcForm?: 'mass' | 'mean-vector';
   ccForm?: 'gram' | 'direct';
@@ -127,23 +134,12 @@ export function parseTrainConfig(raw: unknown, source: string): TrainConfig {
 }
 
 /** What a consumer needs to rebuild a run's data: the dataset and the long-tail split that training used. */
-export interface DatasetRef {
+export interface DatasetRef extends ImageDataOptions {
   dataset: string;
   imbalance: number;
   seed: number;
   dataRoot?: string;
   valPerClass?: number;
-  // --dataset folder | csv (and imageSize for imagenet-lt / isic2019): what decides which files are read, how
-  // they are decoded and split, so a consumer rebuilds the very test split training used.
-  csv?: string;
-  imageSize?: number;
-  channels?: 1 | 3;
-  valFraction?: number;
-  testFraction?: number;
-  skipBadImages?: boolean;
-  mean?: number[];
-  std?: number[];
-  resize?: ResizePolicy;
 }
 
 /**

@@ -5,6 +5,7 @@
 import { open, stat } from 'node:fs/promises';
 import sharp from 'sharp';
 import { DEFAULT_RESIZE_POLICY, type ResizePolicy } from '../../models/onnx-contract.js';
+import type { ImageDataOptions } from '../../models/artifacts/run-config.js';
 import { UsageError } from '../cli/errors.js';
 import { createCountProgress } from '../train/progress.js';
 import { decodeImageFile, type DecodeSpec } from './decode.js';
@@ -20,20 +21,11 @@ export const MAX_SOURCE_PIXELS = 100_000_000;
 /** All decoded images together stay below this (one Uint8Array; bounded memory). */
 export const MAX_DECODED_BYTES = 4 * 1024 ** 3 - 1;
 
-export interface OwnDatasetOptions {
+export interface OwnDatasetOptions extends ImageDataOptions {
   imbalance: number;
   seed: number;
   /** folder: the image folder (required); csv: the folder paths are relative to (default: the CSV's folder). */
   root?: string;
-  csv?: string;
-  imageSize?: number;
-  channels?: 1 | 3;
-  valFraction?: number;
-  testFraction?: number;
-  skipBadImages?: boolean;
-  mean?: number[];
-  std?: number[];
-  resize?: ResizePolicy;
   nMax?: number;
   trainLimit?: number;
   testLimit?: number;

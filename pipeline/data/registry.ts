@@ -3,6 +3,7 @@ import { createHash } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import type { ImageDataOptions } from '../../models/artifacts/run-config.js';
 import { CIFAR10_CLASS_NAMES, readCifar, resolveCifarDir, type CifarKind } from './cifar.js';
 import { downloadCifar, CIFAR_URLS } from './download.js';
 import { exists, isDirectory, readFileChecked, readTextChecked } from './files.js';
@@ -13,7 +14,7 @@ import { balancedSubset, buildLongTail, indicesByClass, stratifiedLimit } from '
 import { deriveRng } from '../../models/rng.js';
 import { countPerClass, subsetImageSet, validateImageSet, type DatasetSplits, type ImageSet } from './types.js';
 import { decodeImageFiles } from './decode.js';
-import { DEFAULT_RESIZE_POLICY, type ResizePolicy } from '../../models/onnx-contract.js';
+import { DEFAULT_RESIZE_POLICY } from '../../models/onnx-contract.js';
 import { loadOwnDataset } from './own-dataset.js';
 import { OWN_DATASETS, type OwnDatasetName } from './own-defaults.js';
 
@@ -58,7 +59,13 @@ export const ISIC_SPLIT_SEED = 2019;
 /** Balanced ISIC test images per class (fewer for a class with under 4x this many images). */
 export const ISIC_TEST_PER_CLASS = 50;
 
-export interface LoadDatasetOptions {
+/**
+ * Image-file options (ImageDataOptions): imageSize is also the side of imagenet-lt / isic2019 images (default 32);
+ * resize applies to every image-file dataset; csv is also isic2019's ground-truth CSV (default
+ * root/ISIC_2019_Training_GroundTruth.csv, images in root/ISIC_2019_Training_Input when it exists, else root); the
+ * rest is folder / csv only (own-dataset.ts).
+ */
+export interface LoadDatasetOptions extends ImageDataOptions {
   /** Imbalance factor of the long-tail profile (100, 50, 10; 1 = balanced). Ignored by naturally long-tailed sets. */
   imbalance: number;
   seed: number;
@@ -66,10 +73,6 @@ export interface LoadDatasetOptions {
   root?: string;
   /** Validation images per class (see DEFAULT_VAL_PER_CLASS). */
   valPerClass?: number;
-  /** Side of decoded images for imagenet-lt / isic2019 (default 32). */
-  imageSize?: number;
-  /** How image files (imagenet-lt, isic2019, folder, csv) become the model size (default DEFAULT_RESIZE_POLICY, centre crop). */
-  resize?: ResizePolicy;
   /** Keep at most this many training images (proportional per class, seeded). */
   trainLimit?: number;
   /** Keep at most this many test images (proportional per class, seeded). */
@@ -83,17 +86,7 @@ export interface LoadDatasetOptions {
   valList?: string;
   testList?: string;
   imageDir?: string;
-  /** isic2019: ground-truth CSV (default root/ISIC_2019_Training_GroundTruth.csv) and image folder
-   *  (default root/ISIC_2019_Training_Input when it exists, else root). csv: the path,label[,split] CSV. */
-  csv?: string;
-  /** folder / csv only (own-dataset.ts): channels (default from the data), split fractions, bad-file policy,
-   *  normalisation (default: computed on the training split), decoded-image cache folder; `resize` above applies too. */
-  channels?: 1 | 3;
-  valFraction?: number;
-  testFraction?: number;
-  skipBadImages?: boolean;
-  mean?: number[];
-  std?: number[];
+  /** folder / csv: decoded-image cache folder. */
   cacheDir?: string;
   /** Progress messages. */
   log?: (msg: string) => void;
