@@ -5,16 +5,15 @@
 // The server runs as a child process (node dist/serve/node/main.js), so the load generator and the
 // server do not share an event loop; they do share the machine's cores, as a real client on the same
 // host would.
-import { type ChildProcess, spawn } from 'node:child_process';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { cpus, loadavg, tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import ort from 'onnxruntime-node';
 import { type EpChoice, createSession } from '../../serve/node/ep.js';
 import { defaultModelName, readModelMetadataProps } from '../../serve/node/model-info.js';
 import { inputSpecFromMetadata } from '../../models/onnx-contract.js';
+import { type ChildServer, startChildServer } from '../../serve/node/child-server.js';
 
 export interface BenchServeOptions {
   /** Model to serve; default: a freshly initialised `family` model exported to a temp dir. */
@@ -78,8 +77,6 @@ interface AutocannonResult {
 }
 type Autocannon = (opts: Record<string, unknown>) => Promise<AutocannonResult>;
 
-const REPO = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..', '..');
-const SERVE_MAIN = join(REPO, 'dist', 'serve', 'node', 'main.js');
 
 async function generatedModel(family: string): Promise<{ path: string; cleanup: () => void }> {
   const { buildModelSpec, initParams } = await import('../../models/builders.js');
@@ -124,20 +121,6 @@ function randomPixels(n: number, seed: number): Uint8Array {
   return a;
 }
 
-function startServer(args: string[]): Promise<{ proc: ChildProcess; url: string }> {
-  const proc = spawn(process.execPath, [SERVE_MAIN, '--port', '0', ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
-  let out = '';
-  let err = '';
-  proc.stderr!.on('data', (d: Buffer) => (err += d.toString()));
-  return new Promise((resolveP, reject) => {
-    proc.stdout!.on('data', (d: Buffer) => {
-      out += d.toString();
-      const m = /listening on (http:\/\/\S+)/.exec(out);
-      if (m) resolveP({ proc, url: m[1]! });
-    });
-    proc.on('exit', (code) => reject(new Error(`server exited (${code}) before listening:\n${err}`)));
-  });
-}
 
 async function batchHistogram(url: string): Promise<{ sum: number; count: number }> {
   const text = await (await fetch(`${url}/metrics`)).text();
@@ -180,7 +163,7 @@ export async function benchServe(opts: BenchServeOptions = {}): Promise<BenchSer
   const loadBefore = loadavg();
   const gen = opts.model ? null : await generatedModel(family);
   const model = opts.model ? resolve(opts.model) : gen!.path;
-  let server: { proc: ChildProcess; url: string } | null = null;
+  let server: ChildServer | null = null;
   let ceilingSession!: ort.InferenceSession;
   try {
     const props = readModelMetadataProps(model);
@@ -194,7 +177,7 @@ export async function benchServe(opts: BenchServeOptions = {}): Promise<BenchSer
     ceilingSession = ceilSession;
     const ceilS = Math.min(3, Math.max(1, durationS / 4));
 
-    server = await startServer([
+    server = await startChildServer([
       '--model', model, '--ep', ep, '--max-batch', String(maxBatch), '--max-delay-ms', String(maxDelayMs), '--max-queue', '4096', '--inference', inference,
       ...(opts.serverArgs ?? []),
     ]);

@@ -1,6 +1,5 @@
 // Fixtures for the serve-* integration tests: a real exported model (checkpoint -> exportRun), a child
 // server process, and generated images.
-import { type ChildProcess, spawn } from 'node:child_process';
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -50,38 +49,6 @@ export async function makeServeModel(root: string, opts: { family?: ModelFamily;
 }
 
 export const REPO_ROOT = fileURLToPath(new URL('../../../', import.meta.url));
-export const SERVE_MAIN = join(REPO_ROOT, 'dist', 'serve', 'node', 'main.js');
+export { SERVE_MAIN } from '../../serve/node/child-server.js';
 
-export interface ChildServer {
-  proc: ChildProcess;
-  url: string;
-  stderr: () => string;
-  exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
-}
-
-/** Spawns `node dist/serve/node/main.js --port 0 ...` and waits for its "listening on <url>" line. */
-export function startChildServer(args: string[], timeoutMs = 30_000): Promise<ChildServer> {
-  const proc = spawn(process.execPath, [SERVE_MAIN, '--port', '0', ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
-  let err = '';
-  let out = '';
-  proc.stderr!.on('data', (d: Buffer) => (err += d.toString()));
-  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => proc.on('exit', (code, signal) => resolve({ code, signal })));
-  return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => {
-      proc.kill('SIGKILL');
-      reject(new Error(`server did not start in ${timeoutMs} ms:\n${err}`));
-    }, timeoutMs);
-    proc.stdout!.on('data', (d: Buffer) => {
-      out += d.toString();
-      const m = /listening on (http:\/\/\S+)/.exec(out);
-      if (m) {
-        clearTimeout(timer);
-        resolve({ proc, url: m[1]!, stderr: () => err, exited });
-      }
-    });
-    void exited.then(({ code, signal }) => {
-      clearTimeout(timer);
-      reject(new Error(`server exited (code ${code}, signal ${signal}) before listening:\n${err}`));
-    });
-  });
-}
+export { type ChildServer, startChildServer } from '../../serve/node/child-server.js';

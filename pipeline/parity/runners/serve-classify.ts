@@ -1,13 +1,11 @@
 // The server's own path for raw images: the real server (dist/serve/node/main.js, a child process on
 // 127.0.0.1 and a free port) gets each original file on POST /v1/classify?k=<classes>, so its sniffing,
 // sharp decode, serve/shared/preprocess.ts and batching all run. /v1/classify returns probabilities only.
-import { type ChildProcess, spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
+import { SERVE_MAIN, startChildServer } from '../../../serve/node/child-server.js';
 import type { RawImage } from '../raw-images.js';
 import type { Unavailable } from './types.js';
 
-export const SERVE_MAIN = fileURLToPath(new URL('../../../serve/node/main.js', import.meta.url));
 
 export interface ServeClassifyOutput {
   probs: Float32Array;
@@ -19,30 +17,6 @@ export interface ServeClassifyOutput {
 
 const MIME: Record<RawImage['format'], string> = { png: 'image/png', jpeg: 'image/jpeg', webp: 'image/webp' };
 
-async function startServer(modelPath: string, ep: string, timeoutMs: number): Promise<{ proc: ChildProcess; url: string; stderr: () => string }> {
-  const proc = spawn(process.execPath, [SERVE_MAIN, '--model', modelPath, '--host', '127.0.0.1', '--port', '0', '--ep', ep], { stdio: ['ignore', 'pipe', 'pipe'] });
-  let err = '';
-  let out = '';
-  proc.stderr!.on('data', (d: Buffer) => (err = (err + d.toString()).slice(-8000)));
-  return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => {
-      proc.kill('SIGKILL');
-      reject(new Error(`the server did not start in ${timeoutMs} ms: ${err.trim().split('\n').slice(-3).join(' ')}`));
-    }, timeoutMs);
-    proc.stdout!.on('data', (d: Buffer) => {
-      out += d.toString();
-      const m = /listening on (http:\/\/\S+)/.exec(out);
-      if (m) {
-        clearTimeout(timer);
-        resolve({ proc, url: m[1]!, stderr: () => err });
-      }
-    });
-    proc.on('exit', (code, signal) => {
-      clearTimeout(timer);
-      reject(new Error(`the server exited (code ${code}, signal ${signal}) before listening: ${err.trim().split('\n').slice(-3).join(' ')}`));
-    });
-  });
-}
 
 interface ClassifyResponse {
   ep?: string;
@@ -52,7 +26,7 @@ interface ClassifyResponse {
 
 export async function runServeClassify(modelPath: string, images: readonly RawImage[], numClasses: number, opts: { ep?: string; timeoutMs?: number } = {}): Promise<ServeClassifyOutput | Unavailable> {
   if (!existsSync(SERVE_MAIN)) return { unavailable: `${SERVE_MAIN} is missing (build first: npx tsc -p tsconfig.json)` };
-  const srv = await startServer(modelPath, opts.ep ?? 'auto', opts.timeoutMs ?? 60_000);
+  const srv = await startChildServer(['--model', modelPath, '--ep', opts.ep ?? 'auto'], opts.timeoutMs ?? 60_000);
   try {
     const probs = new Float32Array(images.length * numClasses);
     let ms = 0;
