@@ -20,7 +20,7 @@ define need_run
 @test -n "$(RUN)" || { echo "no trained run under runs/: run 'make demo' (or 'make train') first, or name one with RUN=<name>" >&2; exit 2; }
 endef
 
-.PHONY: install build simd-kernels samples demo test soak test-unit test-browser train eval export export-check serve bench-serve cuda-ep bench-train bench-train-gpu gpu-check parity report study clean
+.PHONY: install build simd-kernels samples demo test soak mutation test-unit test-browser train eval export export-check serve bench-serve cuda-ep bench-train bench-train-gpu gpu-check parity report study clean
 
 node_modules/.package-lock.json: package.json package-lock.json
 	npm ci --no-audit --no-fund
@@ -149,3 +149,11 @@ test-browser: build
 
 clean:
 	rm -rf dist
+
+# Mutation testing (StrykerJS) of the modules the headline numbers rest on: bench/mutation/README.md (scores),
+# runs/mutation/<module>/index.html (reports). MODULES="a b" picks modules (the slow ones run only when named);
+# finished modules are skipped (their summary is committed), FORCE=1 reruns them (incrementally).
+MODULES ?=
+mutation: build
+	node dist/scripts/mutation.js $(MODULES) $(if $(FORCE),--force)
+

@@ -55,10 +55,14 @@ describe('classificationReport', () => {
     assert.equal(r.confusion.flat().reduce((a, b) => a + b, 0), 10);
     assert.throws(() => classificationReport([0], [0, 1], counts), /differ in length/);
     assert.throws(() => classificationReport([0], [7], counts), /label 7 out of range/);
+    assert.throws(() => classificationReport([0], [5], counts), /label 5 out of range \[0, 5\)/);
+    assert.throws(() => classificationReport([0], [-1], counts), /label -1 out of range/);
   });
 
-  it('argmaxRows takes the first of equal maxima', () => {
+  it('argmaxRows takes the first of equal maxima and stays inside its row', () => {
     assert.deepEqual(Array.from(argmaxRows([1, 3, 3, -1, -2, -1], 2, 3)), [1, 0]);
+    // The next row's first value (9) is larger than anything in row 0: it must not be taken.
+    assert.deepEqual(Array.from(argmaxRows([1, 2, 9, 0, 0, 5], 3, 2)), [1, 0, 1]);
   });
 });
 

@@ -1,0 +1,107 @@
+#!/usr/bin/env node
+// `make mutation [MODULES="a b"]`: StrykerJS mutation testing of the modules the headline numbers rest on, each
+// against the test files that exercise it. Mutants are made in the compiled JavaScript (dist/), so no rebuild runs
+// per mutant; the command runner runs `node --test` on the module's tests.
+//   - Resumes: a module whose summary (bench/mutation/<name>.json, committed) exists is skipped unless --force;
+//     Stryker's incremental file (runs/mutation/<name>.incremental.json) makes a forced rerun cheap.
+//   - Writes the HTML report to runs/mutation/<name>/index.html and the table bench/mutation/README.md.
+import { execFileSync } from 'node:child_process';
+import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+
+interface Target {
+  /** dist/ files to mutate. */
+  mutate: string[];
+  /** dist/ test files that must kill the mutants. */
+  tests: string[];
+}
+
+/** The modules of issue #20, by name. Slow ones (export, batcher) run only when named. */
+const TARGETS: Record<string, Target & { slow?: boolean }> = {
+  'classification-metrics': { mutate: ['dist/models/metrics/classification.js'], tests: ['dist/tests/unit/classification-metrics.test.js'] },
+  'parity-metrics': { mutate: ['dist/pipeline/parity/metrics.js'], tests: ['dist/tests/parity/tolerance.test.js', 'dist/tests/parity/metrics.test.js'] },
+  longtail: { mutate: ['dist/pipeline/data/longtail.js'], tests: ['dist/tests/unit/data-longtail.test.js'] },
+  'losses-registry': { mutate: ['dist/models/losses/registry.js', 'dist/models/losses/classification.js'], tests: ['dist/tests/unit/classification-metrics.test.js', 'dist/tests/unit/losses-numerics.test.js'] },
+  geometry: { mutate: ['dist/models/metrics/geometry.js'], tests: ['dist/tests/unit/geometry.test.js'] },
+  preprocess: { mutate: ['dist/serve/shared/preprocess.js'], tests: ['dist/tests/unit/preprocess-policy.test.js', 'dist/tests/integration/serve-preprocess.test.js'], slow: true },
+  contrastive: { mutate: ['dist/models/losses/contrastive.js', 'dist/models/losses/ecl.js'], tests: ['dist/tests/unit/losses-contrastive.test.js', 'dist/tests/unit/losses-ecl.test.js', 'dist/tests/unit/losses-numerics.test.js'], slow: true },
+  'bn-folding': { mutate: ['dist/export/bn-folding.js'], tests: ['dist/tests/unit/export-graph.test.js'], slow: true },
+  batcher: { mutate: ['dist/serve/node/batcher.js'], tests: ['dist/tests/integration/serve-batching.test.js'], slow: true },
+};
+
+const ROOT = resolve(new URL('../..', import.meta.url).pathname);
+const SUMMARIES = join(ROOT, 'bench', 'mutation');
+const WORK = join(ROOT, 'runs', 'mutation');
+
+interface MutantResult {
+  mutatorName: string;
+  replacement?: string;
+  status: string;
+  location: { start: { line: number; column: number } };
+}
+
+function runModule(name: string, t: Target): void {
+  mkdirSync(WORK, { recursive: true });
+  const config = {
+    testRunner: 'command',
+    commandRunner: { command: `node --test --test-concurrency=1 ${t.tests.join(' ')}` },
+    mutate: t.mutate,
+    coverageAnalysis: 'off',
+    incremental: true,
+    incrementalFile: join(WORK, `${name}.incremental.json`),
+    reporters: ['clear-text', 'json', 'html'],
+    jsonReporter: { fileName: join(WORK, name, 'report.json') },
+    htmlReporter: { fileName: join(WORK, name, 'index.html') },
+    concurrency: 2,
+    timeoutMS: 60_000,
+    tempDirName: join(WORK, '.stryker-tmp'),
+    cleanTempDir: true,
+    ignorePatterns: ['runs', 'bench', 'docs', '.git'],
+  };
+  const cfgPath = join(WORK, `${name}.stryker.json`);
+  writeFileSync(cfgPath, JSON.stringify(config, null, 2));
+  process.stdout.write(`mutation: ${name} (${t.mutate.join(', ')}) against ${t.tests.length} test file(s)\n`);
+  execFileSync(join(ROOT, 'node_modules', '.bin', 'stryker'), ['run', cfgPath], { cwd: ROOT, stdio: 'inherit' });
+  const report = JSON.parse(readFileSync(join(WORK, name, 'report.json'), 'utf8')) as { files: Record<string, { mutants: MutantResult[] }> };
+  const count = (s: string) => Object.values(report.files).reduce((n, f) => n + f.mutants.filter((m) => m.status === s).length, 0);
+  const killed = count('Killed') + count('Timeout');
+  const detectable = killed + count('Survived') + count('NoCoverage');
+  const survivors = Object.entries(report.files).flatMap(([file, f]) =>
+    f.mutants.filter((m) => m.status === 'Survived' || m.status === 'NoCoverage').map((m) => ({ file, line: m.location.start.line, mutator: m.mutatorName, replacement: m.replacement ?? '' })),
+  );
+  const summary = { module: name, mutate: t.mutate, tests: t.tests, score: detectable ? Math.round((1000 * killed) / detectable) / 10 : 100, killed, survived: count('Survived'), timeout: count('Timeout'), noCoverage: count('NoCoverage'), survivors, date: new Date().toISOString().slice(0, 10) };
+  mkdirSync(SUMMARIES, { recursive: true });
+  writeFileSync(join(SUMMARIES, `${name}.json`), JSON.stringify(summary, null, 2) + '\n');
+}
+
+function writeTable(): void {
+  const rows = readdirSync(SUMMARIES)
+    .filter((f) => f.endsWith('.json'))
+    .map((f) => JSON.parse(readFileSync(join(SUMMARIES, f), 'utf8')) as { module: string; score: number; killed: number; survived: number; noCoverage: number; mutate: string[]; date: string })
+    .sort((a, b) => a.module.localeCompare(b.module));
+  const md = [
+    '# Mutation scores (`make mutation`, StrykerJS on the compiled modules)',
+    '',
+    'Generated by scripts/mutation.ts from the summaries in this folder; survivors are listed in each JSON.',
+    '',
+    '| module | files | score | killed | survived | no coverage | measured |',
+    '|---|---|---:|---:|---:|---:|---|',
+    ...rows.map((r) => `| ${r.module} | ${r.mutate.map((m) => `\`${m.replace(/^dist\//, '').replace(/\.js$/, '.ts')}\``).join(', ')} | ${r.score}% | ${r.killed} | ${r.survived} | ${r.noCoverage} | ${r.date} |`),
+    '',
+  ].join('\n');
+  writeFileSync(join(SUMMARIES, 'README.md'), md);
+}
+
+const args = process.argv.slice(2);
+const force = args.includes('--force');
+const named = args.filter((a) => !a.startsWith('--'));
+for (const n of named) if (!TARGETS[n]) throw new Error(`unknown module '${n}' (known: ${Object.keys(TARGETS).join(', ')})`);
+const todo = named.length ? named : Object.keys(TARGETS).filter((n) => !TARGETS[n]!.slow);
+for (const name of todo) {
+  if (!force && existsSync(join(SUMMARIES, `${name}.json`))) {
+    process.stdout.write(`mutation: ${name}: summary exists (bench/mutation/${name}.json), skipped; --force reruns it\n`);
+    continue;
+  }
+  runModule(name, TARGETS[name]!);
+}
+if (existsSync(SUMMARIES)) writeTable();
