@@ -3,10 +3,11 @@
 // against the test files that exercise it. Mutants are made in the compiled JavaScript (dist/), so no rebuild runs
 // per mutant; the command runner runs `node --test` on the module's tests.
 //   - Resumes: a module whose summary (bench/mutation/<name>.json, committed) exists is skipped unless --force;
-//     Stryker's incremental file (runs/mutation/<name>.incremental.json) makes a forced rerun cheap.
+//     Stryker's incremental file (runs/mutation/<name>.incremental.json) makes a forced rerun cheap while the
+//     module's tests are unchanged (newer tests start it afresh).
 //   - Writes the HTML report to runs/mutation/<name>/index.html and the table bench/mutation/README.md.
 import { execFileSync } from 'node:child_process';
-import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 
 interface Target {
@@ -19,7 +20,7 @@ interface Target {
 /** The modules of issue #20, by name. Slow ones (export, batcher) run only when named. */
 const TARGETS: Record<string, Target & { slow?: boolean }> = {
   'classification-metrics': { mutate: ['dist/models/metrics/classification.js'], tests: ['dist/tests/unit/classification-metrics.test.js'] },
-  'parity-metrics': { mutate: ['dist/pipeline/parity/metrics.js'], tests: ['dist/tests/parity/tolerance.test.js', 'dist/tests/parity/metrics.test.js'] },
+  'parity-metrics': { mutate: ['dist/pipeline/parity/metrics.js'], tests: ['dist/tests/parity/tolerance.test.js', 'dist/tests/parity/metrics.test.js', 'dist/tests/parity/metrics-values.test.js'] },
   longtail: { mutate: ['dist/pipeline/data/longtail.js'], tests: ['dist/tests/unit/data-longtail.test.js'] },
   'losses-registry': { mutate: ['dist/models/losses/registry.js', 'dist/models/losses/classification.js'], tests: ['dist/tests/unit/classification-metrics.test.js', 'dist/tests/unit/losses-numerics.test.js'] },
   geometry: { mutate: ['dist/models/metrics/geometry.js'], tests: ['dist/tests/unit/geometry.test.js'] },
@@ -42,13 +43,17 @@ interface MutantResult {
 
 function runModule(name: string, t: Target): void {
   mkdirSync(WORK, { recursive: true });
+  // Stryker's incremental mode reuses a mutant's result while the mutated file is unchanged, but the command runner
+  // cannot tell it that the tests changed: a test file newer than the incremental file invalidates it.
+  const incremental = join(WORK, `${name}.incremental.json`);
+  if (existsSync(incremental) && t.tests.some((f) => statSync(join(ROOT, f)).mtimeMs > statSync(incremental).mtimeMs)) rmSync(incremental);
   const config = {
     testRunner: 'command',
     commandRunner: { command: `node --test --test-concurrency=1 ${t.tests.join(' ')}` },
     mutate: t.mutate,
     coverageAnalysis: 'off',
     incremental: true,
-    incrementalFile: join(WORK, `${name}.incremental.json`),
+    incrementalFile: incremental,
     reporters: ['clear-text', 'json', 'html'],
     jsonReporter: { fileName: join(WORK, name, 'report.json') },
     htmlReporter: { fileName: join(WORK, name, 'index.html') },
