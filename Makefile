@@ -20,7 +20,7 @@ define need_run
 @test -n "$(RUN)" || { echo "no trained run under runs/: run 'make demo' (or 'make train') first, or name one with RUN=<name>" >&2; exit 2; }
 endef
 
-.PHONY: install build simd-kernels samples demo test soak mutation test-unit test-browser train eval export export-check serve bench-serve cuda-ep bench-train bench-train-gpu gpu-check parity report study clean
+.PHONY: install build simd-kernels samples demo test soak mutation test-unit test-browser train eval export export-check serve bench-serve cuda-ep image image-cuda image-test bench-train bench-train-gpu gpu-check parity report study clean
 
 node_modules/.package-lock.json: package.json package-lock.json
 	npm ci --no-audit --no-fund
@@ -93,6 +93,26 @@ bench-serve: build
 cuda-ep: install
 	node scripts/install-cuda-ep.mjs
 
+# The server's container image (deploy/Containerfile; README "Deploy"): serve-only, FROM scratch (no base image
+# pulled), user 1000, on 0.0.0.0:8080. MODEL=runs/<name>/model.onnx bakes a model in at /mnt/models/model.onnx;
+# without it, mount one there. Needs podman and the npm registry (the server's node_modules, deploy/runtime).
+IMAGE ?= localhost/ecl-serve:latest
+IMAGE_CUDA ?= localhost/ecl-serve:cuda
+MODEL ?=
+image: build
+	node dist/scripts/build-image.js --tag $(IMAGE) $(if $(MODEL),--model $(MODEL))
+
+# The CPU image plus the CUDA execution provider (make cuda-ep's files); CUDA_LIBS=<dir> adds the CUDA 13 runtime
+# and cuDNN 9 libraries from a folder (else the GPU node must provide them on /usr/local/cuda/lib64).
+CUDA_LIBS ?=
+image-cuda: build
+	node dist/scripts/build-image.js --tag $(IMAGE) --cuda-tag $(IMAGE_CUDA) $(if $(MODEL),--model $(MODEL)) $(if $(CUDA_LIBS),--cuda-libs $(CUDA_LIBS))
+
+# Builds the image from a fresh model and tests the running container against the checkout's server (not part of
+# make test: needs podman; ECL_REQUIRE=podman makes a missing podman fail it).
+image-test: build
+	node --test --test-concurrency=1 $$(ls dist/tests/deploy/*.test.js | sort)
+
 BENCH_TRAIN_ARGS ?=
 # tfjs trainer vs a PyTorch CPU peer on the same model/loss (docs/training-speed.md); writes bench/train.json
 bench-train: build
@@ -135,7 +155,7 @@ study: build
 
 
 test: build
-	node --test --test-concurrency=1 $$(ls dist/tests/*/*.test.js | sort)
+	node --test --test-concurrency=1 $$(ls dist/tests/*/*.test.js | grep -v '^dist/tests/deploy/' | sort)
 
 # The serve soak test at 2x capacity for 60 s (make test runs it for 15 s).
 soak: build

@@ -2,9 +2,10 @@
 // Used by `ecl serve` (pipeline/cli/serve.ts) and by the standalone serve/node/main.ts, which must not load
 // the training side. Heavy modules load only when the server starts.
 import type { Argv } from 'yargs';
-import { settingsHelp } from '../../models/settings.js';
+import { settings, settingsHelp } from '../../models/settings.js';
 import { EP_CHOICES, type EpChoice } from './ep.js';
 import { SERVE_DEFAULTS } from './defaults.js';
+import { ServeUsageError } from './errors.js';
 import type { RunningServer, ServeOptions } from './server.js';
 
 export interface ServeArgs {
@@ -47,15 +48,28 @@ function num(name: string, o: { min: number; max?: number; int?: boolean; above?
   };
 }
 
+/**
+ * Defaults of --host/--port: ECL_SERVE_HOST / ECL_SERVE_PORT where set (the container image listens on
+ * 0.0.0.0:8080, KServe's convention), else SERVE_DEFAULTS. The flags still win.
+ */
+export function listenDefaults(e: Readonly<Record<string, string | undefined>> = process.env): { host: string; port: number } {
+  const host = settings.serveHost(e) ?? SERVE_DEFAULTS.host;
+  const raw = settings.servePort(e);
+  if (raw === undefined) return { host, port: SERVE_DEFAULTS.port };
+  const port = Number(raw);
+  if (!/^\s*\d+\s*$/.test(raw) || port > 65535) throw new ServeUsageError(`ECL_SERVE_PORT must be an integer 0..65535, got '${raw}'`);
+  return { host, port };
+}
+
 /** The server's options, groups, examples and help epilogue; `cmd` is how the examples start ('$0 serve' in ecl). */
-export const serveOptions = <T>(y: Argv<T>, cmd = '$0') =>
+export const serveOptions = <T>(y: Argv<T>, cmd = '$0', listen = listenDefaults()) =>
   y
     .option('model', { type: 'string', demandOption: true, describe: 'exported model, e.g. runs/<name>/model.onnx' })
     .option('model-name', { type: 'string', describe: 'name in /v2/models/{name} (default: runs/<name>/model.onnx -> <name>)' })
     .option('allow-stale', { type: 'boolean', default: false, describe: "serve a model whose checkpoint_sha256 differs from its run folder's checkpoint.ckpt (retrained after export)" })
     .group(['model', 'model-name', 'allow-stale'], 'Model:')
-    .option('host', { type: 'string', default: SERVE_DEFAULTS.host, describe: 'address to listen on' })
-    .option('port', { type: 'number', default: SERVE_DEFAULTS.port, coerce: num('port', { min: 0, max: 65535, int: true }), describe: 'port (0 = any free port)' })
+    .option('host', { type: 'string', default: listen.host, describe: 'address to listen on (default: $ECL_SERVE_HOST, else 127.0.0.1)' })
+    .option('port', { type: 'number', default: listen.port, coerce: num('port', { min: 0, max: 65535, int: true }), describe: 'port (0 = any free port; default: $ECL_SERVE_PORT, else 8000)' })
     .option('body-limit', { type: 'number', default: SERVE_DEFAULTS.bodyLimit, coerce: num('body-limit', { min: 1, int: true }), describe: 'request body bytes (JSON, raw image, each multipart file)' })
     .option('max-image-pixels', { type: 'number', default: SERVE_DEFAULTS.maxImagePixels, coerce: num('max-image-pixels', { min: 1, int: true }), describe: 'decoded width x height allowed per uploaded image' })
     .option('max-image-side', { type: 'number', default: SERVE_DEFAULTS.maxImageSide, coerce: num('max-image-side', { min: 1, int: true }), describe: 'width or height allowed per uploaded image (from the header, before decoding)' })
