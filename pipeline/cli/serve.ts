@@ -7,7 +7,15 @@ import { UsageError } from './errors.js';
 export const serveCommand: CommandModule<object, ServeArgs> = {
   command: 'serve',
   describe: 'serve an exported model over HTTP (KServe v2 + /v1/classify + /metrics + the web app)',
-  builder: (y) => serveOptions(y, '$0 serve') as unknown as Argv<ServeArgs>,
+  builder: (y) => {
+    try {
+      return serveOptions(y, '$0 serve') as unknown as Argv<ServeArgs>;
+    } catch (e) {
+      // A bad ECL_SERVE_PORT (the default of --port) is the user's to fix, as a bad --port is.
+      if (e instanceof ServeUsageError) throw new UsageError(e.message);
+      throw e;
+    }
+  },
   handler: async (a) => {
     try {
       await runServe(a);

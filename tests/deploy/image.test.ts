@@ -65,7 +65,7 @@ function startContainer(opts: { port: number; args?: string[]; env?: Record<stri
   const env = { ECL_SERVE_HOST: '127.0.0.1', ECL_SERVE_PORT: String(opts.port), ...opts.env };
   const proc = spawn(
     'podman',
-    ['run', '--rm', '--name', name, ...runtime, '--ulimit', 'nofile=20000:20000', '--ulimit', 'nproc=4096:4096', '--network', 'host', ...Object.entries(env).flatMap(([k, v]) => ['-e', `${k}=${v}`]), IMAGE, ...(opts.args ?? [])],
+    ['run', '--rm', '--read-only', '--name', name, ...runtime, '--ulimit', 'nofile=20000:20000', '--ulimit', 'nproc=4096:4096', '--network', 'host', ...Object.entries(env).flatMap(([k, v]) => ['-e', `${k}=${v}`]), IMAGE, ...(opts.args ?? [])],
     { stdio: ['ignore', 'pipe', 'pipe'] },
   );
   let err = '';
