@@ -251,6 +251,8 @@ function buildCudaImage(o: ImageOptions, podman: string, out: string, log: (l: s
   const cudaNeeded = [...missing, ...[...found].filter((l) => l.includes('/cuda')).map((l) => basename(l))];
   // libcuda.so.1 is the driver's: the NVIDIA container runtime mounts it from the node.
   const lacking = cudaNeeded.filter((l) => l !== 'libcuda.so.1' && !cudaHave.has(l));
+  // cuDNN is opened at run time (ldd does not list it).
+  if (![...cudaHave].some((f) => f.startsWith('libcudnn'))) lacking.push('libcudnn*.so.9 (cuDNN 9)');
   if (lacking.length)
     log(`cuda: WARNING the image lacks ${lacking.join(', ')} (CUDA 13 runtime; pass CUDA_LIBS=<dir>): without them --ep auto falls back to the CPU`);
   run(podman, ['build', '--isolation', 'chroot', '--layers', '-f', join(o.root, 'deploy', 'Containerfile.cuda'), '--build-arg', `BASE=${o.tag}`, '-t', o.cudaTag!, ctx]);
