@@ -51,6 +51,17 @@ export interface Admission {
   readonly active: number;
   /** Resolves when no request is active. */
   idle(): Promise<void>;
+  /**
+   * For inference requests that do not come through fastify (gRPC, grpc.ts): the same drain, queue-full and
+   * --max-inflight checks as an HTTP inference request. Admitted: counted in `inflight` and `active` (so the
+   * drain waits for it) until `release` is called (once, when answered). Refused: why, counted in the metrics.
+   */
+  acquire(): { release: () => void } | AdmissionRefusal;
+}
+
+export interface AdmissionRefusal {
+  reason: 'shutting_down' | 'queue_full' | 'inflight_full';
+  message: string;
 }
 
 const bodyPending = (req: FastifyRequest): boolean => {
@@ -64,6 +75,13 @@ export function installAdmission(app: FastifyInstance, ctx: ServeContext, limits
   let active = 0;
   const perSocket = new WeakMap<Socket, number>();
   let idleWaiters: Array<() => void> = [];
+  const notifyIdle = () => {
+    if (active === 0 && idleWaiters.length) {
+      const ws = idleWaiters;
+      idleWaiters = [];
+      for (const w of ws) w();
+    }
+  };
 
   const refuse = (reply: FastifyReply, reason: string, message: string, retryAfterS: number, close: boolean) => {
     ctx.metrics.rejected.inc({ reason });
@@ -84,11 +102,7 @@ export function installAdmission(app: FastifyInstance, ctx: ServeContext, limits
         const s = raw.socket;
         if (s) perSocket.set(s, (perSocket.get(s) ?? 1) - 1);
       }
-      if (active === 0 && idleWaiters.length) {
-        const ws = idleWaiters;
-        idleWaiters = [];
-        for (const w of ws) w();
-      }
+      notifyIdle();
     });
 
     // A body that does not arrive in time (stalled, or dripped a byte at a time) is cut: the connection is
@@ -157,5 +171,28 @@ export function installAdmission(app: FastifyInstance, ctx: ServeContext, limits
       return active;
     },
     idle: () => (active === 0 ? Promise.resolve() : new Promise((r) => idleWaiters.push(r))),
+    acquire() {
+      let refusal: AdmissionRefusal | null = null;
+      if (isDraining()) refusal = { reason: 'shutting_down', message: 'server is shutting down; retry on another instance' };
+      else if (ctx.batcher.queuedRequests >= limits.maxQueue)
+        refusal = { reason: 'queue_full', message: `server busy: the inference queue is full (${ctx.batcher.queuedRequests} requests waiting, --max-queue); retry later` };
+      else if (inflight >= limits.maxInflight) refusal = { reason: 'inflight_full', message: `server busy: ${inflight} requests in flight (--max-inflight); retry later` };
+      if (refusal) {
+        ctx.metrics.rejected.inc({ reason: refusal.reason });
+        return refusal;
+      }
+      inflight++;
+      active++;
+      let released = false;
+      return {
+        release: () => {
+          if (released) return;
+          released = true;
+          inflight--;
+          active--;
+          notifyIdle();
+        },
+      };
+    },
   };
 }

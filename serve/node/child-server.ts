@@ -10,6 +10,8 @@ export const SERVE_MAIN = fileURLToPath(new URL('./main.js', import.meta.url));
 export interface ChildServer {
   proc: ChildProcess;
   url: string;
+  /** host:port of the gRPC server when the args include --grpc-port (its second stdout line), else null. */
+  grpc: string | null;
   /** Everything the server wrote to stderr so far (the last 64 KiB). */
   stderr: () => string;
   exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
@@ -20,6 +22,7 @@ export function startChildServer(args: string[], timeoutMs = 30_000): Promise<Ch
   const proc = spawn(process.execPath, [SERVE_MAIN, '--host', '127.0.0.1', '--port', '0', ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
   let err = '';
   let out = '';
+  const wantGrpc = args.includes('--grpc-port');
   proc.stderr!.on('data', (d: Buffer) => (err = (err + d.toString()).slice(-65536)));
   const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => proc.on('exit', (code, signal) => resolve({ code, signal })));
   const tail = () => err.trim().split('\n').slice(-5).join('\n');
@@ -31,9 +34,10 @@ export function startChildServer(args: string[], timeoutMs = 30_000): Promise<Ch
     proc.stdout!.on('data', (d: Buffer) => {
       out += d.toString();
       const m = /listening on (http:\/\/\S+)/.exec(out);
-      if (m) {
+      const g = /grpc listening on (\S+)/.exec(out);
+      if (m && (g || !wantGrpc)) {
         clearTimeout(timer);
-        resolve({ proc, url: m[1]!, stderr: () => err, exited });
+        resolve({ proc, url: m[1]!, grpc: g?.[1] ?? null, stderr: () => err, exited });
       }
     });
     void exited.then(({ code, signal }) => {

@@ -32,6 +32,8 @@ export interface ServeArgs {
   'ort-spin': boolean;
   'shutdown-timeout': number;
   'allow-stale': boolean;
+  'grpc-port'?: number;
+  'grpc-host'?: string;
 }
 
 /**
@@ -79,6 +81,9 @@ export const serveOptions = <T>(y: Argv<T>, cmd = '$0', listen = listenDefaults(
     .option('shutdown-timeout', { type: 'number', default: 30, coerce: num('shutdown-timeout', { min: 0, above: true }), describe: 'seconds to drain on SIGTERM before giving up (exit 1)' })
     .option('drain-grace-ms', { type: 'number', default: SERVE_DEFAULTS.drainGraceMs, coerce: num('drain-grace-ms', { min: 0, int: true }), describe: 'on SIGTERM, how long idle keep-alive connections may send a last request (answered 503 + Connection: close) before they are closed' })
     .group(['host', 'port', 'body-limit', 'body-timeout-ms', 'max-connections', 'max-image-pixels', 'max-image-side', 'max-aspect-ratio', 'shutdown-timeout', 'drain-grace-ms'], 'HTTP:')
+    .option('grpc-port', { type: 'number', coerce: num('grpc-port', { min: 0, max: 65535, int: true }), describe: 'also serve the Open Inference Protocol over gRPC on this port (0 = any free port; default: no gRPC)' })
+    .option('grpc-host', { type: 'string', describe: 'address for gRPC (default: --host)' })
+    .group(['grpc-port', 'grpc-host'], 'gRPC (KServe v2 / Open Inference Protocol):')
     .option('max-batch', { type: 'number', default: SERVE_DEFAULTS.maxBatch, coerce: num('max-batch', { min: 1, int: true }), describe: 'most images per request and per onnxruntime run' })
     .option('max-delay-ms', {
       type: 'number',
@@ -99,6 +104,7 @@ export const serveOptions = <T>(y: Argv<T>, cmd = '$0', listen = listenDefaults(
     .example(`${cmd} --model runs/demo/model.onnx`, 'the web app and the APIs on http://127.0.0.1:8000/')
     .example("curl -s -X POST --data-binary @pipeline/data/embedded/samples/sneaker.png -H 'content-type: image/png' 'http://127.0.0.1:8000/v1/classify?k=3'", 'classify a shipped sample image')
     .example(`${cmd} --model runs/demo/model.onnx --port 0 --ep cpu --no-ort-spin`, 'any free port, CPU only, no spinning threads')
+    .example(`${cmd} --model runs/demo/model.onnx --grpc-port 8001`, 'REST on 8000 and gRPC (inference.GRPCInferenceService) on 8001')
     .epilogue(`${settingsHelp('serve')}\n\nExit codes: 0 drained after SIGTERM/SIGINT, 1 drain timed out, 2 usage error (bad option, missing or stale model), 3 runtime error.`);
 
 export function serveOptionsFromArgs(a: ServeArgs, log?: (line: string) => void): ServeOptions {
@@ -125,6 +131,8 @@ export function serveOptionsFromArgs(a: ServeArgs, log?: (line: string) => void)
     intraOpThreads: a['intra-op-threads'],
     ortSpin: a['ort-spin'],
     allowStale: Boolean(a['allow-stale']),
+    ...(a['grpc-port'] !== undefined ? { grpcPort: a['grpc-port'] } : {}),
+    ...(a['grpc-host'] ? { grpcHost: a['grpc-host'] } : {}),
     ...(log ? { log } : {}),
   };
 }
@@ -141,8 +149,10 @@ export async function runServe(a: ServeArgs): Promise<RunningServer> {
   log(`model '${srv.info.name}' (${srv.info.path}): input ${srv.info.input.name} uint8 [N, ${srv.info.input.height}, ${srv.info.input.width}, ${srv.info.input.channels}], ${srv.info.numClasses} classes`);
   log(`execution provider: ${srv.ep}${failed.length ? ` (not used: ${failed.map((t) => `${t.ep}: ${t.reason}`).join('; ')})` : ''}`);
   log(`batching: max ${a['max-batch']} images, max delay ${a['max-delay-ms']} ms, queue ${a['max-queue']} requests; inference ${a.inference}`);
-  // The one line on stdout: tools (tests, bench) read the URL from it.
+  // The first line on stdout: tools (tests, bench) read the URL from it.
   process.stdout.write(`listening on ${srv.url}\n`);
+  // The second line with --grpc-port: host:port, a gRPC target.
+  if (srv.grpcAddress) process.stdout.write(`grpc listening on ${srv.grpcAddress}\n`);
   let signalled = false;
   const onSignal = (sig: NodeJS.Signals) => {
     if (signalled) {

@@ -20,6 +20,7 @@ import { registerV2Routes } from './v2.js';
 import { webAppPlugin } from './web-plugin.js';
 import { type Admission, type AdmissionLimits, installAdmission } from './admission.js';
 import { SERVE_DEFAULTS } from './defaults.js';
+import type { RunningGrpcServer } from './grpc.js';
 
 export interface ServeOptions {
   /** Path of the exported model (runs/<name>/model.onnx). */
@@ -68,6 +69,10 @@ export interface ServeOptions {
   defaultMetrics?: boolean;
   /** Serve a model whose checkpoint_sha256 no longer matches the checkpoint of its run folder (default false). */
   allowStale?: boolean;
+  /** The Open Inference Protocol over gRPC on this port too (grpc.ts; 0 = any free port; default: no gRPC). */
+  grpcPort?: number;
+  /** Address for gRPC (default: host). */
+  grpcHost?: string;
 }
 
 export { SERVE_DEFAULTS };
@@ -85,6 +90,9 @@ export interface RunningServer {
   batcher: DynamicBatcher;
   metrics: ServeMetrics;
   ctx: ServeContext;
+  /** The gRPC port, and host:port as a gRPC target; null without --grpc-port. */
+  grpcPort: number | null;
+  grpcAddress: string | null;
   /** Graceful: stop accepting, finish in-flight and queued requests, release the model. Idempotent. */
   close(): Promise<void>;
 }
@@ -249,14 +257,15 @@ function drainBody(raw: IncomingMessage, maxBytes: number, timeoutMs: number): P
 
 /** Loads the model, starts the batcher and listens. */
 export async function startServer(options: ServeOptions): Promise<RunningServer> {
-  const o = { ...SERVE_DEFAULTS, allowStale: false, ...Object.fromEntries(Object.entries(options).filter(([, v]) => v !== undefined)) } as Required<Omit<ServeOptions, 'modelName' | 'log'>> &
-    Pick<ServeOptions, 'modelName' | 'log'>;
+  const o = { ...SERVE_DEFAULTS, allowStale: false, ...Object.fromEntries(Object.entries(options).filter(([, v]) => v !== undefined)) } as Required<Omit<ServeOptions, 'modelName' | 'log' | 'grpcPort' | 'grpcHost'>> &
+    Pick<ServeOptions, 'modelName' | 'log' | 'grpcPort' | 'grpcHost'>;
   const log = o.log ?? (() => {});
   positiveInt('max-batch', o.maxBatch);
   positiveInt('max-queue', o.maxQueue);
   positiveInt('body-limit', o.bodyLimit);
   positiveInt('max-image-pixels', o.maxImagePixels);
   positiveInt('port', o.port, 0);
+  if (o.grpcPort !== undefined) positiveInt('grpc-port', o.grpcPort, 0);
   positiveInt('max-inflight', o.maxInflight);
   positiveInt('max-inflight-per-connection', o.maxInflightPerConnection);
   positiveInt('queue-timeout-ms', o.queueTimeoutMs, 0);
@@ -318,6 +327,18 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
     await runner.close();
     throw new Error(`cannot listen on ${o.host}:${o.port}: ${(e as Error).message}`);
   }
+  let grpcServer: RunningGrpcServer | null = null;
+  if (o.grpcPort !== undefined) {
+    try {
+      // Loaded only with --grpc-port: grpc-js and the proto are not needed otherwise.
+      const { grpcBackendFromContext, startGrpcServer } = await import('./grpc.js');
+      grpcServer = await startGrpcServer(grpcBackendFromContext(ctx, admission), { host: o.grpcHost ?? o.host, port: o.grpcPort, maxReceiveMessageLength: o.bodyLimit });
+    } catch (e) {
+      await app.close();
+      await runner.close();
+      throw e;
+    }
+  }
   const addr = app.server.address();
   const port = typeof addr === 'object' && addr ? addr.port : o.port;
   const hostForUrl = o.host.includes(':') ? `[${o.host}]` : o.host;
@@ -330,6 +351,8 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
         //    once, racing with the client's next request on them (ECONNRESET, issue 17). Meanwhile every answer
         //    carries Connection: close and new inference requests get 503 + Retry-After (admission.ts).
         batcher.expedite();
+        // gRPC: no new connections or calls (UNAVAILABLE); in-flight calls finish (they are in admission and the batcher).
+        const grpcClosed = grpcServer?.close();
         const server = app.server as typeof app.server & { closeIdleConnections: () => void };
         server.closeIdleConnections = () => {};
         const closed = app.close();
@@ -344,11 +367,12 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
         delete (server as Partial<typeof server>).closeIdleConnections;
         server.closeIdleConnections();
         await closed;
+        await grpcClosed;
         await batcher.close();
         await runner.close();
       })();
     }
     return closing;
   };
-  return { app, url: `http://${hostForUrl}:${port}`, host: o.host, port, info, ep: runner.ep, tried: runner.tried, batcher, metrics, ctx, close };
+  return { app, url: `http://${hostForUrl}:${port}`, host: o.host, port, info, ep: runner.ep, tried: runner.tried, batcher, metrics, ctx, grpcPort: grpcServer?.port ?? null, grpcAddress: grpcServer?.address ?? null, close };
 }

@@ -14,10 +14,13 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { arrivedAt } from './admission.js';
 import { QueueFullError, QueueTimeoutError, ShuttingDownError } from './batcher.js';
 import type { ServeContext } from './context.js';
+import type { ModelInfo } from './model-info.js';
 import { HttpError, badRequest, errorMessage, notFound, tooLarge, unavailable, unsupportedMedia } from './errors.js';
 import type { OutputTensor } from './runner.js';
 
 export const MODEL_VERSION = '1';
+/** The protocol extensions GET /v2 (and gRPC ServerMetadata) list. */
+export const SERVER_EXTENSIONS: readonly string[] = ['binary_tensor_data'];
 export const BINARY_HEADER = 'inference-header-content-length';
 /** application/json and structured-syntax +json types (RFC 6839), e.g. application/vnd.x+json; server.ts registers the parser for the same pattern. */
 export const JSON_CONTENT_TYPE = /^application\/([\w.-]+\+)?json\s*(;|$)/i;
@@ -73,42 +76,46 @@ function describeValue(v: unknown): string {
   return 'an object';
 }
 
-/** Flat or nested JSON tensor data -> uint8, validating structure, element count and values. */
-export function tensorDataToUint8(data: unknown, shape: readonly number[], datatype: 'UINT8' | 'FP32', where: string): Uint8Array {
+/**
+ * Flat or nested JSON tensor data -> uint8, validating structure, element count and values. `dataName` names the
+ * field in messages (REST: inputs[i].data; gRPC: inputs[i].contents.uint_contents).
+ */
+export function tensorDataToUint8(data: unknown, shape: readonly number[], datatype: 'UINT8' | 'FP32', where: string, dataName = `${where}.data`): Uint8Array {
   const count = shape.reduce((a, b) => a * b, 1);
-  if (!Array.isArray(data)) throw badRequest(`${where}.data must be an array (flat or nested like the shape)`);
+  if (!Array.isArray(data)) throw badRequest(`${dataName} must be an array (flat or nested like the shape)`);
   const out = new Uint8Array(count);
   let k = 0;
   const put = (v: unknown, path: string) => {
     if (typeof v !== 'number' || !Number.isInteger(v) || v < 0 || v > 255) {
       const what = datatype === 'UINT8' ? 'UINT8 values must be integers 0..255' : 'FP32 values for this UINT8 input must be integers 0..255';
-      throw badRequest(`${where}.data${path}: ${describeValue(v)} is not allowed (${what})`);
+      throw badRequest(`${dataName}${path}: ${describeValue(v)} is not allowed (${what})`);
     }
     out[k++] = v;
   };
   const nested = data.length > 0 && Array.isArray(data[0]);
   if (!nested) {
-    if (data.length !== count) throw badRequest(`${where}.data has ${data.length} elements, shape [${shape.join(', ')}] needs ${count}`);
+    if (data.length !== count) throw badRequest(`${dataName} has ${data.length} elements, shape [${shape.join(', ')}] needs ${count}`);
     for (let i = 0; i < data.length; i++) put(data[i], `[${i}]`);
     return out;
   }
   const walk = (node: unknown, depth: number, path: string) => {
     if (depth === shape.length) return put(node, path);
-    if (!Array.isArray(node)) throw badRequest(`${where}.data${path} must be an array of ${shape[depth]} (nested data must follow shape [${shape.join(', ')}])`);
+    if (!Array.isArray(node)) throw badRequest(`${dataName}${path} must be an array of ${shape[depth]} (nested data must follow shape [${shape.join(', ')}])`);
     if (node.length !== shape[depth])
-      throw badRequest(`${where}.data${path} has ${node.length} elements, shape [${shape.join(', ')}] needs ${shape[depth]} at depth ${depth}`);
+      throw badRequest(`${dataName}${path} has ${node.length} elements, shape [${shape.join(', ')}] needs ${shape[depth]} at depth ${depth}`);
     for (let i = 0; i < node.length; i++) walk(node[i], depth + 1, `${path}[${i}]`);
   };
   walk(data, 0, '');
   return out;
 }
 
-function binaryToUint8(bytes: Buffer, count: number, datatype: 'UINT8' | 'FP32', where: string): Uint8Array {
+/** Raw little-endian tensor bytes -> uint8 (FP32 values must be integers 0..255). `sizeName` names the byte count in messages. */
+export function binaryToUint8(bytes: Buffer, count: number, datatype: 'UINT8' | 'FP32', where: string, sizeName = 'binary_data_size'): Uint8Array {
   if (datatype === 'UINT8') {
-    if (bytes.length !== count) throw badRequest(`${where}: binary_data_size ${bytes.length} does not match ${count} UINT8 elements`);
+    if (bytes.length !== count) throw badRequest(`${where}: ${sizeName} ${bytes.length} does not match ${count} UINT8 elements`);
     return new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.length);
   }
-  if (bytes.length !== count * 4) throw badRequest(`${where}: binary_data_size ${bytes.length} does not match ${count} FP32 elements (${count * 4} bytes)`);
+  if (bytes.length !== count * 4) throw badRequest(`${where}: ${sizeName} ${bytes.length} does not match ${count} FP32 elements (${count * 4} bytes)`);
   const out = new Uint8Array(count);
   for (let i = 0; i < count; i++) {
     const v = bytes.readFloatLE(i * 4);
@@ -138,54 +145,67 @@ export function parseInferRequest(body: unknown, binary: Buffer | null, ctx: Ser
   body.inputs.forEach((inp: unknown, i: number) => {
     const where = `inputs[${i}]`;
     if (!isRecord(inp)) throw badRequest(`${where} must be an object {name, shape, datatype, data}`);
-    if (typeof inp.name !== 'string') throw badRequest(`${where}.name must be a string`);
-    if (inp.name !== want.name) throw badRequest(`${where}: unknown input '${inp.name}' (model '${info.name}' has one input '${want.name}')`);
+    checkInputName(inp.name, where, info);
     if (pixels) throw badRequest(`${where}: input '${inp.name}' given more than once`);
-    if (typeof inp.datatype !== 'string') throw badRequest(`${where}.datatype must be a string (UINT8)`);
-    if (inp.datatype !== 'UINT8' && inp.datatype !== 'FP32')
-      throw badRequest(`${where}: datatype ${inp.datatype} is not accepted for '${want.name}' (UINT8; FP32 with integer values 0..255 is converted)`);
-    const shape = parseShape(inp.shape, where);
-    const modelShape = [want.height, want.width, want.channels];
-    if (shape.length !== 4 || shape[1] !== want.height || shape[2] !== want.width || shape[3] !== want.channels)
-      throw badRequest(`${where}: shape [${shape.join(', ')}] does not match the model input [-1, ${modelShape.join(', ')}] (NHWC)`);
+    const { datatype, shape, count } = checkInputTensor(inp.datatype, inp.shape, where, info, limits.maxBatch);
     n = shape[0]!;
-    if (n === 0) throw badRequest(`${where}: empty batch (shape[0] = 0)`);
-    if (n > limits.maxBatch) throw tooLarge(`${where}: ${n} images in one request, the limit is ${limits.maxBatch} (--max-batch)`);
     if (inp.parameters !== undefined && !isRecord(inp.parameters)) throw badRequest(`${where}.parameters must be an object`);
     const binSize = isRecord(inp.parameters) ? inp.parameters.binary_data_size : undefined;
-    const count = n * want.height * want.width * want.channels;
     if (binSize !== undefined) {
       if (!binary) throw badRequest(`${where}: binary_data_size given but the request has no binary part (send application/octet-stream with Inference-Header-Content-Length)`);
       if (typeof binSize !== 'number' || !Number.isInteger(binSize) || binSize < 0) throw badRequest(`${where}.parameters.binary_data_size must be a non-negative integer`);
       if (inp.data !== undefined) throw badRequest(`${where}: give either "data" or parameters.binary_data_size, not both`);
       if (binOffset + binSize > binary.length) throw badRequest(`${where}: binary_data_size ${binSize} runs past the end of the request body`);
-      pixels = binaryToUint8(binary.subarray(binOffset, binOffset + binSize), count, inp.datatype, where);
+      pixels = binaryToUint8(binary.subarray(binOffset, binOffset + binSize), count, datatype, where);
       binOffset += binSize;
     } else {
       if (inp.data === undefined) throw badRequest(`${where}.data is missing`);
-      pixels = tensorDataToUint8(inp.data, shape, inp.datatype, where);
+      pixels = tensorDataToUint8(inp.data, shape, datatype, where);
     }
   });
   if (binary && binOffset !== binary.length) throw badRequest(`binary part has ${binary.length} bytes but the inputs declare ${binOffset}`);
   if (!pixels) throw badRequest(`missing input '${want.name}'`);
-  const defaultBinary = params.binary_data_output === true;
-  let outputs: Array<{ name: string; binary: boolean }>;
-  if (body.outputs === undefined) outputs = info.outputs.map((o) => ({ name: o.name, binary: defaultBinary }));
-  else {
-    if (!Array.isArray(body.outputs)) throw badRequest('"outputs" must be an array of {name}');
-    const names = new Set(info.outputs.map((o) => o.name));
-    const seen = new Set<string>();
-    outputs = body.outputs.map((o: unknown, i: number) => {
-      if (!isRecord(o) || typeof o.name !== 'string') throw badRequest(`outputs[${i}] must be an object {name}`);
-      if (!names.has(o.name)) throw badRequest(`outputs[${i}]: unknown output '${o.name}' (model outputs: ${[...names].join(', ')})`);
-      if (seen.has(o.name)) throw badRequest(`outputs[${i}]: output '${o.name}' requested twice`);
-      seen.add(o.name);
-      if (o.parameters !== undefined && !isRecord(o.parameters)) throw badRequest(`outputs[${i}].parameters must be an object`);
-      const b = isRecord(o.parameters) ? o.parameters.binary_data : undefined;
-      return { name: o.name, binary: b === undefined ? defaultBinary : b === true };
-    });
-  }
+  const outputs = selectOutputs(body.outputs, info, params.binary_data_output === true);
   return { id, pixels, n, outputs };
+}
+
+/** An input's name must be the model's one input (REST and gRPC). */
+export function checkInputName(name: unknown, where: string, info: ModelInfo): asserts name is string {
+  if (typeof name !== 'string') throw badRequest(`${where}.name must be a string`);
+  if (name !== info.input.name) throw badRequest(`${where}: unknown input '${name}' (model '${info.name}' has one input '${info.input.name}')`);
+}
+
+/** An input's datatype and NHWC shape against the model and --max-batch (REST and gRPC); shape[0] is the image count. */
+export function checkInputTensor(datatype: unknown, shapeIn: unknown, where: string, info: ModelInfo, maxBatch: number): { datatype: 'UINT8' | 'FP32'; shape: number[]; count: number } {
+  const want = info.input;
+  if (typeof datatype !== 'string') throw badRequest(`${where}.datatype must be a string (UINT8)`);
+  if (datatype !== 'UINT8' && datatype !== 'FP32')
+    throw badRequest(`${where}: datatype ${datatype} is not accepted for '${want.name}' (UINT8; FP32 with integer values 0..255 is converted)`);
+  const shape = parseShape(shapeIn, where);
+  const modelShape = [want.height, want.width, want.channels];
+  if (shape.length !== 4 || shape[1] !== want.height || shape[2] !== want.width || shape[3] !== want.channels)
+    throw badRequest(`${where}: shape [${shape.join(', ')}] does not match the model input [-1, ${modelShape.join(', ')}] (NHWC)`);
+  const n = shape[0]!;
+  if (n === 0) throw badRequest(`${where}: empty batch (shape[0] = 0)`);
+  if (n > maxBatch) throw tooLarge(`${where}: ${n} images in one request, the limit is ${maxBatch} (--max-batch)`);
+  return { datatype, shape, count: n * want.height * want.width * want.channels };
+}
+
+/** The request's "outputs" selection (undefined = every model output), each with its binary flag (REST and gRPC). */
+export function selectOutputs(requested: unknown, info: ModelInfo, defaultBinary: boolean): Array<{ name: string; binary: boolean }> {
+  if (requested === undefined) return info.outputs.map((o) => ({ name: o.name, binary: defaultBinary }));
+  if (!Array.isArray(requested)) throw badRequest('"outputs" must be an array of {name}');
+  const names = new Set(info.outputs.map((o) => o.name));
+  const seen = new Set<string>();
+  return requested.map((o: unknown, i: number) => {
+    if (!isRecord(o) || typeof o.name !== 'string') throw badRequest(`outputs[${i}] must be an object {name}`);
+    if (!names.has(o.name)) throw badRequest(`outputs[${i}]: unknown output '${o.name}' (model outputs: ${[...names].join(', ')})`);
+    if (seen.has(o.name)) throw badRequest(`outputs[${i}]: output '${o.name}' requested twice`);
+    seen.add(o.name);
+    if (o.parameters !== undefined && !isRecord(o.parameters)) throw badRequest(`outputs[${i}].parameters must be an object`);
+    const b = isRecord(o.parameters) ? o.parameters.binary_data : undefined;
+    return { name: o.name, binary: b === undefined ? defaultBinary : b === true };
+  });
 }
 
 function checkModel(ctx: ServeContext, model: string, version: string | undefined): void {
@@ -245,7 +265,7 @@ function outputJson(name: string, t: OutputTensor, binary: boolean): { meta: Rec
 type Params = { model: string; version?: string };
 
 export function registerV2Routes(app: FastifyInstance, ctx: ServeContext, allow: (url: string, methods: string[]) => void): void {
-  app.get('/v2', async () => ({ name: ctx.serverName, version: ctx.serverVersion, extensions: ['binary_tensor_data'] }));
+  app.get('/v2', async () => ({ name: ctx.serverName, version: ctx.serverVersion, extensions: [...SERVER_EXTENSIONS] }));
   allow('/v2', ['GET', 'HEAD']);
   app.get('/v2/health/live', async (_req, reply) => reply.code(200).send());
   allow('/v2/health/live', ['GET', 'HEAD']);
