@@ -129,3 +129,14 @@ test('--views reference --classifier cosine --proj-bn: seeded views, the heads t
   await assert.rejects(train(cfgFor('ref-a', { ...extra, classifier: 'linear', epochs: 3 }), { data, log: quiet, resume: true }), /config 'classifier' differs from the checkpoint \(cosine vs linear\)/);
   await assert.rejects(train(cfgFor('ref-a', { ...extra, views: 'weak', epochs: 3 }), { data, log: quiet, resume: true }), /config 'views' differs/);
 });
+
+test('a cosine classifier with a BN projection head learns the synthetic task (la-ce and ecl)', { timeout: 240_000 }, async () => {
+  const balanced: DatasetSplits = { ...data, train: set([16, 16, 16, 16], 5), classCounts: [16, 16, 16, 16], imbalanceFactor: 1 };
+  // No augmentation: a horizontal flip would swap the left and right classes of this task.
+  for (const loss of ['la-ce', 'ecl'] as const) {
+    const r = await train(cfgFor(`learn-${loss}`, { loss, classifier: 'cosine', projBn: true, augment: false, warmupEpochs: 0, epochs: 6 }), { data: balanced, log: quiet });
+    const last = r.epochs.at(-1)!;
+    assert.ok(last.test.top1 >= 0.9, `${loss}: test top-1 ${last.test.top1}`);
+    assert.ok(r.epochs[0]!.trainLoss > last.trainLoss, `${loss}: loss decreases`);
+  }
+});
