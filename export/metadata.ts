@@ -94,6 +94,7 @@ export function buildMetadata(inp: MetadataInput): Record<string, string> {
     [K.checkpointSha256]: inp.checkpointSha256,
     [K.modelFamily]: spec.family,
     [K.featureDim]: String(spec.featureDim),
+    [K.classifier]: spec.classifier.kind === 'cosinedense' ? `cosine:${spec.classifier.scale}` : 'linear',
     [K.epoch]: String(meta.epoch),
     [K.step]: String(meta.step),
     [K.exportTime]: (inp.exportTime ?? new Date()).toISOString(),

@@ -8,6 +8,8 @@
 //   globalavgpool GlobalAveragePool + Flatten
 //   flatten       Flatten; the next Dense's kernel rows are permuted to tfjs's H,W,C order
 //   dense         Gemm, weight [out, in] with transB=1 (the portable form; no bias: Gemm without C)
+//   cosinedense   l2normalize of the input, then a bias-free Gemm whose constant weight is scale * w_c / ||w_c||
+//                 (the column normalisation and the scale folded in at export, in float64)
 //   l2normalize   x / Max(ReduceL2(x), eps)
 //   residual      body, shortcut, Add (+ Relu)
 import type { ParamTensor } from '../models/builders.js';
@@ -19,7 +21,7 @@ import { type AttrValue, DataType, OnnxGraphBuilder } from './onnx-builder.js';
 
 export type ParamLookup = Map<string, ParamTensor>;
 
-export const SUPPORTED_LAYER_KINDS = ['conv2d', 'batchnorm', 'relu', 'maxpool', 'globalavgpool', 'flatten', 'dense', 'l2normalize', 'residual'] as const;
+export const SUPPORTED_LAYER_KINDS = ['conv2d', 'batchnorm', 'relu', 'maxpool', 'globalavgpool', 'flatten', 'dense', 'cosinedense', 'l2normalize', 'residual'] as const;
 
 export class UnsupportedLayerError extends Error {
   constructor(
@@ -126,6 +128,7 @@ class SpecToOnnx {
       }
       const v = settle();
       if (l.kind === 'conv2d' || l.kind === 'dense') pending = this.linear(l, v, where);
+      else if (l.kind === 'cosinedense') pending = this.cosine(l, v, where);
       else cur = this.layer(l, v, where);
     }
     return settle();
@@ -165,6 +168,36 @@ class SpecToOnnx {
       layers: [l.name],
       input: x.name,
       lin: { weight, outChannels: l.units, outAxis: 1, bias: l.useBias ? f64(this.param(l.name, 'bias', [l.units])) : null },
+      weightDims: [x.n, l.units],
+      attrs: { alpha: { float: 1 }, beta: { float: 1 }, transA: 0, transB: 1 },
+      out: { kind: 'flat', n: l.units, perm: null },
+    };
+  }
+
+  /**
+   * Cosine classifier: x / max(||x||, eps) (permutation-invariant, so a permuted input stays permuted), then a
+   * Gemm with W'[:, c] = scale * w_c / max(||w_c||, eps): the same numbers models/forward.ts cosineLogits computes.
+   */
+  cosine(l: Extract<LayerSpec, { kind: 'cosinedense' }>, x: Value, where: string): PendingLinear {
+    if (x.kind !== 'flat') throw new Error(`cosinedense layer '${l.name}' (in ${where}) needs a flat [N, d] input, got [N, ${x.c}, ${x.h}, ${x.w}] feature maps`);
+    if (!(l.scale > 0 && Number.isFinite(l.scale))) throw new Error(`cosinedense layer '${l.name}' (in ${where}): scale must be a positive number, got ${l.scale}`);
+    const xn = this.layer({ kind: 'l2normalize', name: `${l.name}_input_norm`, epsilon: l.epsilon }, x, where);
+    let weight = f64(this.param(l.name, 'kernel', [x.n, l.units]));
+    for (let c = 0; c < l.units; c++) {
+      let sq = 0;
+      for (let r = 0; r < x.n; r++) sq += weight[r * l.units + c]! ** 2;
+      const k = l.scale / Math.max(Math.sqrt(sq), l.epsilon);
+      for (let r = 0; r < x.n; r++) weight[r * l.units + c]! *= k;
+    }
+    if (x.perm) {
+      weight = permuteRows(weight, x.n, l.units, x.perm);
+      this.stats.permutedDense.push(l.name);
+    }
+    return {
+      op: 'Gemm',
+      layers: [l.name],
+      input: xn.name,
+      lin: { weight, outChannels: l.units, outAxis: 1, bias: null },
       weightDims: [x.n, l.units],
       attrs: { alpha: { float: 1 }, beta: { float: 1 }, transA: 0, transB: 1 },
       out: { kind: 'flat', n: l.units, perm: null },
@@ -253,7 +286,8 @@ class SpecToOnnx {
       }
       case 'conv2d':
       case 'dense':
-        throw new Error(`internal error: ${l.kind} handled by linear()`);
+      case 'cosinedense':
+        throw new Error(`internal error: ${l.kind} handled by linear() / cosine()`);
       default: {
         const u = l as unknown as { name?: unknown; kind?: unknown };
         throw new UnsupportedLayerError(String(u.name ?? '<unnamed>'), String(u.kind ?? '<no kind>'), where);

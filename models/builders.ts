@@ -1,6 +1,7 @@
 // Builders for the project's model families and their seeded parameter initialisation.
 import { deriveRng } from './rng.js';
 import {
+  type CosineDenseSpec,
   type DenseSpec,
   type InputSpec,
   type LayerSpec,
@@ -16,7 +17,16 @@ export interface BuildOptions {
   input: InputSpec;
   /** Projection-head output size k (default 128 for cnn28, 64 for ResNets). */
   embeddingDim?: number;
+  /** 'linear' (default: dense with bias) or 'cosine' (BCL's / ProConDual's NormedLinear, scale COSINE_SCALE). */
+  classifier?: ClassifierKind;
+  /** Projection head Linear-BN-ReLU-Linear as BCL's (default false: Linear-ReLU-Linear). */
+  projectionBatchNorm?: boolean;
 }
+
+export type ClassifierKind = 'linear' | 'cosine';
+export const CLASSIFIER_KINDS: readonly ClassifierKind[] = ['linear', 'cosine'];
+/** s of the cosine classifier: NormedLinear's `self.s = 30` in BCL (models/resnext.py) and ProConDual (models/resnet.py). */
+export const COSINE_SCALE = 30;
 
 const BN_EPS = 1e-5;
 const BN_MOMENTUM = 0.9;
@@ -33,6 +43,7 @@ const conv = (name: string, filters: number, kernel: number, stride = 1): LayerS
 const bn = (name: string): LayerSpec => ({ kind: 'batchnorm', name, epsilon: BN_EPS, momentum: BN_MOMENTUM });
 const relu = (name: string): LayerSpec => ({ kind: 'relu', name });
 const dense = (name: string, units: number, useBias = true): DenseSpec => ({ kind: 'dense', name, units, useBias });
+const cosineDense = (name: string, units: number): CosineDenseSpec => ({ kind: 'cosinedense', name, units, scale: COSINE_SCALE, epsilon: 1e-12 });
 
 /** Small CNN for 28x28 inputs: two conv/BN/ReLU/max-pool stages, flatten, dense 128. */
 function cnn28Backbone(): { layers: LayerSpec[]; dim: number } {
@@ -95,6 +106,8 @@ export function buildModelSpec(family: ModelFamily, opts: BuildOptions): ModelSp
   }
   const d = bb.dim;
   const k = opts.embeddingDim ?? (family === 'cnn28' ? 128 : 64);
+  const classifierKind = opts.classifier ?? 'linear';
+  if (!CLASSIFIER_KINDS.includes(classifierKind)) throw new Error(`unknown classifier '${String(classifierKind)}' (expected one of: ${CLASSIFIER_KINDS.join(', ')})`);
   return {
     family,
     input: opts.input,
@@ -102,8 +115,14 @@ export function buildModelSpec(family: ModelFamily, opts: BuildOptions): ModelSp
     featureDim: d,
     embeddingDim: k,
     backbone: bb.layers,
-    classifier: dense('classifier', opts.numClasses),
-    projector: [dense('proj_fc1', d), relu('proj_relu'), dense('proj_fc2', k), { kind: 'l2normalize', name: 'proj_norm', epsilon: 1e-12 }],
+    classifier: classifierKind === 'cosine' ? cosineDense('classifier', opts.numClasses) : dense('classifier', opts.numClasses),
+    projector: [
+      dense('proj_fc1', d),
+      ...(opts.projectionBatchNorm ? [bn('proj_bn')] : []),
+      relu('proj_relu'),
+      dense('proj_fc2', k),
+      { kind: 'l2normalize', name: 'proj_norm', epsilon: 1e-12 },
+    ],
     prototypeMap: dense('proto_map', k, false),
   };
 }
@@ -139,6 +158,7 @@ function inferShapes(layers: LayerSpec[], inShape: number[], onLayer: (l: LayerS
         s = [s.reduce((a, b) => a * b, 1)];
         break;
       case 'dense':
+      case 'cosinedense':
         s = [l.units];
         break;
       case 'residual': {
@@ -192,6 +212,18 @@ export function initParams(spec: ModelSpec, seed: number): ParamStore {
       const din = inS[0]!;
       put(paramName(l.name, 'kernel'), [din, l.units], normal(din * l.units, Math.sqrt(2 / din)));
       if (l.useBias) put(paramName(l.name, 'bias'), [l.units]);
+    } else if (l.kind === 'cosinedense') {
+      // NormedLinear's init: uniform(-1, 1) columns renormalised to unit norm (renorm_(2, 1, 1e-5).mul_(1e5)).
+      const din = inS[0]!;
+      const w = new Float32Array(din * l.units);
+      for (let i = 0; i < w.length; i++) w[i] = 2 * rng.next() - 1;
+      for (let c = 0; c < l.units; c++) {
+        let n = 0;
+        for (let r = 0; r < din; r++) n += w[r * l.units + c]! ** 2;
+        const inv = 1 / Math.sqrt(n);
+        for (let r = 0; r < din; r++) w[r * l.units + c]! *= inv;
+      }
+      put(paramName(l.name, 'kernel'), [din, l.units], w);
     } else if (l.kind === 'batchnorm') {
       const c = inS[inS.length - 1]!;
       put(paramName(l.name, 'gamma'), [c], undefined, 1);
@@ -204,9 +236,11 @@ export function initParams(spec: ModelSpec, seed: number): ParamStore {
   walkLayers([spec.classifier], visit);
   walkLayers(spec.projector, visit);
   walkLayers([spec.prototypeMap], visit);
-  // Classifier starts small so early logits are near uniform.
-  const ck = store.get(paramName('classifier', 'kernel'))!;
-  const std = Math.sqrt(1 / spec.featureDim);
-  for (let i = 0; i < ck.data.length; i++) ck.data[i] = ck.data[i]! * (std / Math.sqrt(2));
+  // A linear classifier starts small so early logits are near uniform (a cosine one is scale-free: unit columns).
+  if (spec.classifier.kind === 'dense') {
+    const ck = store.get(paramName(spec.classifier.name, 'kernel'))!;
+    const std = Math.sqrt(1 / spec.featureDim);
+    for (let i = 0; i < ck.data.length; i++) ck.data[i] = ck.data[i]! * (std / Math.sqrt(2));
+  }
   return store;
 }

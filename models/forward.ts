@@ -66,6 +66,8 @@ function runLayer(l: LayerSpec, x: tf.Tensor, params: ParamTensors, opts: Forwar
       const y = tf.matMul(x as tf.Tensor2D, param(params, l.name, 'kernel') as tf.Tensor2D);
       return l.useBias ? tf.add(y, param(params, l.name, 'bias')) : y;
     }
+    case 'cosinedense':
+      return cosineLogits(x as tf.Tensor2D, param(params, l.name, 'kernel') as tf.Tensor2D, l.scale, l.epsilon);
     case 'l2normalize':
       return l2Normalize(x, l.epsilon);
     case 'residual': {
@@ -81,6 +83,16 @@ function runLayer(l: LayerSpec, x: tf.Tensor, params: ParamTensors, opts: Forwar
 export function l2Normalize(x: tf.Tensor, epsilon = 1e-12): tf.Tensor {
   const norm = tf.sqrt(tf.sum(tf.square(x), -1, true));
   return tf.div(x, tf.maximum(norm, epsilon));
+}
+
+/**
+ * Cosine classifier: scale * normalise(x) . normalise(kernel columns), x [N, d], kernel [d, C]. Plain tfjs ops
+ * (autodiff), the same formula the exporter folds into one Gemm after an l2normalize.
+ */
+export function cosineLogits(x: tf.Tensor2D, kernel: tf.Tensor2D, scale: number, epsilon = 1e-12): tf.Tensor2D {
+  const xn = l2Normalize(x, epsilon) as tf.Tensor2D;
+  const wn = tf.div(kernel, tf.maximum(tf.sqrt(tf.sum(tf.square(kernel), 0, true)), epsilon)) as tf.Tensor2D;
+  return tf.mul(tf.matMul(xn, wn), tf.scalar(scale));
 }
 
 export interface ForwardOutputs {

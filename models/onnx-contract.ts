@@ -41,6 +41,11 @@ export const METADATA_KEYS = {
   checkpointSha256: 'checkpoint_sha256',
   modelFamily: 'model_family',
   featureDim: 'feature_dim',
+  /**
+   * 'linear' or 'cosine:<s>' (logits = s * cos(h, w_c), so |logit| <= s). Informational: the graph is complete
+   * either way (a cosine classifier exports as l2normalize + Gemm), consumers read 'logits'/'probs' alike.
+   */
+  classifier: 'classifier',
   epoch: 'epoch',
   step: 'step',
   exportTime: 'export_time',

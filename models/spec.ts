@@ -45,6 +45,17 @@ export interface DenseSpec {
   units: number;
   useBias: boolean;
 }
+/**
+ * Cosine classifier (BCL's / ProConDual's NormedLinear): out = scale * (x / ||x||) . (w_c / ||w_c||) for each
+ * column w_c of the kernel [d, units]; no bias. Norms are floored at epsilon, as l2normalize does.
+ */
+export interface CosineDenseSpec {
+  kind: 'cosinedense';
+  name: string;
+  units: number;
+  scale: number;
+  epsilon: number;
+}
 export interface L2NormalizeSpec {
   kind: 'l2normalize';
   name: string;
@@ -67,6 +78,7 @@ export type LayerSpec =
   | GlobalAvgPoolSpec
   | FlattenSpec
   | DenseSpec
+  | CosineDenseSpec
   | L2NormalizeSpec
   | ResidualSpec;
 
@@ -91,8 +103,11 @@ export interface ModelSpec {
   /** Dimension k of the projection-head embedding z (and of the prototypes). */
   embeddingDim: number;
   backbone: LayerSpec[];
-  /** Linear classifier on h: logits = h · kernel + bias, kernel [d, C]. */
-  classifier: DenseSpec;
+  /**
+   * Classifier on h, kernel [d, C]: linear (logits = h · kernel + bias) or cosine (scale · cos(h, kernel column);
+   * --classifier cosine). Specs stored before the cosine option are all linear.
+   */
+  classifier: DenseSpec | CosineDenseSpec;
   /** Projection head on h; ends with an l2normalize layer. */
   projector: LayerSpec[];
   /** phi: R^d -> R^k, maps classifier rows to prototypes (no bias). */

@@ -5,6 +5,7 @@
 // are still read. Writes are atomic.
 import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
+import type { LossWeightRecord } from '../losses/weights.js';
 import type { ModelSpec } from '../spec.js';
 import { writeFileAtomic } from './atomic-write.js';
 
@@ -33,6 +34,8 @@ export interface CheckpointMeta {
   classNames: string[];
   classCounts: number[];
   createdAt: string;
+  /** --loss-weights normalised, once epoch 0 is over: the epoch-0 term averages and the weights they give. */
+  lossWeights?: LossWeightRecord;
 }
 
 export interface Checkpoint {

@@ -62,6 +62,14 @@ export interface TrainConfig extends ImageDataOptions {
   /** ECL family: BC-ECL class-mass reading and CC-GE form (models/losses/types.ts LossHyperParams). */
   bcForm?: 'mass' | 'mean-vector';
   ccForm?: 'gram' | 'direct';
+  /** Training views: 'weak' (crop + flip on all three) or 'reference' (RandAugment / SimCLR, pipeline/data/views.ts). Absent: weak. */
+  views?: 'weak' | 'reference';
+  /** Classifier head: 'linear' (with bias) or 'cosine' (BCL's NormedLinear). Absent: linear. */
+  classifier?: 'linear' | 'cosine';
+  /** Projection head with BatchNorm (Linear-BN-ReLU-Linear, BCL's). Absent: false. */
+  projBn?: boolean;
+  /** Loss-term weights: 'fixed' (1 : lambdaBc : lambdaCc) or 'normalised' (ProConDual's epoch-0 normalisation). Absent: fixed. */
+  lossWeights?: 'fixed' | 'normalised';
 }
 
 type FieldKind = 'string' | 'number' | 'boolean' | 'number[]' | 'string?' | 'number?' | 'boolean?' | 'number[]?';
@@ -103,6 +111,10 @@ const FIELDS: Record<keyof TrainConfig, FieldKind> = {
   resize: 'string?',
   bcForm: 'string?',
   ccForm: 'string?',
+  views: 'string?',
+  classifier: 'string?',
+  projBn: 'boolean?',
+  lossWeights: 'string?',
 };
 
 const isRecord = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);

@@ -1,4 +1,5 @@
 // ECL (arXiv 2602.09506) and its ablations/baselines as trainer loss plug-ins.
+// (L_LC is weighted by lambdaLc, 1 unless --loss-weights normalised sets it.)
 //   ecl         L_LC + lambdaBc * L_BC(ECL) + lambdaCc * L_CC
 //   ecl-no-cc   L_LC + lambdaBc * L_BC(ECL)
 //   ecl-no-bal  L_LC + lambdaBc * L_BCL     + lambdaCc * L_CC   (BCL's class masses + CC-GE)
@@ -33,8 +34,9 @@ export function eclFamilyLoss(hp: LossHyperParams, opts: EclOptions = {}): LossP
   if (!(hp.temperature > 0) || !Number.isFinite(hp.temperature)) {
     throw new Error(`${name}: temperature must be a positive finite number, got ${hp.temperature}`);
   }
-  for (const key of ['laTau', 'lambdaBc', 'lambdaCc'] as const) {
-    if (!Number.isFinite(hp[key])) throw new Error(`${name}: ${key} must be a finite number, got ${hp[key]}`);
+  const lambdaLc = hp.lambdaLc ?? 1;
+  for (const [key, v] of [['laTau', hp.laTau], ['lambdaLc', lambdaLc], ['lambdaBc', hp.lambdaBc], ['lambdaCc', hp.lambdaCc]] as const) {
+    if (!Number.isFinite(v)) throw new Error(`${name}: ${key} must be a finite number, got ${v}`);
   }
   return {
     name,
@@ -53,7 +55,8 @@ export function eclFamilyLoss(hp: LossHyperParams, opts: EclOptions = {}): LossP
             : variant === 'ecl-mean-vector'
               ? bcEclMeanVectorLoss(embeddings, embeddingOneHot, prototypes, hp.temperature)
               : bclLoss(embeddings, embeddingOneHot, prototypes, hp.temperature);
-        let total = tf.add(lc, tf.mul(tf.scalar(hp.lambdaBc), bc)) as tf.Scalar;
+        const lcWeighted = lambdaLc === 1 ? lc : tf.mul(tf.scalar(lambdaLc), lc);
+        let total = tf.add(lcWeighted, tf.mul(tf.scalar(hp.lambdaBc), bc)) as tf.Scalar;
         const parts: Record<string, tf.Scalar> = { lc, bc };
         if (useCc) {
           const cc = ccGeLoss(inputs.classifierWeights, prototypes, ccForm);

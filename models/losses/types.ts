@@ -30,6 +30,8 @@ export interface LossHyperParams {
   temperature: number;
   /** Logit-adjustment strength tau_LA. */
   laTau: number;
+  /** Weight of the LC term (default 1; --loss-weights normalised sets it after epoch 0). */
+  lambdaLc?: number;
   /** Weight of the balanced-contrastive term. */
   lambdaBc: number;
   /** Weight of the classifier-centre alignment term. */

@@ -26,16 +26,20 @@ export const trainOptions = <T>(y: Argv<T>) =>
     .option('train-limit', { type: 'number', coerce: nonNegInt('train-limit'), ...d(0), describe: 'use only the first N long-tail training images (smoke runs; 0 = all)' })
     .option('test-limit', { type: 'number', coerce: nonNegInt('test-limit'), ...d(0), describe: 'evaluate on at most N test images per epoch (0 = all)' })
     .option('augment', { type: 'boolean', ...d(true), describe: 'random crop + flip (+ colour jitter for RGB); --no-augment disables' })
-    .group(['dataset', 'data-root', 'imbalance', 'val-per-class', 'train-limit', 'test-limit', 'augment'], 'Data:')
+    .option('views', { type: 'string', choices: ['weak', 'reference'], ...d(DEFAULTS.views), describe: "the three training views: weak = crop + flip on each; reference = BCL's: RandAugment on the classifier view, SimCLR (resized crop, jitter, grey-scale) on the contrastive views (docs/ECL.md)" })
+    .group(['dataset', 'data-root', 'imbalance', 'val-per-class', 'train-limit', 'test-limit', 'augment', 'views'], 'Data:')
     .option('model', { type: 'string', choices: MODEL_FAMILIES as unknown as string[], describe: 'backbone (default: cnn28 for Fashion-MNIST, resnet32 otherwise)' })
     .option('loss', { type: 'string', choices: lossNames(), ...d(DEFAULTS.loss), describe: 'training objective (docs/ECL.md)' })
     .option('temperature', { type: 'number', coerce: posNumber('temperature'), ...d(DEFAULTS.temperature), describe: 'contrastive temperature tau' })
     .option('la-tau', { type: 'number', coerce: nonNegNumber('la-tau'), ...d(DEFAULTS.laTau), describe: 'logit-adjustment strength tau_LA' })
-    .option('lambda-bc', { type: 'number', coerce: nonNegNumber('lambda-bc'), ...d(DEFAULTS.lambdaBc), describe: 'weight of the balanced contrastive term' })
-    .option('lambda-cc', { type: 'number', coerce: nonNegNumber('lambda-cc'), ...d(DEFAULTS.lambdaCc), describe: 'weight of the classifier-centre alignment term' })
+    .option('lambda-bc', { type: 'number', coerce: nonNegNumber('lambda-bc'), ...d(DEFAULTS.lambdaBc), describe: 'weight of the balanced contrastive term (--loss-weights normalised: its numerator, default 0.3)' })
+    .option('lambda-cc', { type: 'number', coerce: nonNegNumber('lambda-cc'), ...d(DEFAULTS.lambdaCc), describe: 'weight of the classifier-centre alignment term (--loss-weights normalised: its numerator, default 0.5)' })
     .option('bc-form', { type: 'string', choices: ['mass', 'mean-vector'], ...d('mass'), describe: "ECL's class masses: mass = mean of the members' exponentials; mean-vector = exponential of the class mean vector's score (docs/ECL.md)" })
     .option('cc-form', { type: 'string', choices: ['gram', 'direct'], ...d('gram'), describe: 'CC-GE: gram = ||W^W^T - PP^T||_F^2 / C^2; direct = ||W/||W||_F - P/||P||_F||_F (ProConDual; needs feature dim = embedding dim, as every built-in model has)' })
-    .group(['model', 'loss', 'temperature', 'la-tau', 'lambda-bc', 'lambda-cc', 'bc-form', 'cc-form'], 'Model and loss:')
+    .option('classifier', { type: 'string', choices: ['linear', 'cosine'], ...d(DEFAULTS.classifier), describe: "classifier head: linear (with bias) or cosine (30 * cos(h, w_c), BCL's / ProConDual's NormedLinear)" })
+    .option('proj-bn', { type: 'boolean', ...d(DEFAULTS.projBn), describe: "projection head Linear-BN-ReLU-Linear (BCL's) instead of Linear-ReLU-Linear" })
+    .option('loss-weights', { type: 'string', choices: ['fixed', 'normalised'], ...d(DEFAULTS.lossWeights), describe: "fixed = 1 : lambda-bc : lambda-cc; normalised = ProConDual's: after epoch 0 each term / its epoch-0 average, times 0.7 (LC), lambda-bc (default 0.3), lambda-cc (default 0.5)" })
+    .group(['model', 'loss', 'temperature', 'la-tau', 'lambda-bc', 'lambda-cc', 'bc-form', 'cc-form', 'classifier', 'proj-bn', 'loss-weights'], 'Model and loss:')
     .option('epochs', { type: 'number', coerce: posInt('epochs'), ...d(DEFAULTS.epochs), describe: 'training epochs' })
     .option('batch-size', { type: 'number', coerce: intAtLeast('batch-size', 2), ...d(DEFAULTS.batchSize), describe: 'images per optimiser step' })
     .option('lr', { type: 'number', coerce: posNumber('lr'), ...d(DEFAULTS.lr), describe: 'peak learning rate (SGD)' })
@@ -84,6 +88,10 @@ const FIELDS: Record<string, keyof TrainConfig> = {
   'train-limit': 'trainLimit',
   'test-limit': 'testLimit',
   'val-per-class': 'valPerClass',
+  views: 'views',
+  classifier: 'classifier',
+  'proj-bn': 'projBn',
+  'loss-weights': 'lossWeights',
 };
 
 /** A run's config.json, for --config (a usage error when it cannot be read). */

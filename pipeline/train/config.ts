@@ -4,7 +4,10 @@ import type { TrainConfig } from '../../models/artifacts/run-config.js';
 import { MODEL_FAMILIES, type ModelFamily } from '../../models/spec.js';
 
 export type { TrainConfig } from '../../models/artifacts/run-config.js';
-import { lossNames } from '../../models/losses/registry.js';
+import { createLoss, lossNames } from '../../models/losses/registry.js';
+import { LOSS_WEIGHT_MODES, PROCONDUAL_CONSTANTS } from '../../models/losses/weights.js';
+import { CLASSIFIER_KINDS } from '../../models/builders.js';
+import { VIEW_POLICIES } from '../data/views.js';
 import { parseBackend } from '../backend/select.js';
 import { UsageError } from '../cli/errors.js';
 import { CNN28_MAX_IMAGE_SIZE, DEFAULT_IMAGE_SIZE, defaultOwnModel, isOwnDataset, MAX_IMAGE_SIZE, MIN_IMAGE_SIZE } from '../data/own-defaults.js';
@@ -33,6 +36,10 @@ export const DEFAULTS: Omit<TrainConfig, 'name' | 'dataset' | 'model'> = {
   cropPad: 2,
   trainLimit: 0,
   testLimit: 0,
+  views: 'weak',
+  classifier: 'linear',
+  projBn: false,
+  lossWeights: 'fixed',
 };
 
 /** The model each dataset trains by default (folder / csv: by image size, see defaultOwnModel). */
@@ -89,6 +96,11 @@ export function resolveConfig(partial: Partial<TrainConfig> & { dataset: string 
   if (!(cfg.dataset.startsWith('cifar') || cfg.dataset === 'imagenet-lt' || cfg.dataset === 'isic2019') && partial.cropPad === undefined) cfg.cropPad = 2;
   else if (partial.cropPad === undefined) cfg.cropPad = 4;
   resolveOwnData(cfg, partial);
+  // Normalised weights: lambdaBc / lambdaCc are the numerators of the normalised terms, ProConDual's by default.
+  if (cfg.lossWeights === 'normalised') {
+    if (partial.lambdaBc === undefined) cfg.lambdaBc = PROCONDUAL_CONSTANTS.bc;
+    if (partial.lambdaCc === undefined) cfg.lambdaCc = PROCONDUAL_CONSTANTS.cc;
+  }
   validateConfig(cfg);
   return cfg;
 }
@@ -115,6 +127,13 @@ export function validateConfig(c: TrainConfig): void {
   if (!Number.isInteger(c.seed) || c.seed < 0) fail('seed must be a non-negative integer');
   if (c.bcForm !== undefined && c.bcForm !== 'mass' && c.bcForm !== 'mean-vector') fail(`bcForm must be mass or mean-vector, got '${String(c.bcForm)}'`);
   if (c.ccForm !== undefined && c.ccForm !== 'gram' && c.ccForm !== 'direct') fail(`ccForm must be gram or direct, got '${String(c.ccForm)}'`);
+  if (c.views !== undefined && !(VIEW_POLICIES as readonly string[]).includes(c.views)) fail(`views must be one of ${VIEW_POLICIES.join(', ')}, got '${String(c.views)}'`);
+  if (c.views === 'reference' && !c.augment) fail('--views reference is an augmentation policy: it cannot be combined with --no-augment');
+  if (c.classifier !== undefined && !(CLASSIFIER_KINDS as readonly string[]).includes(c.classifier)) fail(`classifier must be one of ${CLASSIFIER_KINDS.join(', ')}, got '${String(c.classifier)}'`);
+  if (c.projBn !== undefined && typeof c.projBn !== 'boolean') fail(`projBn must be true or false, got ${JSON.stringify(c.projBn)}`);
+  if (c.lossWeights !== undefined && !LOSS_WEIGHT_MODES.includes(c.lossWeights)) fail(`lossWeights must be one of ${LOSS_WEIGHT_MODES.join(', ')}, got '${String(c.lossWeights)}'`);
+  if (c.lossWeights === 'normalised' && !createLoss(c.loss).needsContrastiveViews)
+    fail(`--loss-weights normalised balances the terms of a multi-term loss (ecl, ecl-no-cc, ecl-no-bal, bcl); '${c.loss}' has one term`);
 }
 
 /** Learning rate at a (fractional) epoch: linear warm-up, then cosine to 0 or step decay. */

@@ -19,7 +19,9 @@ import { isOwnDataset } from '../data/own-defaults.js';
 import { formatLongTailProfile } from '../data/own-split.js';
 import { datasetRefOf } from '../../models/artifacts/run-config.js';
 import type { DatasetSplits } from '../data/types.js';
-import { type AugmentOptions, defaultAugmentOptions, makeBatch } from '../data/augment.js';
+import { type AugmentOptions, defaultAugmentOptions } from '../data/augment.js';
+import { makeViewBatch, referenceViewsFor } from '../data/views.js';
+import { type LossWeightRecord, PROCONDUAL_CONSTANTS, normalisedRecord, parseLossWeightRecord } from '../../models/losses/weights.js';
 import { reportFromLogits, runInference } from './evaluate.js';
 import { OutputDirError, makeOutputDir, removeStaleTempFiles, writeFileAtomic } from '../../models/artifacts/atomic-write.js';
 import { UsageError } from '../cli/errors.js';
@@ -45,6 +47,8 @@ export interface EpochMetrics {
     perClass: (number | null)[];
   };
   geometry?: Record<string, number>;
+  /** --loss-weights normalised: the weight of each term during this epoch (all 1 in epoch 1, which measures them). */
+  lossWeights?: Record<string, number>;
   backend: string;
 }
 
@@ -57,6 +61,9 @@ export interface TrainResult {
 }
 
 export class NonFiniteLossError extends Error {}
+
+/** The run options that shape the model or the objective: a resumed run must keep them (absent = the default). */
+const RESUME_FIXED = { views: 'weak', classifier: 'linear', projBn: false, lossWeights: 'fixed' } as const;
 
 /**
  * A loss this many times the first step's (at least 1) means the run diverged: it would finish "successfully"
@@ -116,6 +123,7 @@ export async function train(cfg: TrainConfig, opts: TrainOptions = {}): Promise<
   let state: ModelState;
   let startEpoch = 0;
   let step = 0;
+  let lossWeights: LossWeightRecord | undefined;
   if (opts.resume) {
     if (!existsSync(ckptPath)) throw new Error(`--resume: no checkpoint at ${ckptPath}`);
     const run = openRun(runDir);
@@ -124,6 +132,16 @@ export async function train(cfg: TrainConfig, opts: TrainOptions = {}): Promise<
     const saved = run.config();
     for (const k of ['dataset', 'model', 'loss', 'seed', 'batchSize', 'imbalance'] as const)
       if (saved[k] !== cfg[k]) throw new Error(`--resume: config '${k}' differs from the checkpoint (${String(saved[k])} vs ${String(cfg[k])})`);
+    for (const [k, dflt] of Object.entries(RESUME_FIXED) as [keyof typeof RESUME_FIXED, string | boolean][])
+      if ((saved[k] ?? dflt) !== (cfg[k] ?? dflt)) throw new Error(`--resume: config '${k}' differs from the checkpoint (${String(saved[k] ?? dflt)} vs ${String(cfg[k] ?? dflt)})`);
+    if (ck.meta.lossWeights !== undefined) lossWeights = parseLossWeightRecord(ck.meta.lossWeights, ckptPath);
+    // The stored weights were computed from the run's numerators; other lambdas would silently be ignored.
+    for (const [term, now] of [['bc', cfg.lambdaBc], ['cc', cfg.lambdaCc]] as const) {
+      const was = lossWeights?.constants[term];
+      if (was !== undefined && was !== now) throw new Error(`--resume: lambda-${term} ${now} differs from the ${was} the run's normalised loss weights were computed with`);
+    }
+    if (cfg.lossWeights === 'normalised' && ck.meta.epoch > 0 && !lossWeights)
+      throw new Error(`--resume: ${ckptPath} is past epoch 0 of a --loss-weights normalised run but holds no epoch-0 averages`);
     if (ck.meta.backend !== backend.name)
       log(`warning: checkpoint was trained on '${ck.meta.backend}', resuming on '${backend.name}' (results will not be bit-identical)`);
     state = new ModelState(ck.params, ck.optimizer);
@@ -137,6 +155,8 @@ export async function train(cfg: TrainConfig, opts: TrainOptions = {}): Promise<
     spec = buildModelSpec(cfg.model, {
       numClasses: C,
       input: { height: data.train.height, width: data.train.width, channels: data.train.channels, mean: data.mean, std: data.std },
+      classifier: cfg.classifier ?? 'linear',
+      projectionBatchNorm: cfg.projBn ?? false,
     });
     state = new ModelState(initParams(spec, cfg.seed));
   }
@@ -150,24 +170,33 @@ export async function train(cfg: TrainConfig, opts: TrainOptions = {}): Promise<
   // A run killed while writing a checkpoint leaves a temp file; it is never read, so clear it here.
   for (const f of removeStaleTempFiles(runDir)) log(`removed ${f}, left by an interrupted write`);
   writeFileAtomic(files.config, JSON.stringify(cfg, null, 2) + '\n');
-  writeFileAtomic(
-    files.runInfo,
-    JSON.stringify({ backend, startedAt: new Date(started).toISOString(), node: process.version, resumeFrom: startEpoch }, null, 2) + '\n',
-  );
+  const runInfo = { backend, startedAt: new Date(started).toISOString(), node: process.version, resumeFrom: startEpoch };
+  const writeRunInfo = () => writeFileAtomic(files.runInfo, JSON.stringify({ ...runInfo, ...(lossWeights ? { lossWeights } : {}) }, null, 2) + '\n');
+  writeRunInfo();
 
   // The direct CC-GE form compares W [C, d] with the prototypes [C, k] element by element.
   if (cfg.ccForm === 'direct' && spec.featureDim !== spec.embeddingDim)
     throw new UsageError(`--cc-form direct needs the feature dim (${spec.featureDim}) to equal the embedding dim (${spec.embeddingDim}); ${cfg.model} has not — use --cc-form gram or a ResNet`);
-  const loss = createLoss(cfg.loss, cfg);
+  // Fixed weights: one plug-in for the run. Normalised: every weight 1 until epoch 0's averages exist, then theirs.
+  const fixedLoss = cfg.lossWeights === 'normalised' ? null : createLoss(cfg.loss, cfg);
+  const lossForEpoch = (): { loss: LossPlugin; weights?: Record<string, number> } => {
+    if (fixedLoss) return { loss: fixedLoss };
+    const w = lossWeights?.weights ?? { lc: 1, bc: 1, cc: 1 };
+    return { loss: createLoss(cfg.loss, { ...cfg, lambdaLc: w.lc ?? 1, lambdaBc: w.bc ?? 1, lambdaCc: w.cc ?? 0 }), weights: w };
+  };
   const B = cfg.batchSize;
   const n = data.train.count;
   const stepsPerEpoch = Math.floor(n / B);
   const { height: H, width: W, channels: Ch } = spec.input;
-  const views = loss.needsContrastiveViews ? 3 : 1;
+  const views = createLoss(cfg.loss, cfg).needsContrastiveViews ? 3 : 1;
   const px = H * W * Ch;
   const batchBuf = new Float32Array(views * B * px);
   const viewBuf = new Float32Array(B * px);
   const augOpts: AugmentOptions | null = cfg.augment ? { ...defaultAugmentOptions(spec.input), pad: cfg.cropPad } : null;
+  const viewPolicy =
+    cfg.views === 'reference' && augOpts
+      ? ({ kind: 'reference', views: referenceViewsFor(spec.input, augOpts) } as const)
+      : ({ kind: 'weak', crop: augOpts } as const);
   const trainVars = [...state.trainable.values()];
   const trainNames = [...state.trainable.keys()];
   const decayed = new Set(trainNames.filter((nm) => nm.endsWith('/kernel')));
@@ -182,6 +211,7 @@ export async function train(cfg: TrainConfig, opts: TrainOptions = {}): Promise<
       const order = deriveRng(cfg.seed, 'shuffle', epoch).shuffle(Array.from({ length: n }, (_, i) => i)) as number[];
       const augRng = deriveRng(cfg.seed, 'augment', epoch);
       const progress: Progress = createProgress(`epoch ${epoch + 1}/${cfg.epochs}`, stepsPerEpoch, log);
+      const { loss, weights: epochWeights } = lossForEpoch();
       const t0 = Date.now();
       let lossSum = 0;
       const partSums: Record<string, number> = {};
@@ -190,7 +220,7 @@ export async function train(cfg: TrainConfig, opts: TrainOptions = {}): Promise<
         const idx = order.slice(s * B, (s + 1) * B);
         const labels = Int32Array.from(idx, (i) => data.train.labels[i]!);
         for (let v = 0; v < views; v++) {
-          makeBatch(data.train, idx, augOpts ? augRng : null, augOpts, viewBuf);
+          makeViewBatch(data.train, idx, augRng, v, viewPolicy, viewBuf);
           batchBuf.set(viewBuf, v * B * px);
         }
         lr = learningRate(cfg, epoch + s / stepsPerEpoch);
@@ -231,6 +261,14 @@ export async function train(cfg: TrainConfig, opts: TrainOptions = {}): Promise<
       progress.stop();
       const epochSeconds = (Date.now() - t0) / 1000;
       totalImages += stepsPerEpoch * B;
+      if (cfg.lossWeights === 'normalised' && epoch === 0) {
+        // ProConDual: weight = constant / the term's epoch-0 average, for the terms this loss has.
+        const constants: Record<string, number> = { lc: PROCONDUAL_CONSTANTS.lc, bc: cfg.lambdaBc, cc: cfg.lambdaCc };
+        const present = Object.fromEntries(Object.keys(partSums).filter((k) => k in constants).map((k) => [k, constants[k]!]));
+        lossWeights = normalisedRecord(present, Object.fromEntries(Object.entries(partSums).map(([k, v]) => [k, v / stepsPerEpoch])));
+        log(`loss weights (normalised): epoch-0 averages ${fmtTerms(lossWeights.epoch0Means)} -> weights ${fmtTerms(lossWeights.weights)}`);
+        writeRunInfo();
+      }
       totalTrainSeconds += epochSeconds;
 
       const params = state.params();
@@ -260,6 +298,7 @@ export async function train(cfg: TrainConfig, opts: TrainOptions = {}): Promise<
           perClass: test.perClassAccuracy,
         },
         ...(geometry ? { geometry } : {}),
+        ...(epochWeights ? { lossWeights: Object.fromEntries(Object.keys(partSums).map((k) => [k, epochWeights[k] ?? 1])) } : {}),
         backend: backend.name,
       };
       epochs.push(m);
@@ -281,6 +320,7 @@ export async function train(cfg: TrainConfig, opts: TrainOptions = {}): Promise<
           classNames: data.classNames,
           classCounts: data.classCounts,
           createdAt: new Date().toISOString(),
+          ...(lossWeights ? { lossWeights } : {}),
         },
         params: await state.toStore('params'),
         optimizer: await state.toStore('momentum'),
@@ -329,19 +369,21 @@ async function trainStep(spec: ModelSpec, state: ModelState, loss: LossPlugin, s
   const y1 = tf.tensor2d(oneHot(s.labels, C), [s.B, C]);
   const yEmb = s.views === 3 ? tf.tensor2d(oneHot(Int32Array.from([...s.labels, ...s.labels]), C), [2 * s.B, C]) : undefined;
   const { value, grads } = tf.variableGrads(() => {
-    const out = forwardClassifier(spec, params, x, {
+    // Every BatchNorm's batch statistics, the projection head's (--proj-bn) included, feed the running statistics.
+    const fwd = {
       training: true,
-      onBatchStats: (layer, mean, variance) => {
+      onBatchStats: (layer: string, mean: tf.Tensor1D, variance: tf.Tensor1D) => {
         bnStats.push({ layer, mean: tf.keep(mean), variance: tf.keep(variance) });
       },
-    });
+    };
+    const out = forwardClassifier(spec, params, x, fwd);
     const logits = s.views === 3 ? tf.slice(out.logits, [0, 0], [s.B, C]) : out.logits;
     const W = classifierWeights(spec, params);
     let embeddings: tf.Tensor2D | undefined;
     let protos: tf.Tensor2D | undefined;
     if (s.views === 3) {
       const h23 = tf.slice(out.features, [s.B, 0], [2 * s.B, spec.featureDim]);
-      embeddings = projectFeatures(spec, params, h23, { training: true });
+      embeddings = projectFeatures(spec, params, h23, fwd);
       protos = prototypes(spec, params);
     }
     const res = loss.compute({
@@ -392,6 +434,11 @@ async function trainStep(spec: ModelSpec, state: ModelState, loss: LossPlugin, s
   tf.dispose([value, x, y1, ...(yEmb ? [yEmb] : []), ...Object.values(grads)]);
   return { lossValue, parts };
 }
+
+const fmtTerms = (r: Record<string, number>): string =>
+  Object.entries(r)
+    .map(([k, v]) => `${k} ${v.toPrecision(4)}`)
+    .join(', ');
 
 /** Keeps the metrics lines of epochs <= keepEpochs: on resume the later ones are recomputed; a fresh run keeps none. */
 function truncateMetrics(path: string, keepEpochs: number): void {

@@ -3,7 +3,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { buildModelSpec, initParams, type ParamStore } from '../../models/builders.js';
+import { type BuildOptions, buildModelSpec, initParams, type ParamStore } from '../../models/builders.js';
 import { selectBackend } from '../../pipeline/backend/select.js';
 import { type ParamTensors, preprocess, runLayers } from '../../models/forward.js';
 import { deriveRng } from '../../models/rng.js';
@@ -90,10 +90,11 @@ export interface TestRun {
   meta: CheckpointMeta;
 }
 
-export async function makeRun(root: string, family: ModelFamily, seed = 7, name: string = family): Promise<TestRun> {
+/** `heads`: the classifier / projection-head options of buildModelSpec (default: linear, no BN). */
+export async function makeRun(root: string, family: ModelFamily, seed = 7, name: string = family, heads: Pick<BuildOptions, 'classifier' | 'projectionBatchNorm'> = {}): Promise<TestRun> {
   const dir = join(root, name);
   mkdirSync(dir, { recursive: true });
-  const spec = buildModelSpec(family, { numClasses: 10, input: inputFor(family) });
+  const spec = buildModelSpec(family, { numClasses: 10, input: inputFor(family), ...heads });
   const params = await perturbedParams(spec, seed);
   const meta: CheckpointMeta = {
     version: 1,
