@@ -63,10 +63,6 @@ export const serveOptions = <T>(y: Argv<T>, cmd = '$0') =>
     .option('default-model', { type: 'string', describe: 'model of /v1/classify without ?model= and of the web app (default: the first --model, else the first in the repository)' })
     .option('model-name', { type: 'string', describe: 'name of a single unnamed --model in /v2/models/{name} (default: runs/<name>/model.onnx -> <name>)' })
     .option('allow-stale', { type: 'boolean', default: false, describe: "serve a model whose checkpoint_sha256 differs from its run folder's checkpoint.ckpt (retrained after export)" })
-    .check((a) => {
-      if ((a.model as string[] | undefined)?.length || a['model-repository'] !== undefined) return true;
-      throw new Error('give --model runs/<name>/model.onnx (repeatable) and/or --model-repository DIR');
-    })
     .group(['model', 'model-repository', 'default-model', 'model-name', 'allow-stale'], 'Model:')
     .option('host', { type: 'string', default: SERVE_DEFAULTS.host, describe: 'address to listen on' })
     .option('port', { type: 'number', default: SERVE_DEFAULTS.port, coerce: num('port', { min: 0, max: 65535, int: true }), describe: 'port (0 = any free port)' })

@@ -117,7 +117,7 @@ function positiveInt(name: string, v: number, min = 1): number {
 
 export { staleModelReason };
 
-/** Builds the fastify app around an already-started runner (no listen). */
+/** Builds the fastify app around a loaded model repository (no listen). */
 export function buildApp(
   ctx: ServeContext,
   opts: { bodyLimit: number; webApp?: { modelPath: string | (() => string) }; admission?: AdmissionLimits; isDraining?: () => boolean },

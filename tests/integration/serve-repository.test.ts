@@ -347,13 +347,14 @@ describe('model repository', { timeout: 180_000 }, () => {
 });
 
 describe('model repository startup', { timeout: 120_000 }, () => {
-  it('fails when no model loads, and for a missing --model path (usage error)', async () => {
+  it('fails when no model loads; usage errors for a missing --model path or repository, or no model at all', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'ecl-serve-repo-bad-'));
     try {
       mkdirSync(join(dir, 'only', '1'), { recursive: true });
       writeFileSync(join(dir, 'only', '1', 'model.onnx'), 'garbage');
       await assert.rejects(startServer({ modelRepository: dir, port: 0, ep: 'cpu', defaultMetrics: false }), (e: Error) => !(e instanceof ServeUsageError) && /only|valid ONNX|failed/i.test(e.message));
       await assert.rejects(startServer({ modelRepository: dir, models: [{ path: join(dir, 'missing.onnx') }], port: 0, ep: 'cpu', defaultMetrics: false }), (e: Error) => e instanceof ServeUsageError && /model not found/.test(e.message));
+      await assert.rejects(startServer({ port: 0, ep: 'cpu', defaultMetrics: false }), (e: Error) => e instanceof ServeUsageError && /no model to serve/.test(e.message));
       await assert.rejects(startServer({ modelRepository: join(dir, 'nowhere'), port: 0, ep: 'cpu', defaultMetrics: false }), (e: Error) => e instanceof ServeUsageError && /model repository not found/.test(e.message));
     } finally {
       rmSync(dir, { recursive: true, force: true });
