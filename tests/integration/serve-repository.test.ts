@@ -156,6 +156,13 @@ describe('model repository', { timeout: 180_000 }, () => {
     const server = (await (await fetch(`${srv.url}/v2`)).json()) as { extensions: string[] };
     assert.ok(server.extensions.includes('model_repository'));
     assert.equal((await fetch(`${srv.url}/v2/health/ready`)).status, 200, 'a model that failed to load does not hold readiness');
+    // The web app runs the default model (the first --model): its file and info.
+    const web = (await (await fetch(`${srv.url}/model/info`)).json()) as { sha256: string };
+    assert.equal(web.sha256, createHash('sha256').update(readFileSync(gammaPath)).digest('hex'));
+    const onnx = await fetch(`${srv.url}/model.onnx`);
+    assert.equal(onnx.status, 200);
+    assert.ok(Buffer.from(await onnx.arrayBuffer()).equals(readFileSync(gammaPath)));
+    assert.equal((await fetch(`${srv.url}/`)).status, 200);
   });
 
   it('addresses versions: unknown model or version 404, a failed one 503, each with a clear message', async () => {
@@ -343,6 +350,9 @@ describe('model repository', { timeout: 180_000 }, () => {
     const out = await s.run({ pixels: new ort.Tensor('uint8', pixels(IMAGE('gamma'), 8), [1, 28, 28, 1]) });
     assertClose(j.outputs[0]!.data, Array.from(out.probs!.data as Float32Array), 'new gamma');
     await s.release();
+    // The web app follows the default model to its new file.
+    const web = (await (await fetch(`${srv.url}/model/info`)).json()) as { sha256: string };
+    assert.equal(web.sha256.slice(0, 12), next);
   });
 });
 
