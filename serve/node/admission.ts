@@ -18,6 +18,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { ServeContext } from './context.js';
+import { INFERENCE_ROUTES, type ModelTarget, targetOf } from './model-route.js';
 
 export interface AdmissionLimits {
   /** Admitted inference requests not yet answered (reading body, decoding, queued, running). */
@@ -30,13 +31,35 @@ export interface AdmissionLimits {
   bodyTimeoutMs: number;
 }
 
-const INFERENCE_ROUTES = new Set(['/v1/classify', '/v2/models/:model/infer', '/v2/models/:model/versions/:version/infer']);
 
 /** When the request's headers arrived (performance.now()), for the queue deadline. */
 export const arrivedAt = (req: FastifyRequest): number => (req as unknown as { eclArrivedAt?: number }).eclArrivedAt ?? performance.now();
 
-/** POST paths of the inference routes, as fastify matches them (trailing slash ignored). */
-const INFERENCE_PATH = /^\/(v1\/classify|v2\/models\/[^/?]+(\/versions\/[^/?]+)?\/infer)\/?(\?|$)/;
+/** POST paths of the inference routes, as fastify matches them (trailing slash ignored): model, version, query. */
+const INFERENCE_PATH = /^\/(v1\/classify|v2\/models\/([^/?]+)(\/versions\/([^/?]+))?\/infer)\/?(\?.*)?$/;
+
+/** Requests waiting in the batcher of the model version a request addresses (0 when it is not loaded: the route answers 404/503). */
+function queuedFor(ctx: ServeContext, target: () => ModelTarget): number {
+  try {
+    const t = target();
+    return ctx.repository.resolve(t.name, t.version).batcher.queuedRequests;
+  } catch {
+    return 0;
+  }
+}
+
+/** The model an inference path addresses, from the raw URL (before routing). */
+function targetOfPath(m: RegExpExecArray, defaultModel: string): ModelTarget {
+  const dec = (s: string) => {
+    try {
+      return decodeURIComponent(s);
+    } catch {
+      return s;
+    }
+  };
+  if (m[2] !== undefined) return { name: dec(m[2]), ...(m[4] !== undefined ? { version: dec(m[4]) } : {}) };
+  return targetOf({}, Object.fromEntries(new URLSearchParams(m[5] ?? '')), defaultModel);
+}
 
 export interface Admission {
   /**
@@ -52,8 +75,8 @@ export interface Admission {
   /** Resolves when no request is active. */
   idle(): Promise<void>;
   /**
-   * For inference requests that do not come through fastify (gRPC, grpc.ts): the same drain, queue-full and
-   * --max-inflight checks as an HTTP inference request. Admitted: counted in `inflight` and `active` (so the
+   * For inference requests that do not come through fastify (gRPC, grpc.ts): the same drain and --max-inflight
+   * checks as an HTTP inference request (the queue limit is the addressed version's batcher's: it refuses a full queue). Admitted: counted in `inflight` and `active` (so the
    * drain waits for it) until `release` is called (once, when answered). Refused: why, counted in the metrics.
    */
   acquire(): { release: () => void } | AdmissionRefusal;
@@ -130,8 +153,9 @@ export function installAdmission(app: FastifyInstance, ctx: ServeContext, limits
     const route = req.routeOptions.url;
     if (req.method !== 'POST' || route === undefined || !INFERENCE_ROUTES.has(route)) return;
     if (isDraining()) return refuse(reply, 'shutting_down', 'server is shutting down; retry on another instance', 5, true);
-    if (ctx.batcher.queuedRequests >= limits.maxQueue)
-      return refuse(reply, 'queue_full', `server busy: the inference queue is full (${ctx.batcher.queuedRequests} requests waiting, --max-queue); retry later`, 1, false);
+    // --max-queue is per model version (each has its own batcher); the in-flight limits are global.
+    const queued = queuedFor(ctx, () => targetOf(req.params, req.query, ctx.defaultModel));
+    if (queued >= limits.maxQueue) return refuse(reply, 'queue_full', `server busy: the inference queue is full (${queued} requests waiting, --max-queue); retry later`, 1, false);
     if (inflight >= limits.maxInflight) return refuse(reply, 'inflight_full', `server busy: ${inflight} requests in flight (--max-inflight); retry later`, 1, false);
     const sock = raw.socket;
     const mine = (sock && perSocket.get(sock)) ?? 0;
@@ -151,16 +175,17 @@ export function installAdmission(app: FastifyInstance, ctx: ServeContext, limits
   const inflightFull = prebuilt(`server busy: ${limits.maxInflight} requests in flight (--max-inflight); retry later`);
   return {
     shed(req, res) {
-      const full = ctx.batcher.queuedRequests >= limits.maxQueue;
-      if (req.method !== 'POST' || (!full && inflight < limits.maxInflight) || isDraining()) return false;
+      if (req.method !== 'POST' || isDraining()) return false;
       const m = INFERENCE_PATH.exec(req.url ?? '');
       if (!m) return false;
+      const full = queuedFor(ctx, () => targetOfPath(m, ctx.defaultModel)) >= limits.maxQueue;
+      if (!full && inflight < limits.maxInflight) return false;
       const t0 = performance.now();
       ctx.metrics.rejected.inc({ reason: full ? 'queue_full' : 'inflight_full' });
       const r = full ? queueFull : inflightFull;
       // The unread body is discarded by node after the answer, without parsing; the connection stays open.
       res.writeHead(503, r.headers).end(r.body);
-      const route = m[1] === 'v1/classify' ? '/v1/classify' : m[2] ? '/v2/models/:model/versions/:version/infer' : '/v2/models/:model/infer';
+      const route = m[1] === 'v1/classify' ? '/v1/classify' : m[3] ? '/v2/models/:model/versions/:version/infer' : '/v2/models/:model/infer';
       ctx.metrics.observeRequest(route, 'POST', 503, (performance.now() - t0) / 1000);
       return true;
     },
@@ -174,8 +199,7 @@ export function installAdmission(app: FastifyInstance, ctx: ServeContext, limits
     acquire() {
       let refusal: AdmissionRefusal | null = null;
       if (isDraining()) refusal = { reason: 'shutting_down', message: 'server is shutting down; retry on another instance' };
-      else if (ctx.batcher.queuedRequests >= limits.maxQueue)
-        refusal = { reason: 'queue_full', message: `server busy: the inference queue is full (${ctx.batcher.queuedRequests} requests waiting, --max-queue); retry later` };
+      // The queue limit is per model version: its batcher refuses a full queue (QueueFullError -> RESOURCE_EXHAUSTED).
       else if (inflight >= limits.maxInflight) refusal = { reason: 'inflight_full', message: `server busy: ${inflight} requests in flight (--max-inflight); retry later` };
       if (refusal) {
         ctx.metrics.rejected.inc({ reason: refusal.reason });

@@ -4,7 +4,8 @@
 // Images are sniffed (PNG/JPEG/WebP only), size-checked from the header before decoding (--max-image-pixels),
 // decoded by serve/node/image-decode.ts to RGBA as stored (8 bit) and preprocessed by serve/shared/preprocess.ts
 // with the EXIF orientation and the model's resize policy (ModelInfo.resize), the same code the browser app runs. All images of one request run in one
-// batch slot. Query: ?k=5 (1..number of classes; larger values are clamped).
+// batch slot. Query: ?k=5 (1..number of classes; larger values are clamped); ?model=<name>[&version=<v>] (default:
+// the server's default model, its latest READY version).
 import type { MultipartFile } from '@fastify/multipart';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { ModelInfo } from '../../models/onnx-contract.js';
@@ -13,7 +14,8 @@ import { arrivedAt } from './admission.js';
 import type { ServeContext } from './context.js';
 import { HttpError, badRequest, errorMessage, tooLarge, unsupportedMedia } from './errors.js';
 import { type DecodedImage, ImageDecodeError, decodeImageBytes } from './image-decode.js';
-import { MODEL_VERSION, submitError } from './v2.js';
+import { leasedModel } from './model-route.js';
+import { submitError } from './v2.js';
 
 export { type ImageFormat, sniffImage } from './image-decode.js';
 
@@ -97,23 +99,25 @@ export function registerClassifyRoute(app: FastifyInstance, ctx: ServeContext, a
     const ct = String(req.headers['content-type'] ?? '').toLowerCase();
     if (!(ct.startsWith('image/') || ct.startsWith('application/octet-stream') || ct.startsWith('multipart/form-data')))
       throw unsupportedMedia(`classify takes an image (image/png, image/jpeg, image/webp) or multipart/form-data, not ${ct || 'no content type'}`);
-    const k = parseK(req.query, ctx.info.numClasses);
+    const model = leasedModel(req);
+    const { info } = model;
+    const k = parseK(req.query, info.numClasses);
     const uploads = await collectUploads(req, ctx);
     if (uploads.length > ctx.limits.maxBatch) throw tooLarge(`${uploads.length} images in one request, the limit is ${ctx.limits.maxBatch} (--max-batch)`);
-    const { input } = ctx.info;
+    const { input } = info;
     const per = input.height * input.width * input.channels;
     // One image at a time: a decoded image may be up to --max-image-pixels x 4 bytes.
     const pixels = new Uint8Array(uploads.length * per);
     const decoded: Array<{ width: number; height: number }> = [];
     for (const [i, u] of uploads.entries()) {
       const img = await decodeImage(u.bytes, ctx.limits, u.name ? `image '${u.name}'` : uploads.length > 1 ? `image ${i}` : 'image');
-      pixels.set(uploadPixels(img, ctx.info), i * per);
+      pixels.set(uploadPixels(img, info), i * per);
       // The size as displayed (after EXIF orientation).
       decoded.push(img.orientation >= 5 ? { width: img.height, height: img.width } : { width: img.width, height: img.height });
     }
     let result;
     try {
-      result = await ctx.batcher.submit(pixels, decoded.length, arrivedAt(req));
+      result = await model.batcher.submit(pixels, decoded.length, arrivedAt(req));
     } catch (e) {
       throw submitError(e, ctx);
     }
@@ -133,10 +137,10 @@ export function registerClassifyRoute(app: FastifyInstance, ctx: ServeContext, a
         ...(uploads[i]!.name !== undefined ? { filename: uploads[i]!.name } : {}),
         width: img.width,
         height: img.height,
-        predictions: topK(row, ctx.info.labels, k),
+        predictions: topK(row, info.labels, k),
       };
     });
-    return reply.send({ model_name: ctx.info.name, model_version: MODEL_VERSION, ep: ctx.runner.ep, k, results });
+    return reply.send({ model_name: model.name, model_version: model.version, ep: model.runner.ep, k, results });
   };
   app.post('/v1/classify', handler);
   allow('/v1/classify', ['POST']);

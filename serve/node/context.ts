@@ -1,8 +1,6 @@
 // What the route modules share.
-import type { ModelInfo } from './model-info.js';
-import type { DynamicBatcher } from './batcher.js';
 import type { ServeMetrics } from './metrics.js';
-import type { InferenceRunner } from './runner.js';
+import type { ModelRepository } from './model-repository.js';
 
 export interface ServeLimits {
   /** Images per request and per onnxruntime run. */
@@ -18,13 +16,14 @@ export interface ServeLimits {
 }
 
 export interface ServeContext {
-  info: ModelInfo;
-  runner: InferenceRunner;
-  batcher: DynamicBatcher;
+  /** Every served model version, each with its own runner and batcher. */
+  repository: ModelRepository;
+  /** The model /v1/classify (without ?model=) and the web app use: --default-model, else the first --model, else the first in the repository. */
+  defaultModel: string;
   metrics: ServeMetrics;
   limits: ServeLimits;
   serverName: string;
   serverVersion: string;
-  /** false while starting, draining or after the inference worker died. */
+  /** false while starting, draining, or while a model that should be loaded is not READY (a worker died, a version loading). */
   isReady(): boolean;
 }

@@ -25,8 +25,9 @@ import type { ServeContext } from './context.js';
 import { HttpError, errorMessage } from './errors.js';
 import type { ServeMetrics } from './metrics.js';
 import type { ModelInfo } from './model-info.js';
+import { ModelNotFoundError, ModelUnavailableError, type ServedModel } from './model-repository.js';
 import type { OutputTensor } from './runner.js';
-import { MODEL_VERSION, SERVER_EXTENSIONS, binaryToUint8, checkInputName, checkInputTensor, modelMetadata, selectOutputs, tensorDataToUint8 } from './v2.js';
+import { SERVER_EXTENSIONS, binaryToUint8, checkInputName, checkInputTensor, modelMetadata, selectOutputs, tensorDataToUint8 } from './v2.js';
 
 export const GRPC_SERVICE = 'inference.GRPCInferenceService';
 export const PROTO_FILE = 'grpc_predict_v2.proto';
@@ -67,6 +68,8 @@ export interface GrpcModel {
   /** Most images in one request (--max-batch). */
   maxBatch: number;
   ready(): boolean;
+  /** Counts the request in flight on this version until the returned release is called, so an unload waits for it. */
+  hold(): (() => void) | GrpcRefusal;
   metadata(): { name: string; versions: string[]; platform: string; inputs: GrpcTensorMetadata[]; outputs: GrpcTensorMetadata[] };
   /**
    * Runs n images (uint8 NHWC) through the model's batcher; `arrivedAt` (performance.now()) starts the queue
@@ -298,8 +301,12 @@ export function grpcHandlers(backend: GrpcBackend): grpc.UntypedServiceImplement
       // Admission first, as for REST (before the model is looked up): draining or full answers at once.
       const ticket = backend.admit();
       if (isRefusal(ticket)) throw refusalError(ticket);
+      let releaseModel: (() => void) | undefined;
       try {
         const model = resolveModel(backend, req.model_name, req.model_version);
+        const held = model.hold();
+        if (isRefusal(held)) throw refusalError(held);
+        releaseModel = held;
         const parsed = parseGrpcInfer(req, model);
         if (call.cancelled) throw new GrpcError(grpc.status.CANCELLED, 'cancelled by the client');
         const result = await model.infer(parsed.pixels, parsed.n, arrivedAt);
@@ -323,6 +330,7 @@ export function grpcHandlers(backend: GrpcBackend): grpc.UntypedServiceImplement
           raw_output_contents: rawOut,
         };
       } finally {
+        releaseModel?.();
         ticket();
       }
     }),
@@ -372,20 +380,39 @@ export async function startGrpcServer(backend: GrpcBackend, opts: GrpcServerOpti
 }
 
 // ---------------------------------------------------------------------------------------------------------
-// The one adapter from today's single-model ServeContext (rewrite this when the model repository lands).
+// The adapter from the server (model repository + admission) to the service.
 
-export function grpcBackendFromContext(ctx: ServeContext, admission: Admission): GrpcBackend {
-  const model: GrpcModel = {
-    info: ctx.info,
-    version: MODEL_VERSION,
+/** Maps the repository's typed errors to gRPC refusals (NOT_FOUND, UNAVAILABLE); rethrows anything else. */
+function refusalOf(e: unknown): GrpcRefusal {
+  if (e instanceof ModelNotFoundError) return { code: 'not-found', message: e.message };
+  if (e instanceof ModelUnavailableError) return { code: 'unavailable', message: e.message };
+  throw e;
+}
+
+/** One loaded version as the gRPC service sees it; `hold` leases it from the repository (unload drains leases). */
+function grpcModel(ctx: ServeContext, m: ServedModel): GrpcModel {
+  return {
+    info: m.info,
+    version: m.version,
     maxBatch: ctx.limits.maxBatch,
-    ready: () => ctx.isReady(),
-    metadata: () => modelMetadata(ctx) as unknown as ReturnType<GrpcModel['metadata']>,
+    ready: () => m.state === 'READY' && m.runner.healthy,
+    hold() {
+      try {
+        return ctx.repository.lease(m.name, m.version).release;
+      } catch (e) {
+        return refusalOf(e);
+      }
+    },
+    metadata: () => modelMetadata(m, ctx) as unknown as ReturnType<GrpcModel['metadata']>,
     infer: async (pixels, n, arrivedAt) => {
-      const r = await ctx.batcher.submit(pixels, n, arrivedAt);
-      return { outputs: r.outputs, parameters: { execution_provider: ctx.runner.ep, batch_images: r.batchImages } };
+      const r = await m.batcher.submit(pixels, n, arrivedAt);
+      return { outputs: r.outputs, parameters: { execution_provider: m.runner.ep, batch_images: r.batchImages } };
     },
   };
+}
+
+/** The gRPC service over the server's model repository and its global admission (the REST routes' limits). */
+export function grpcBackendFromContext(ctx: ServeContext, admission: Admission): GrpcBackend {
   return {
     serverName: ctx.serverName,
     serverVersion: ctx.serverVersion,
@@ -393,10 +420,11 @@ export function grpcBackendFromContext(ctx: ServeContext, admission: Admission):
     live: () => true,
     ready: () => ctx.isReady(),
     resolve(name, version) {
-      // The same messages as REST's 404s (v2.ts checkModel).
-      if (name !== ctx.info.name) return { code: 'not-found', message: `unknown model '${name}' (this server serves '${ctx.info.name}')` };
-      if (version !== '' && version !== MODEL_VERSION) return { code: 'not-found', message: `unknown version '${version}' of model '${name}' (available: ${MODEL_VERSION})` };
-      return model;
+      try {
+        return grpcModel(ctx, ctx.repository.resolve(name, version === '' ? undefined : version));
+      } catch (e) {
+        return refusalOf(e);
+      }
     },
     admit() {
       const a = admission.acquire();

@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-// Standalone entry for the server: `node dist/serve/node/main.js --model runs/<name>/model.onnx [options]`,
+// Standalone entry for the server: `node dist/serve/node/main.js --model runs/<name>/model.onnx [options]` (or --model-repository DIR),
 // the same options and behaviour as `ecl serve` (serve/node/options.ts).
 import yargs from 'yargs';
 import { hideBin } from 'yargs/helpers';
@@ -7,7 +7,7 @@ import { ServeUsageError } from './errors.js';
 import { type ServeArgs, runServe, serveOptions } from './options.js';
 
 async function main(): Promise<void> {
-  const a = await serveOptions(yargs(hideBin(process.argv)).scriptName('serve').usage('$0 --model runs/<name>/model.onnx [options]'))
+  const a = await serveOptions(yargs(hideBin(process.argv)).scriptName('serve').usage('$0 --model [name=]runs/<name>/model.onnx ... | --model-repository DIR [options]'))
     .strict()
     .help()
     .fail((msg, err) => {

@@ -1,6 +1,7 @@
 // The server's options (yargs) and its process lifecycle: start, log the choice of EP, drain on SIGTERM.
 // Used by `ecl serve` (pipeline/cli/serve.ts) and by the standalone serve/node/main.ts, which must not load
 // the training side. Heavy modules load only when the server starts.
+import { existsSync } from 'node:fs';
 import type { Argv } from 'yargs';
 import { settings, settingsHelp } from '../../models/settings.js';
 import { EP_CHOICES, type EpChoice } from './ep.js';
@@ -9,7 +10,10 @@ import { ServeUsageError } from './errors.js';
 import type { RunningServer, ServeOptions } from './server.js';
 
 export interface ServeArgs {
-  model: string;
+  /** `--model [name=]path`, repeatable. */
+  model?: string[];
+  'model-repository'?: string;
+  'default-model'?: string;
   host: string;
   port: number;
   ep: string;
@@ -66,10 +70,16 @@ export function listenDefaults(e: Readonly<Record<string, string | undefined>> =
 /** The server's options, groups, examples and help epilogue; `cmd` is how the examples start ('$0 serve' in ecl). */
 export const serveOptions = <T>(y: Argv<T>, cmd = '$0', listen = listenDefaults()) =>
   y
-    .option('model', { type: 'string', demandOption: true, describe: 'exported model, e.g. runs/<name>/model.onnx' })
-    .option('model-name', { type: 'string', describe: 'name in /v2/models/{name} (default: runs/<name>/model.onnx -> <name>)' })
+    .option('model', {
+      type: 'string',
+      coerce: (v: unknown) => [v].flat().map(String),
+      describe: 'exported model, [name=]path, e.g. runs/<name>/model.onnx or fast=runs/a/model.onnx; repeatable (version: first 12 hex chars of its sha256)',
+    })
+    .option('model-repository', { type: 'string', describe: 'folder of models, <name>/<version>/model.onnx with <version> a positive integer (Triton layout); combinable with --model' })
+    .option('default-model', { type: 'string', describe: 'model of /v1/classify without ?model= and of the web app (default: the first --model, else the first in the repository)' })
+    .option('model-name', { type: 'string', describe: 'name of a single unnamed --model in /v2/models/{name} (default: runs/<name>/model.onnx -> <name>)' })
     .option('allow-stale', { type: 'boolean', default: false, describe: "serve a model whose checkpoint_sha256 differs from its run folder's checkpoint.ckpt (retrained after export)" })
-    .group(['model', 'model-name', 'allow-stale'], 'Model:')
+    .group(['model', 'model-repository', 'default-model', 'model-name', 'allow-stale'], 'Model:')
     .option('host', { type: 'string', default: listen.host, describe: 'address to listen on (default: $ECL_SERVE_HOST, else 127.0.0.1)' })
     .option('port', { type: 'number', default: listen.port, coerce: num('port', { min: 0, max: 65535, int: true }), describe: 'port (0 = any free port; default: $ECL_SERVE_PORT, else 8000)' })
     .option('body-limit', { type: 'number', default: SERVE_DEFAULTS.bodyLimit, coerce: num('body-limit', { min: 1, int: true }), describe: 'request body bytes (JSON, raw image, each multipart file)' })
@@ -105,11 +115,26 @@ export const serveOptions = <T>(y: Argv<T>, cmd = '$0', listen = listenDefaults(
     .example("curl -s -X POST --data-binary @pipeline/data/embedded/samples/sneaker.png -H 'content-type: image/png' 'http://127.0.0.1:8000/v1/classify?k=3'", 'classify a shipped sample image')
     .example(`${cmd} --model runs/demo/model.onnx --port 0 --ep cpu --no-ort-spin`, 'any free port, CPU only, no spinning threads')
     .example(`${cmd} --model runs/demo/model.onnx --grpc-port 8001`, 'REST on 8000 and gRPC (inference.GRPCInferenceService) on 8001')
-    .epilogue(`${settingsHelp('serve')}\n\nExit codes: 0 drained after SIGTERM/SIGINT, 1 drain timed out, 2 usage error (bad option, missing or stale model), 3 runtime error.`);
+    .example(`${cmd} --model-repository models/ --model fast=runs/demo/model.onnx`, 'every models/<name>/<version>/model.onnx plus one more file; POST /v2/repository/index lists them')
+    .example("curl -s -X POST --data-binary @photo.png -H 'content-type: image/png' 'http://127.0.0.1:8000/v1/classify?model=fast'", 'classify with a named model (&version=2 for one version)')
+    .example("curl -s -X POST http://127.0.0.1:8000/v2/repository/models/fast/unload", 'unload a model (in-flight requests finish first); .../load (re)loads it')
+    .epilogue(`${settingsHelp('serve')}\n\nExit codes: 0 drained after SIGTERM/SIGINT, 1 drain timed out, 2 usage error (bad option, missing or stale --model), 3 runtime error.`);
+
+/** `--model name=path` -> {name, path}; a plain path (or an existing file whose name holds '=') -> {path}. */
+export function parseModelArg(arg: string): { name?: string; path: string } {
+  const m = /^([A-Za-z0-9_][A-Za-z0-9_.-]*)=(.+)$/.exec(arg);
+  if (!m || existsSync(arg)) return { path: arg };
+  return { name: m[1]!, path: m[2]! };
+}
 
 export function serveOptionsFromArgs(a: ServeArgs, log?: (line: string) => void): ServeOptions {
+  const models = (a.model ?? []).map(parseModelArg);
+  // --model-name names the one unnamed --model (as before repositories).
+  const single = models.length === 1 && models[0]!.name === undefined ? models[0]! : undefined;
   return {
-    modelPath: a.model,
+    ...(single ? { modelPath: single.path } : { models }),
+    ...(a['model-repository'] !== undefined ? { modelRepository: a['model-repository'] } : {}),
+    ...(a['default-model'] !== undefined ? { defaultModel: a['default-model'] } : {}),
     host: a.host,
     port: a.port,
     ep: a.ep as EpChoice,
@@ -145,9 +170,13 @@ export async function runServe(a: ServeArgs): Promise<RunningServer> {
   const log = (line: string) => process.stderr.write(`serve: ${line}\n`);
   const { startServer } = await import('./server.js');
   const srv = await startServer(serveOptionsFromArgs(a, log));
-  const failed = srv.tried.filter((t) => !t.ok);
-  log(`model '${srv.info.name}' (${srv.info.path}): input ${srv.info.input.name} uint8 [N, ${srv.info.input.height}, ${srv.info.input.width}, ${srv.info.input.channels}], ${srv.info.numClasses} classes`);
-  log(`execution provider: ${srv.ep}${failed.length ? ` (not used: ${failed.map((t) => `${t.ep}: ${t.reason}`).join('; ')})` : ''}`);
+  for (const m of srv.repository.loaded()) {
+    const failed = m.runner.tried.filter((t) => !t.ok);
+    log(`model '${m.name}' version ${m.version} (${m.info.path}): input ${m.info.input.name} uint8 [N, ${m.info.input.height}, ${m.info.input.width}, ${m.info.input.channels}], ${m.info.numClasses} classes`);
+    log(`execution provider: ${m.runner.ep}${failed.length ? ` (not used: ${failed.map((t) => `${t.ep}: ${t.reason}`).join('; ')})` : ''}`);
+  }
+  for (const f of srv.repository.failures()) log(`model '${f.name}' version ${f.version} UNAVAILABLE: ${f.reason}`);
+  log(`default model (/v1/classify without ?model=, web app): '${srv.ctx.defaultModel}'`);
   log(`batching: max ${a['max-batch']} images, max delay ${a['max-delay-ms']} ms, queue ${a['max-queue']} requests; inference ${a.inference}`);
   // The first line on stdout: tools (tests, bench) read the URL from it.
   process.stdout.write(`listening on ${srv.url}\n`);
@@ -160,7 +189,7 @@ export async function runServe(a: ServeArgs): Promise<RunningServer> {
       process.exit(1);
     }
     signalled = true;
-    const queued = srv.batcher.queuedRequests + (srv.batcher.busy ? 1 : 0);
+    const queued = srv.repository.loaded().reduce((n, m) => n + m.batcher.queuedRequests + (m.batcher.busy ? 1 : 0), 0);
     log(`${sig}: draining (${queued} batch(es)/requests pending), no new connections`);
     const timer = setTimeout(() => {
       log(`drain took longer than ${a['shutdown-timeout']} s, exiting`);

@@ -1,21 +1,22 @@
-// The HTTP server: fastify + KServe v2 routes + /v1/classify + /metrics, dynamic batching in front of an
-// onnxruntime-node session (in a worker thread), limits everywhere, graceful shutdown.
-import { existsSync, readFileSync } from 'node:fs';
+// The HTTP server: fastify + KServe v2 routes (+ the model repository extension) + /v1/classify + /metrics,
+// dynamic batching in front of one onnxruntime-node session (in a worker thread) per served model version
+// (model-repository.ts), limits everywhere, graceful shutdown.
+import { existsSync, readFileSync, statSync } from 'node:fs';
 import { type IncomingMessage, createServer as createHttpServer } from 'node:http';
-import { dirname, resolve } from 'node:path';
+import { resolve } from 'node:path';
 import multipart from '@fastify/multipart';
 import Fastify, { type FastifyError, type FastifyInstance } from 'fastify';
 import type { EpAttempt, EpChoice, EpName } from './ep.js';
-import { assertModelFromCheckpoint, runPaths } from '../../models/artifacts/run-dir.js';
-import { checkpointSha256 } from '../../models/artifacts/checkpoint.js';
-import { buildModelInfo, METADATA_KEYS } from '../../models/onnx-contract.js';
-import { type ModelInfo, readModelMetadataProps } from './model-info.js';
-import { DynamicBatcher } from './batcher.js';
+import { defaultModelName, type ModelInfo, readModelMetadataProps } from './model-info.js';
+import type { DynamicBatcher } from './batcher.js';
 import { registerClassifyRoute } from './classify.js';
 import type { ServeContext } from './context.js';
 import { HttpError, ServeUsageError } from './errors.js';
 import { ServeMetrics } from './metrics.js';
-import { type InferenceMode, type InferenceRunner, startRunner } from './runner.js';
+import { MODEL_NAME, type ModelFile, ModelRepository, type ServedModel, StaleModelError, staleModelReason } from './model-repository.js';
+import { installModelLeases } from './model-route.js';
+import { registerRepositoryRoutes } from './repository-routes.js';
+import type { InferenceMode } from './runner.js';
 import { registerV2Routes } from './v2.js';
 import { webAppPlugin } from './web-plugin.js';
 import { type Admission, type AdmissionLimits, installAdmission } from './admission.js';
@@ -23,8 +24,14 @@ import { SERVE_DEFAULTS } from './defaults.js';
 import type { RunningGrpcServer } from './grpc.js';
 
 export interface ServeOptions {
-  /** Path of the exported model (runs/<name>/model.onnx). */
-  modelPath: string;
+  /** Path of one exported model (runs/<name>/model.onnx); its name: modelName, else from the path. */
+  modelPath?: string;
+  /** More exported models (`--model name=path`, repeatable); version: the first 12 hex chars of the file's sha256. */
+  models?: Array<{ name?: string; path: string }>;
+  /** A Triton-style model repository: <dir>/<name>/<version>/model.onnx, <version> a positive integer. */
+  modelRepository?: string;
+  /** The model of /v1/classify without ?model= and of the web app (default: the first --model, else the repository's first). */
+  defaultModel?: string;
   host?: string;
   /** 0 = any free port. */
   port?: number;
@@ -55,7 +62,7 @@ export interface ServeOptions {
   maxAspectRatio?: number;
   /** Decoded width x height allowed per uploaded image. */
   maxImagePixels?: number;
-  /** Name in /v2/models/{name} (default: runs/<name>/model.onnx -> <name>). */
+  /** Name of modelPath in /v2/models/{name} (default: runs/<name>/model.onnx -> <name>). */
   modelName?: string;
   /** 'worker' (default): session.run in a worker thread; 'inline': on the event loop. */
   inference?: InferenceMode;
@@ -83,11 +90,15 @@ export interface RunningServer {
   url: string;
   host: string;
   port: number;
-  info: ModelInfo;
-  /** The execution provider that loaded, and everything tried. */
-  ep: EpName;
-  tried: EpAttempt[];
-  batcher: DynamicBatcher;
+  /** Every served model version. */
+  repository: ModelRepository;
+  /** The default model's latest READY version (as of the call: a reload swaps it). */
+  readonly model: ServedModel;
+  /** Its info, execution provider (and everything tried) and batcher. */
+  readonly info: ModelInfo;
+  readonly ep: EpName;
+  readonly tried: EpAttempt[];
+  readonly batcher: DynamicBatcher;
   metrics: ServeMetrics;
   ctx: ServeContext;
   /** The gRPC port, and host:port as a gRPC target; null without --grpc-port. */
@@ -112,26 +123,12 @@ function positiveInt(name: string, v: number, min = 1): number {
   return v;
 }
 
-/**
- * Why a model is stale, or null: its metadata checkpoint_sha256 differs from the checkpoint.ckpt next to it
- * (runs/<name>/ was retrained after the export). A model outside a run folder, or without the key, is not stale.
- */
-export function staleModelReason(modelPath: string, props: Readonly<Record<string, string>>): string | null {
-  const dir = dirname(modelPath);
-  const paths = runPaths(dir);
-  if (!existsSync(paths.checkpoint)) return null;
-  try {
-    assertModelFromCheckpoint(modelPath, props[METADATA_KEYS.checkpointSha256], { dir, paths, checkpointSha256: checkpointSha256(paths.checkpoint) });
-    return null;
-  } catch (e) {
-    return (e as Error).message;
-  }
-}
+export { staleModelReason };
 
-/** Builds the fastify app around an already-started runner (no listen). */
+/** Builds the fastify app around a loaded model repository (no listen). */
 export function buildApp(
   ctx: ServeContext,
-  opts: { bodyLimit: number; webApp?: { modelPath: string }; admission?: AdmissionLimits; isDraining?: () => boolean },
+  opts: { bodyLimit: number; webApp?: { modelPath: string | (() => string) }; admission?: AdmissionLimits; isDraining?: () => boolean },
 ): { app: FastifyInstance; admission: Admission } {
   const bodyTimeoutMs = opts.admission?.bodyTimeoutMs ?? SERVE_DEFAULTS.bodyTimeoutMs;
   let admission: Admission | undefined;
@@ -159,11 +156,13 @@ export function buildApp(
     opts.admission ?? {
       maxInflight: SERVE_DEFAULTS.maxInflight,
       maxInflightPerConnection: SERVE_DEFAULTS.maxInflightPerConnection,
-      maxQueue: ctx.batcher.opts.maxQueue,
+      maxQueue: SERVE_DEFAULTS.maxQueue,
       bodyTimeoutMs: SERVE_DEFAULTS.bodyTimeoutMs,
     },
     isDraining,
   );
+  // After admission's hook: only admitted inference requests take a model lease.
+  installModelLeases(app, ctx);
 
   // Raw bodies for images and the binary tensor extension; JSON stays fastify's (secure) parser.
   const raw = (_req: unknown, body: Buffer, done: (err: Error | null, body?: Buffer) => void) => done(null, body);
@@ -215,6 +214,7 @@ export function buildApp(
   };
 
   registerV2Routes(app, ctx, allow);
+  registerRepositoryRoutes(app, ctx, allow);
   registerClassifyRoute(app, ctx, allow);
   app.get('/metrics', async (_req, reply) => reply.type(ctx.metrics.registry.contentType).send(await ctx.metrics.registry.metrics()));
   allow('/metrics', ['GET', 'HEAD']);
@@ -255,10 +255,35 @@ function drainBody(raw: IncomingMessage, maxBytes: number, timeoutMs: number): P
   });
 }
 
-/** Loads the model, starts the batcher and listens. */
+/** The `--model` files: missing paths, bad or repeated names and (without --allow-stale) stale models are usage errors (exit 2). */
+function modelFiles(o: Pick<ServeOptions, 'modelPath' | 'modelName' | 'models' | 'allowStale' | 'log'>): ModelFile[] {
+  const given = [...(o.modelPath !== undefined ? [{ path: o.modelPath, ...(o.modelName ? { name: o.modelName } : {}) }] : []), ...(o.models ?? [])];
+  const files: ModelFile[] = [];
+  for (const m of given) {
+    const path = resolve(m.path);
+    if (!existsSync(path)) throw new ServeUsageError(`model not found: ${m.path} (export it first: ecl export runs/<name>)`);
+    const name = m.name ?? defaultModelName(path);
+    if (!MODEL_NAME.test(name)) throw new ServeUsageError(`invalid model name '${name}' (letters, digits, '_', '.', '-'; not starting with '.' or '-')`);
+    if (files.some((f) => f.name === name)) throw new ServeUsageError(`model name '${name}' given twice (name them: --model name=path)`);
+    let props: Record<string, string> | null = null;
+    try {
+      props = readModelMetadataProps(path);
+    } catch {
+      // Unreadable or not ONNX: the repository reports it (UNAVAILABLE), and the server stops only if nothing loads.
+    }
+    const stale = props && staleModelReason(path, props);
+    if (stale && !o.allowStale) throw new ServeUsageError(`refusing a stale model: ${stale} (or serve it anyway with --allow-stale)`);
+    files.push({ name, path });
+  }
+  return files;
+}
+
+/** Loads every model, starts their batchers and listens. */
 export async function startServer(options: ServeOptions): Promise<RunningServer> {
-  const o = { ...SERVE_DEFAULTS, allowStale: false, ...Object.fromEntries(Object.entries(options).filter(([, v]) => v !== undefined)) } as Required<Omit<ServeOptions, 'modelName' | 'log' | 'grpcPort' | 'grpcHost'>> &
-    Pick<ServeOptions, 'modelName' | 'log' | 'grpcPort' | 'grpcHost'>;
+  const o = { ...SERVE_DEFAULTS, allowStale: false, ...Object.fromEntries(Object.entries(options).filter(([, v]) => v !== undefined)) } as Required<
+    Omit<ServeOptions, 'modelName' | 'log' | 'grpcPort' | 'grpcHost' | 'modelPath' | 'models' | 'modelRepository' | 'defaultModel'>
+  > &
+    Pick<ServeOptions, 'modelName' | 'log' | 'grpcPort' | 'grpcHost' | 'modelPath' | 'models' | 'modelRepository' | 'defaultModel'>;
   const log = o.log ?? (() => {});
   positiveInt('max-batch', o.maxBatch);
   positiveInt('max-queue', o.maxQueue);
@@ -275,48 +300,65 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
   positiveInt('max-image-side', o.maxImageSide);
   if (!(o.maxAspectRatio >= 1)) throw new ServeUsageError(`--max-aspect-ratio must be >= 1, got ${o.maxAspectRatio}`);
   if (!(o.maxDelayMs >= 0)) throw new ServeUsageError(`--max-delay-ms must be >= 0, got ${o.maxDelayMs}`);
-  const modelPath = resolve(o.modelPath);
-  if (!existsSync(modelPath)) throw new ServeUsageError(`model not found: ${o.modelPath} (export it first: ecl export runs/<name>)`);
-  const props = readModelMetadataProps(modelPath);
-  const stale = staleModelReason(modelPath, props);
-  if (stale && !o.allowStale) throw new ServeUsageError(`refusing a stale model: ${stale} (or serve it anyway with --allow-stale)`);
-  if (stale) log(`warning: serving a stale model (--allow-stale): ${stale}`);
-
-  const runner: InferenceRunner = await startRunner({ modelPath, ep: o.ep, mode: o.inference, intraOpThreads: o.intraOpThreads, spin: o.ortSpin, log });
-  let info: ModelInfo;
-  try {
-    info = buildModelInfo({ path: modelPath, props, inputs: runner.inputs, outputs: runner.outputs, ...(o.modelName ? { name: o.modelName } : {}) });
-  } catch (e) {
-    await runner.close();
-    throw e;
+  const files = modelFiles(o);
+  let root: string | undefined;
+  if (o.modelRepository !== undefined) {
+    root = resolve(o.modelRepository);
+    if (!existsSync(root) || !statSync(root).isDirectory()) throw new ServeUsageError(`model repository not found: ${o.modelRepository} (a folder of <name>/<version>/model.onnx)`);
+    const clash = files.find((f) => existsSync(resolve(root!, f.name)));
+    if (clash) throw new ServeUsageError(`model name '${clash.name}' is both a --model and a folder of the model repository (rename one: --model name=path)`);
   }
+  if (files.length === 0 && root === undefined) throw new ServeUsageError('no model to serve: give --model runs/<name>/model.onnx or --model-repository DIR');
+
   const metrics = new ServeMetrics({ defaultMetrics: o.defaultMetrics });
-  metrics.modelInfo.set({ model: info.name, ep: runner.ep }, 1);
-  const batcher = new DynamicBatcher((px, dims) => runner.run(px, dims), {
+  const repository = new ModelRepository({
+    files,
+    ...(root !== undefined ? { root } : {}),
+    ep: o.ep,
+    inference: o.inference,
+    intraOpThreads: o.intraOpThreads,
+    ortSpin: o.ortSpin,
     maxBatch: o.maxBatch,
     maxDelayMs: o.maxDelayMs,
     maxQueue: o.maxQueue,
     queueTimeoutMs: o.queueTimeoutMs,
-    imageShape: [info.input.height, info.input.width, info.input.channels],
+    allowStale: o.allowStale,
+    metrics,
+    log,
   });
-  batcher.onBatch = (s) => {
-    metrics.observeBatch(s.images, s.computeMs / 1000, s.queueMs.map((q) => q / 1000));
-  };
+  await repository.loadAll();
+  if (repository.loaded().length === 0) {
+    const failures = repository.failures();
+    await repository.close();
+    // One model asked for: its own error (exit 2 for a stale one, 3 for an unreadable one), as before repositories.
+    const only = failures.length === 1 ? failures[0]!.error : null;
+    if (only instanceof StaleModelError) throw new ServeUsageError(only.message);
+    if (only instanceof Error) throw only;
+    throw new Error(failures.length ? `no model could be loaded: ${failures.map((f) => `${f.name} version ${f.version}: ${f.reason}`).join('; ')}` : `no model found in the model repository ${o.modelRepository} (<name>/<version>/model.onnx)`);
+  }
+  const names = repository.names();
+  const defaultModel = o.defaultModel ?? files[0]?.name ?? names.find((n) => repository.latestReady(n)) ?? names[0]!;
+  if (!names.includes(defaultModel)) {
+    await repository.close();
+    throw new ServeUsageError(`--default-model '${defaultModel}' is not served (models: ${names.join(', ')})`);
+  }
+
   let draining = false;
   const ctx: ServeContext = {
-    info,
-    runner,
-    batcher,
+    repository,
+    defaultModel,
     metrics,
     limits: { maxBatch: o.maxBatch, maxImagePixels: o.maxImagePixels, maxImageSide: o.maxImageSide, maxAspectRatio: o.maxAspectRatio, bodyLimit: o.bodyLimit },
     serverName: 'ecl-serve',
     serverVersion: packageVersion(),
-    isReady: () => !draining && runner.healthy,
+    isReady: () => !draining && repository.isReady(),
   };
-  metrics.queueDepthFn = () => batcher.queuedRequests;
+  const atStart = repository.latestReady(defaultModel);
+  if (!atStart) log(`default model '${defaultModel}' did not load: no web app at /`);
   const { app, admission } = buildApp(ctx, {
     bodyLimit: o.bodyLimit,
-    webApp: { modelPath },
+    // The web app runs the default model's current file (a reload may swap it).
+    ...(atStart ? { webApp: { modelPath: () => repository.latestReady(defaultModel)?.path ?? atStart.path } } : {}),
     admission: { maxInflight: o.maxInflight, maxInflightPerConnection: o.maxInflightPerConnection, maxQueue: o.maxQueue, bodyTimeoutMs: o.bodyTimeoutMs },
     isDraining: () => draining,
   });
@@ -324,7 +366,7 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
     await app.listen({ host: o.host, port: o.port });
     app.server.maxConnections = o.maxConnections;
   } catch (e) {
-    await runner.close();
+    await repository.close();
     throw new Error(`cannot listen on ${o.host}:${o.port}: ${(e as Error).message}`);
   }
   let grpcServer: RunningGrpcServer | null = null;
@@ -335,7 +377,7 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
       grpcServer = await startGrpcServer(grpcBackendFromContext(ctx, admission), { host: o.grpcHost ?? o.host, port: o.grpcPort, maxReceiveMessageLength: o.bodyLimit });
     } catch (e) {
       await app.close();
-      await runner.close();
+      await repository.close();
       throw e;
     }
   }
@@ -350,15 +392,15 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
         // 1. Stop listening but keep the idle keep-alive connections: node's server.close() would close them at
         //    once, racing with the client's next request on them (ECONNRESET, issue 17). Meanwhile every answer
         //    carries Connection: close and new inference requests get 503 + Retry-After (admission.ts).
-        batcher.expedite();
-        // gRPC: no new connections or calls (UNAVAILABLE); in-flight calls finish (they are in admission and the batcher).
+        for (const m of repository.loaded()) m.batcher.expedite();
+        // gRPC: no new connections or calls (UNAVAILABLE); in-flight calls finish (they are in admission and the batchers).
         const grpcClosed = grpcServer?.close();
         const server = app.server as typeof app.server & { closeIdleConnections: () => void };
         server.closeIdleConnections = () => {};
         const closed = app.close();
         // 2. Answer everything accepted: in-flight requests wait for their batches.
         await admission.idle();
-        await batcher.drained();
+        await Promise.all(repository.loaded().map((m) => m.batcher.drained()));
         // 3. A short grace for keep-alive clients to send their last request (answered 503 + close), then close
         //    the connections that are still idle: a FIN after their last response, not a reset mid-request.
         const until = Date.now() + o.drainGraceMs;
@@ -368,11 +410,43 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
         server.closeIdleConnections();
         await closed;
         await grpcClosed;
-        await batcher.close();
-        await runner.close();
+        // 4. Every model drains (nothing is left by now) and its runner closes.
+        await repository.close();
       })();
     }
     return closing;
   };
-  return { app, url: `http://${hostForUrl}:${port}`, host: o.host, port, info, ep: runner.ep, tried: runner.tried, batcher, metrics, ctx, grpcPort: grpcServer?.port ?? null, grpcAddress: grpcServer?.address ?? null, close };
+  // The default model's current version: what the single-model API of this object (info, batcher, ...) refers to.
+  const current = (): ServedModel => {
+    const m = repository.latestReady(defaultModel) ?? repository.loaded()[0];
+    if (!m) throw new Error('no model is loaded');
+    return m;
+  };
+  return {
+    app,
+    url: `http://${hostForUrl}:${port}`,
+    host: o.host,
+    port,
+    repository,
+    get model() {
+      return current();
+    },
+    get info() {
+      return current().info;
+    },
+    get ep() {
+      return current().runner.ep;
+    },
+    get tried() {
+      return current().runner.tried;
+    },
+    get batcher() {
+      return current().batcher;
+    },
+    metrics,
+    ctx,
+    grpcPort: grpcServer?.port ?? null,
+    grpcAddress: grpcServer?.address ?? null,
+    close,
+  };
 }

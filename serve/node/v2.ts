@@ -4,6 +4,8 @@
 //   GET  /v2/models/{m}[/versions/{v}]         model metadata
 //   GET  /v2/models/{m}[/versions/{v}]/ready   200 / 503
 //   POST /v2/models/{m}[/versions/{v}]/infer   inference (JSON, or the binary tensor data extension)
+// Without /versions/{v}: the latest READY version (model-repository.ts). Unknown model or version: 404; a
+// version that is loading, unloading, unloaded or failed: 503. The repository extension: repository-routes.ts.
 // Errors: {"error": "..."} with a 4xx (5xx only for server faults).
 //
 // Input: the model's one uint8 NHWC input ('pixels', [-1, H, W, C]). datatype UINT8; FP32 is accepted
@@ -13,14 +15,15 @@ import { randomUUID } from 'node:crypto';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { arrivedAt } from './admission.js';
 import { QueueFullError, QueueTimeoutError, ShuttingDownError } from './batcher.js';
-import type { ServeContext } from './context.js';
+import type { ServeContext, ServeLimits } from './context.js';
+import { HttpError, badRequest, errorMessage, tooLarge, unavailable, unsupportedMedia } from './errors.js';
 import type { ModelInfo } from './model-info.js';
-import { HttpError, badRequest, errorMessage, notFound, tooLarge, unavailable, unsupportedMedia } from './errors.js';
+import type { ServedModel } from './model-repository.js';
+import { leasedModel, resolveHttp } from './model-route.js';
 import type { OutputTensor } from './runner.js';
 
-export const MODEL_VERSION = '1';
 /** The protocol extensions GET /v2 (and gRPC ServerMetadata) list. */
-export const SERVER_EXTENSIONS: readonly string[] = ['binary_tensor_data'];
+export const SERVER_EXTENSIONS: readonly string[] = ['binary_tensor_data', 'model_repository'];
 export const BINARY_HEADER = 'inference-header-content-length';
 /** application/json and structured-syntax +json types (RFC 6839), e.g. application/vnd.x+json; server.ts registers the parser for the same pattern. */
 export const JSON_CONTENT_TYPE = /^application\/([\w.-]+\+)?json\s*(;|$)/i;
@@ -126,9 +129,9 @@ export function binaryToUint8(bytes: Buffer, count: number, datatype: 'UINT8' | 
 }
 
 /** Validates a v2 inference request against the served model (throws HttpError 400/413). */
-export function parseInferRequest(body: unknown, binary: Buffer | null, ctx: ServeContext): ParsedInfer {
+export function parseInferRequest(body: unknown, binary: Buffer | null, model: { info: ModelInfo }, limits: Pick<ServeLimits, 'maxBatch'>): ParsedInfer {
   if (!isRecord(body)) throw badRequest('inference request must be a JSON object {"inputs": [...]}');
-  const { info, limits } = ctx;
+  const { info } = model;
   let id: string | undefined;
   if (body.id !== undefined) {
     if (typeof body.id !== 'string') throw badRequest('"id" must be a string');
@@ -208,25 +211,22 @@ export function selectOutputs(requested: unknown, info: ModelInfo, defaultBinary
   });
 }
 
-function checkModel(ctx: ServeContext, model: string, version: string | undefined): void {
-  if (model !== ctx.info.name) throw notFound(`unknown model '${model}' (this server serves '${ctx.info.name}')`);
-  if (version !== undefined && version !== MODEL_VERSION) throw notFound(`unknown version '${version}' of model '${model}' (available: ${MODEL_VERSION})`);
-}
-
 /** A server-side absolute path in a message becomes its file name: clients need not learn the server's layout. */
 export const withoutPaths = (s: string): string => s.replace(/(^|[\s(='"`,:;])\/(?:[^\s/)'"`,:;]+\/)*([^\s/)'"`,:;]+\/?)/g, '$1$2');
 
-export function modelMetadata(ctx: ServeContext): Record<string, unknown> {
-  const { info } = ctx;
+/** Model metadata of one loaded version; `versions` lists every READY version of the model. */
+export function modelMetadata(model: ServedModel, ctx: ServeContext): Record<string, unknown> {
+  const { info } = model;
   return {
     name: info.name,
-    versions: [MODEL_VERSION],
+    versions: ctx.repository.readyVersions(model.name),
     platform: 'onnxruntime',
     inputs: info.inputs.map((t) => ({ name: t.name, datatype: v2Datatype(t.type), shape: v2Shape(t.shape) })),
     outputs: info.outputs.map((t) => ({ name: t.name, datatype: v2Datatype(t.type), shape: v2Shape(t.shape) })),
     parameters: {
-      execution_provider: ctx.runner.ep,
-      execution_providers_tried: ctx.runner.tried.map((t) => ({ ...t, reason: withoutPaths(t.reason) })),
+      version: model.version,
+      execution_provider: model.runner.ep,
+      execution_providers_tried: model.runner.tried.map((t) => ({ ...t, reason: withoutPaths(t.reason) })),
       input_layout: info.input.layout,
       input_size: [info.input.height, info.input.width, info.input.channels],
       max_batch_size: ctx.limits.maxBatch,
@@ -274,17 +274,22 @@ export function registerV2Routes(app: FastifyInstance, ctx: ServeContext, allow:
 
   const metadata = async (req: FastifyRequest) => {
     const p = req.params as Params;
-    checkModel(ctx, p.model, p.version);
-    return modelMetadata(ctx);
+    return modelMetadata(resolveHttp(ctx.repository, { name: p.model, ...(p.version !== undefined ? { version: p.version } : {}) }), ctx);
   };
   const ready = async (req: FastifyRequest, reply: FastifyReply) => {
     const p = req.params as Params;
-    checkModel(ctx, p.model, p.version);
-    return reply.code(ctx.isReady() ? 200 : 503).send();
+    let up: boolean;
+    try {
+      up = resolveHttp(ctx.repository, { name: p.model, ...(p.version !== undefined ? { version: p.version } : {}) }).runner.healthy;
+    } catch (e) {
+      // Known but not ready (loading, unloading, unloaded, failed): 503 like any not-ready model; unknown: 404.
+      if (e instanceof HttpError && e.statusCode === 503) up = false;
+      else throw e;
+    }
+    return reply.code(up && ctx.isReady() ? 200 : 503).send();
   };
   const infer = async (req: FastifyRequest, reply: FastifyReply) => {
-    const p = req.params as Params;
-    checkModel(ctx, p.model, p.version);
+    const model = leasedModel(req);
     const ct = String(req.headers['content-type'] ?? '').toLowerCase();
     let body: unknown = req.body;
     let binary: Buffer | null = null;
@@ -306,19 +311,19 @@ export function registerV2Routes(app: FastifyInstance, ctx: ServeContext, allow:
     } else if (!JSON_CONTENT_TYPE.test(ct)) {
       throw unsupportedMedia(`inference requests must be application/json, or application/octet-stream with ${BINARY_HEADER} (got ${ct || 'no content type'})`);
     } else if (req.body === undefined || req.body === null) throw badRequest('missing request body: send a JSON inference request');
-    const parsed = parseInferRequest(body, binary, ctx);
+    const parsed = parseInferRequest(body, binary, model, ctx.limits);
     let result;
     try {
-      result = await ctx.batcher.submit(parsed.pixels, parsed.n, arrivedAt(req));
+      result = await model.batcher.submit(parsed.pixels, parsed.n, arrivedAt(req));
     } catch (e) {
       throw submitError(e, ctx);
     }
     const outs = parsed.outputs.map((o) => outputJson(o.name, result.outputs[o.name]!, o.binary));
     const response = {
-      model_name: ctx.info.name,
-      model_version: MODEL_VERSION,
+      model_name: model.name,
+      model_version: model.version,
       id: parsed.id ?? randomUUID(),
-      parameters: { execution_provider: ctx.runner.ep, batch_images: result.batchImages },
+      parameters: { execution_provider: model.runner.ep, batch_images: result.batchImages },
       outputs: outs.map((o) => o.meta),
     };
     const bins = outs.flatMap((o) => (o.bytes ? [o.bytes] : []));

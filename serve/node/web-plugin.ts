@@ -23,8 +23,8 @@ import type { FastifyInstance, FastifyReply } from 'fastify';
 import { readWebModelInfo, type WebModelInfo } from './model-info.js';
 
 export interface WebAppOptions {
-  /** The ONNX model to serve (runs/<name>/model.onnx). */
-  modelPath: string;
+  /** The ONNX model to serve (runs/<name>/model.onnx), or a function giving the current one (the server's default model, which a reload may swap). */
+  modelPath: string | (() => string);
   /** Folder with samples.json and its PNGs (default: the embedded subset's real test images, when present). */
   samplesDir?: string;
 }
@@ -103,18 +103,20 @@ const isModule = (f: string) => SAFE_NAME.test(f) && /\.js(\.map)?$/.test(f);
 const STATIC_FILES = new Set(['index.html', 'style.css']);
 
 export async function webAppPlugin(app: FastifyInstance, opts: WebAppOptions): Promise<void> {
-  const modelPath = resolve(opts.modelPath);
-  if (!existsSync(modelPath)) throw new Error(`web app: model not found: ${modelPath} (export the run first: ecl export runs/<name>)`);
+  const currentPath = typeof opts.modelPath === 'function' ? opts.modelPath : () => opts.modelPath as string;
+  const first = resolve(currentPath());
+  if (!existsSync(first)) throw new Error(`web app: model not found: ${first} (export the run first: ecl export runs/<name>)`);
   const staticDir = webStaticDir();
   const ortDir = ortWebDistDir();
   const dirs = compiledDirs();
   if (!existsSync(join(dirs.web, 'app.js'))) throw new Error(`web app: ${join(dirs.web, 'app.js')} missing (compile with: npx tsc -p .)`);
 
-  // Model info is re-read when the file changes (re-export while the server runs).
-  let cached: { mtimeMs: number; size: number; info: WebModelInfo } | undefined;
+  // Model info is re-read when the file changes (re-export while the server runs) or another file becomes current.
+  let cached: { path: string; mtimeMs: number; size: number; info: WebModelInfo } | undefined;
   const modelInfo = (): WebModelInfo => {
-    const st = statSync(modelPath);
-    if (!cached || cached.mtimeMs !== st.mtimeMs || cached.size !== st.size) cached = { mtimeMs: st.mtimeMs, size: st.size, info: readWebModelInfo(modelPath) };
+    const path = resolve(currentPath());
+    const st = statSync(path);
+    if (!cached || cached.path !== path || cached.mtimeMs !== st.mtimeMs || cached.size !== st.size) cached = { path, mtimeMs: st.mtimeMs, size: st.size, info: readWebModelInfo(path) };
     return cached.info;
   };
   modelInfo(); // fail at registration on an unreadable model
@@ -147,11 +149,11 @@ export async function webAppPlugin(app: FastifyInstance, opts: WebAppOptions): P
 
   app.get('/model.onnx', async (_req, reply) => {
     const info = modelInfo();
-    return sendFile(reply.header('etag', `"${info.sha256}"`), modelPath, 'no-cache');
+    return sendFile(reply.header('etag', `"${info.sha256}"`), cached!.path, 'no-cache');
   });
 
   // The run's report (runs/<name>/report.html next to runs/<name>/model.onnx): self-contained, no script.
-  app.get('/report', async (_req, reply) => sendFile(reply, join(dirname(modelPath), 'report.html'), 'no-cache'));
+  app.get('/report', async (_req, reply) => sendFile(reply, join(dirname(resolve(currentPath())), 'report.html'), 'no-cache'));
 
   const samplesDir = opts.samplesDir ?? defaultSamplesDir();
   app.get<{ Params: { file: string } }>('/samples/:file', async (req, reply) => {

@@ -2,6 +2,7 @@
 // a direct onnxruntime-node run, and a battery of malformed requests that must each get the right 4xx
 // while the server keeps serving.
 import assert from 'node:assert/strict';
+import { createHash } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -23,6 +24,7 @@ let srv: RunningServer;
 let session: ort.InferenceSession;
 let base: string;
 let inferUrl: string;
+let version: string;
 
 function rng(seed: number) {
   let s = seed >>> 0 || 1;
@@ -69,6 +71,8 @@ before(async () => {
   session = await ort.InferenceSession.create(model.modelPath, { executionProviders: ['cpu'] });
   base = srv.url;
   inferUrl = `${base}/v2/models/fmnist-api/infer`;
+  // A --model's version: the first 12 hex chars of the file's sha256.
+  version = createHash('sha256').update(readFileSync(model.modelPath)).digest('hex').slice(0, 12);
 });
 
 after(async () => {
@@ -88,7 +92,7 @@ describe('KServe v2 metadata and health', () => {
   });
 
   it('health live/ready and model ready answer 200 with an empty body', async () => {
-    for (const p of ['/v2/health/live', '/v2/health/ready', '/v2/models/fmnist-api/ready', '/v2/models/fmnist-api/versions/1/ready']) {
+    for (const p of ['/v2/health/live', '/v2/health/ready', '/v2/models/fmnist-api/ready', `/v2/models/fmnist-api/versions/${version}/ready`]) {
       const r = await fetch(`${base}${p}`);
       assert.equal(r.status, 200, p);
       assert.equal(await r.text(), '', p);
@@ -97,12 +101,12 @@ describe('KServe v2 metadata and health', () => {
   });
 
   it('model metadata lists inputs/outputs with -1 for the batch dimension and the EP that loaded', async () => {
-    for (const p of ['/v2/models/fmnist-api', '/v2/models/fmnist-api/versions/1']) {
+    for (const p of ['/v2/models/fmnist-api', `/v2/models/fmnist-api/versions/${version}`]) {
       const r = await fetch(`${base}${p}`);
       assert.equal(r.status, 200);
       const j = (await r.json()) as Record<string, unknown> & { parameters: Record<string, unknown> };
       assert.equal(j.name, 'fmnist-api');
-      assert.deepEqual(j.versions, ['1']);
+      assert.deepEqual(j.versions, [version]);
       assert.equal(j.platform, 'onnxruntime');
       assert.deepEqual(j.inputs, [{ name: 'pixels', datatype: 'UINT8', shape: [-1, 28, 28, 1] }]);
       assert.deepEqual(j.outputs, [
@@ -126,8 +130,9 @@ describe('KServe v2 inference', () => {
     const px = randomPixels(n * IMG, 42);
     const r = await post(inferUrl, { id: 'abc-1', inputs: [{ name: 'pixels', shape: [n, 28, 28, 1], datatype: 'UINT8', data: Array.from(px) }] });
     assert.equal(r.status, 200);
-    const j = (await r.json()) as { model_name: string; id: string; outputs: Array<{ name: string; shape: number[]; datatype: string; data: number[] }> };
+    const j = (await r.json()) as { model_name: string; model_version: string; id: string; outputs: Array<{ name: string; shape: number[]; datatype: string; data: number[] }> };
     assert.equal(j.model_name, 'fmnist-api');
+    assert.equal(j.model_version, version);
     assert.equal(j.id, 'abc-1');
     assert.deepEqual(
       j.outputs.map((o) => [o.name, o.datatype, o.shape]),
@@ -146,7 +151,7 @@ describe('KServe v2 inference', () => {
   it('accepts nested data, FP32 with integral values, output selection', async () => {
     const px = randomPixels(2 * IMG, 7);
     const nested = [0, 1].map((b) => Array.from({ length: 28 }, (_, y) => Array.from({ length: 28 }, (_, x) => [px[b * IMG + y * 28 + x]!])));
-    const r = await post(`${base}/v2/models/fmnist-api/versions/1/infer`, {
+    const r = await post(`${base}/v2/models/fmnist-api/versions/${version}/infer`, {
       inputs: [{ name: 'pixels', shape: [2, 28, 28, 1], datatype: 'FP32', data: nested }],
       outputs: [{ name: 'probs' }],
     });
@@ -388,10 +393,11 @@ describe('GET /metrics', () => {
     assert.match(m, /ecl_http_requests_total\{route="\/v2\/models\/:model\/infer",method="POST",status="200"\} \d+/);
     assert.match(m, /ecl_http_request_failures_total\{route="\/v2\/models\/:model\/infer",method="POST",status="400"\} \d+/);
     assert.match(m, /ecl_http_request_failures_total\{route="unmatched",method="GET",status="404"\} \d+/);
-    assert.match(m, /ecl_inference_queue_seconds_bucket\{le="[\d.]+"\} \d+/);
-    assert.match(m, /ecl_inference_compute_seconds_count \d+/);
-    assert.match(m, /ecl_inference_batch_size_bucket\{le="1"\} \d+/);
+    const mv = `model="fmnist-api",version="${version}"`;
+    assert.match(m, new RegExp(`ecl_inference_queue_seconds_bucket\\{le="[\\d.]+",${mv}\\} \\d+`));
+    assert.match(m, new RegExp(`ecl_inference_compute_seconds_count\\{${mv}\\} \\d+`));
+    assert.match(m, new RegExp(`ecl_inference_batch_size_bucket\\{le="1",${mv}\\} \\d+`));
     assert.match(m, /ecl_http_request_duration_seconds_bucket/);
-    assert.match(m, /ecl_model_info\{model="fmnist-api",ep="cpu"\} 1/);
+    assert.ok(m.includes(`ecl_model_info{${mv},ep="cpu"} 1`), 'ecl_model_info names the model, version and EP');
   });
 });

@@ -60,8 +60,8 @@ describe('dynamic batching', () => {
         b.outputs[0]!.data.forEach((v, k) => assert.ok(Math.abs(v - want[k]!) < 1e-5, `request ${i} value ${k}: ${v} vs ${want[k]}`));
       }
       const m = await (await fetch(`${srv.url}/metrics`)).text();
-      const sum = Number(/ecl_inference_batch_size_sum (\S+)/.exec(m)![1]);
-      const count = Number(/ecl_inference_batch_size_count (\S+)/.exec(m)![1]);
+      const sum = Number(/ecl_inference_batch_size_sum\{[^}]*\} (\S+)/.exec(m)![1]);
+      const count = Number(/ecl_inference_batch_size_count\{[^}]*\} (\S+)/.exec(m)![1]);
       assert.equal(sum, 14);
       assert.ok(count < sizes.length, `${count} runs for ${sizes.length} requests`);
     } finally {

@@ -127,7 +127,7 @@ describe('gRPC health and metadata', () => {
     assert.deepEqual(await call(client, 'ServerLive', {}), { live: true });
     assert.deepEqual(await call(client, 'ServerReady', {}), { ready: true });
     assert.deepEqual(await call(client, 'ModelReady', { name: MODEL }), { ready: true });
-    assert.deepEqual(await call(client, 'ModelReady', { name: MODEL, version: '1' }), { ready: true });
+    assert.deepEqual(await call(client, 'ModelReady', { name: MODEL, version: srv.model.version }), { ready: true });
     await assertStatus(call(client, 'ModelReady', { name: 'nope' }), grpc.status.NOT_FOUND, /unknown model 'nope'/);
   });
 
@@ -159,7 +159,7 @@ describe('gRPC ModelInfer', () => {
     const rest = await restInfer(srv.url, pixels, n);
     const res = await call<InferResponse>(client, 'ModelInfer', rawRequest(pixels, n, { id: 'raw-1' }));
     assert.equal(res.model_name, MODEL);
-    assert.equal(res.model_version, '1');
+    assert.equal(res.model_version, srv.model.version); // the served file's version (12 hex of its sha256)
     assert.equal(res.id, 'raw-1');
     assert.equal(res.parameters.execution_provider?.string_param, 'cpu');
     assert.deepEqual(
@@ -203,7 +203,7 @@ describe('gRPC ModelInfer', () => {
     px.forEach((v, i) => f32.writeFloatLE(v, i * 4));
     const raw = await call<InferResponse>(client, 'ModelInfer', {
       model_name: MODEL,
-      model_version: '1',
+      model_version: srv.model.version,
       inputs: [{ name: 'pixels', datatype: 'FP32', shape: [1, 28, 28, 1] }],
       outputs: [{ name: 'logits' }],
       raw_input_contents: [f32],
@@ -321,7 +321,7 @@ describe('gRPC shutdown', () => {
     const pending = Array.from({ length: 12 }, (_, i) => call<InferResponse>(c, 'ModelInfer', rawRequest(images[i % images.length]!, 1, { id: `t${i}` })));
     for (let i = 0; ; i++) {
       const m = await (await fetch(`${child.url}/metrics`)).text();
-      if (Number(/^ecl_inference_queue_depth (\S+)$/m.exec(m)?.[1] ?? 0) >= 12) break;
+      if (Number(/^ecl_inference_queue_depth\{[^}]*\} (\S+)$/m.exec(m)?.[1] ?? 0) >= 12) break;
       assert.ok(i < 1000, 'calls not queued');
       await new Promise((r) => setTimeout(r, 10));
     }

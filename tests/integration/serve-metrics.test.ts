@@ -10,12 +10,25 @@ import { type ServeModel, makeServeModel } from '../helpers/serve-helpers.js';
 
 let root: string;
 let model: ServeModel;
+let other: ServeModel;
 let srv: RunningServer;
 
 before(async () => {
   root = mkdtempSync(join(tmpdir(), 'ecl-serve-metrics-'));
   model = await makeServeModel(root, { name: 'fmnist-metrics' });
-  srv = await startServer({ modelPath: model.modelPath, port: 0, ep: 'cpu', maxBatch: 8, maxDelayMs: 0, bodyLimit: 1 << 20, maxImagePixels: 1_000_000, defaultMetrics: false });
+  // A second model whose inference metrics must not move when the first one serves.
+  other = await makeServeModel(root, { name: 'fmnist-other', seed: 12 });
+  srv = await startServer({
+    modelPath: model.modelPath,
+    models: [{ name: 'other', path: other.modelPath }],
+    port: 0,
+    ep: 'cpu',
+    maxBatch: 8,
+    maxDelayMs: 0,
+    bodyLimit: 1 << 20,
+    maxImagePixels: 1_000_000,
+    defaultMetrics: false,
+  });
 });
 after(async () => {
   await srv?.close();
@@ -51,15 +64,37 @@ describe('/metrics counters', { timeout: 60_000 }, () => {
     assert.equal(bad.status, 400);
     const after = await scrape();
     const route = '/v2/models/:model/infer';
-    assert.equal(delta(before, after, 'ecl_inference_images_total'), 6);
+    const v = srv.repository.resolve('fmnist-metrics').version;
+    const ov = srv.repository.resolve('other').version;
+    assert.match(v, /^[0-9a-f]{12}$/, 'a --model version is the first 12 hex chars of its sha256');
+    const m = `model="fmnist-metrics",version="${v}"`;
+    const o = `model="other",version="${ov}"`;
+    assert.equal(delta(before, after, `ecl_inference_images_total{${m}}`), 6);
+    assert.equal(delta(before, after, `ecl_inference_images_total{${o}}`), 0, 'the other model ran nothing');
     assert.equal(delta(before, after, `ecl_http_requests_total{route="${route}",method="POST",status="200"}`), 3);
     assert.equal(delta(before, after, `ecl_http_requests_total{route="${route}",method="POST",status="400"}`), 1);
     assert.equal(delta(before, after, `ecl_http_request_failures_total{route="${route}",method="POST",status="400"}`), 1);
     assert.equal(delta(before, after, `ecl_http_request_failures_total{route="${route}",method="POST",status="404"}`), 1);
-    assert.equal(delta(before, after, 'ecl_inference_batch_size_count'), 3, 'three runs (one per request: nothing else queued)');
-    assert.equal(delta(before, after, 'ecl_inference_batch_size_sum'), 6);
+    assert.equal(delta(before, after, `ecl_inference_batch_size_count{${m}}`), 3, 'three runs (one per request: nothing else queued)');
+    assert.equal(delta(before, after, `ecl_inference_batch_size_sum{${m}}`), 6);
+    assert.equal(delta(before, after, `ecl_inference_compute_seconds_count{${m}}`), 3);
+    assert.equal(delta(before, after, `ecl_inference_queue_seconds_count{${m}}`), 3);
     assert.equal(delta(before, after, `ecl_http_request_duration_seconds_count{route="${route}"}`), 5);
-    assert.equal(after.get('ecl_inference_queue_depth'), 0);
-    assert.equal(after.get('ecl_model_info{model="fmnist-metrics",ep="cpu"}'), 1);
+    assert.equal(after.get(`ecl_inference_queue_depth{${m}}`), 0);
+    assert.equal(after.get(`ecl_inference_queue_depth{${o}}`), 0);
+    assert.equal(after.get(`ecl_model_info{${m},ep="cpu"}`), 1);
+    assert.equal(after.get(`ecl_model_info{${o},ep="cpu"}`), 1);
+  });
+
+  it('an unloaded model leaves ecl_model_info and the queue gauge; its counters stay', async () => {
+    const ov = srv.repository.resolve('other').version;
+    const o = `model="other",version="${ov}"`;
+    const body = JSON.stringify({ inputs: [{ name: 'pixels', shape: [2, 28, 28, 1], datatype: 'UINT8', data: new Array(2 * 784).fill(3) }] });
+    assert.equal((await fetch(`${srv.url}/v2/models/other/infer`, { method: 'POST', headers: { 'content-type': 'application/json' }, body })).status, 200);
+    assert.equal((await fetch(`${srv.url}/v2/repository/models/other/unload`, { method: 'POST' })).status, 200);
+    const after = await scrape();
+    assert.equal(after.get(`ecl_model_info{${o},ep="cpu"}`), undefined);
+    assert.equal(after.get(`ecl_inference_queue_depth{${o}}`), undefined);
+    assert.ok((after.get(`ecl_inference_images_total{${o}}`) ?? 0) >= 2);
   });
 });

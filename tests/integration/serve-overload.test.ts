@@ -248,8 +248,8 @@ describe('smaller items', { timeout: 60_000 }, () => {
 
   it('model metadata exposes no absolute server path', async () => {
     const srv = await serve({ ep: 'auto' });
-    for (const p of ['/v2/models/fmnist-ovl', '/v2/models/fmnist-ovl/versions/1', '/v2']) {
-      const text = await (await fetch(srv.url + p)).text();
+    for (const p of ['/v2/models/fmnist-ovl', `/v2/models/fmnist-ovl/versions/${srv.model.version}`, '/v2/repository/index', '/v2']) {
+      const text = await (await fetch(srv.url + p, p.startsWith('/v2/repository') ? { method: 'POST' } : {})).text();
       assert.ok(!text.includes(root) && !/"\/(work|home|usr|tmp|root|opt)\//.test(text) && !/[\s(]\/(work|home|usr|tmp|root|opt)\//.test(text), `${p}: ${text.slice(0, 400)}`);
     }
   });

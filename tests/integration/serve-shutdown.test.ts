@@ -48,7 +48,7 @@ describe('SIGTERM', () => {
     const t0 = Date.now();
     for (;;) {
       const m = await (await fetch(`${srv.url}/metrics`)).text();
-      const depth = Number(/^ecl_inference_queue_depth (\S+)$/m.exec(m)?.[1] ?? 0);
+      const depth = Number(/^ecl_inference_queue_depth\{[^}]*\} (\S+)$/m.exec(m)?.[1] ?? 0);
       if (depth >= 24) break;
       assert.ok(Date.now() - t0 < 10_000, `requests not queued (depth ${depth})`);
       await new Promise((r) => setTimeout(r, 10));
