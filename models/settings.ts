@@ -23,6 +23,7 @@ export const SETTINGS: readonly SettingInfo[] = [
   { name: 'ECL_CUDA_EP_PLATFORM', describe: 'platform make cuda-ep installs the CUDA provider for (default this one, e.g. linux-x64)', stages: ['make cuda-ep'] },
   { name: 'ECL_SERVE_HOST', describe: 'default of --host (flag wins); the container image sets 0.0.0.0', stages: ['serve'] },
   { name: 'ECL_SERVE_PORT', describe: 'default of --port, an integer 0..65535 (flag wins); the container image sets 8080', stages: ['serve'] },
+  { name: 'ECL_SERVE_GRPC_PORT', describe: 'default of --grpc-port, an integer 0..65535 (flag wins; unset: no gRPC); the container image sets 8081', stages: ['serve'] },
   { name: 'ECL_SOAK_SECONDS', describe: 'tests: seconds of 2x-capacity load in the serve soak test (default 15; make soak sets 60)', stages: ['make test'] },
   { name: 'ECL_DEBUG', describe: 'any value: print stack traces with errors', stages: ['all'] },
   { name: 'ECL_REQUIRE', describe: 'tests: comma-separated chromium,onnx,webgpu,fmnist,clang,opencv,podman; a missing one fails its suite instead of skipping (.ci/run sets it)', stages: ['make test', 'make image-test'] },
@@ -44,6 +45,8 @@ export const settings = {
   serveHost: (e: Env = env()) => e.ECL_SERVE_HOST || undefined,
   /** Raw ECL_SERVE_PORT; serve/node/options.ts validates it. */
   servePort: (e: Env = env()) => e.ECL_SERVE_PORT || undefined,
+  /** Raw ECL_SERVE_GRPC_PORT; serve/node/options.ts validates it. */
+  serveGrpcPort: (e: Env = env()) => e.ECL_SERVE_GRPC_PORT || undefined,
   soakSeconds: (e: Env = env()) => e.ECL_SOAK_SECONDS || undefined,
   required: (e: Env = env()) => (e.ECL_REQUIRE ?? '').split(/[\s,]+/).filter(Boolean),
   get debug(): boolean {

@@ -54,17 +54,27 @@ function num(name: string, o: { min: number; max?: number; int?: boolean; above?
   };
 }
 
+/** An ECL_SERVE_*PORT value: an integer 0..65535. */
+function envPort(name: string, raw: string): number {
+  const port = Number(raw);
+  if (!/^\s*\d+\s*$/.test(raw) || port > 65535) throw new ServeUsageError(`${name} must be an integer 0..65535, got '${raw}'`);
+  return port;
+}
+
 /**
- * Defaults of --host/--port: ECL_SERVE_HOST / ECL_SERVE_PORT where set (the container image listens on
- * 0.0.0.0:8080, KServe's convention), else SERVE_DEFAULTS. The flags still win.
+ * Defaults of --host/--port/--grpc-port: ECL_SERVE_HOST / ECL_SERVE_PORT / ECL_SERVE_GRPC_PORT where set (the
+ * container image listens on 0.0.0.0:8080 and gRPC on 8081, KServe's convention), else SERVE_DEFAULTS (no gRPC).
+ * The flags still win.
  */
-export function listenDefaults(e: Readonly<Record<string, string | undefined>> = process.env): { host: string; port: number } {
+export function listenDefaults(e: Readonly<Record<string, string | undefined>> = process.env): { host: string; port: number; grpcPort?: number } {
   const host = settings.serveHost(e) ?? SERVE_DEFAULTS.host;
   const raw = settings.servePort(e);
-  if (raw === undefined) return { host, port: SERVE_DEFAULTS.port };
-  const port = Number(raw);
-  if (!/^\s*\d+\s*$/.test(raw) || port > 65535) throw new ServeUsageError(`ECL_SERVE_PORT must be an integer 0..65535, got '${raw}'`);
-  return { host, port };
+  const grpc = settings.serveGrpcPort(e);
+  return {
+    host,
+    port: raw === undefined ? SERVE_DEFAULTS.port : envPort('ECL_SERVE_PORT', raw),
+    ...(grpc === undefined ? {} : { grpcPort: envPort('ECL_SERVE_GRPC_PORT', grpc) }),
+  };
 }
 
 /** The server's options, groups, examples and help epilogue; `cmd` is how the examples start ('$0 serve' in ecl). */
@@ -91,7 +101,12 @@ export const serveOptions = <T>(y: Argv<T>, cmd = '$0', listen = listenDefaults(
     .option('shutdown-timeout', { type: 'number', default: 30, coerce: num('shutdown-timeout', { min: 0, above: true }), describe: 'seconds to drain on SIGTERM before giving up (exit 1)' })
     .option('drain-grace-ms', { type: 'number', default: SERVE_DEFAULTS.drainGraceMs, coerce: num('drain-grace-ms', { min: 0, int: true }), describe: 'on SIGTERM, how long idle keep-alive connections may send a last request (answered 503 + Connection: close) before they are closed' })
     .group(['host', 'port', 'body-limit', 'body-timeout-ms', 'max-connections', 'max-image-pixels', 'max-image-side', 'max-aspect-ratio', 'shutdown-timeout', 'drain-grace-ms'], 'HTTP:')
-    .option('grpc-port', { type: 'number', coerce: num('grpc-port', { min: 0, max: 65535, int: true }), describe: 'also serve the Open Inference Protocol over gRPC on this port (0 = any free port; default: no gRPC)' })
+    .option('grpc-port', {
+      type: 'number',
+      ...(listen.grpcPort === undefined ? {} : { default: listen.grpcPort }),
+      coerce: num('grpc-port', { min: 0, max: 65535, int: true }),
+      describe: 'also serve the Open Inference Protocol over gRPC on this port (0 = any free port; default: $ECL_SERVE_GRPC_PORT, else no gRPC)',
+    })
     .option('grpc-host', { type: 'string', describe: 'address for gRPC (default: --host)' })
     .group(['grpc-port', 'grpc-host'], 'gRPC (KServe v2 / Open Inference Protocol):')
     .option('max-batch', { type: 'number', default: SERVE_DEFAULTS.maxBatch, coerce: num('max-batch', { min: 1, int: true }), describe: 'most images per request and per onnxruntime run' })

@@ -5,8 +5,8 @@
 // app's files. Then SIGTERM with requests in flight: every one is answered 200 and the container exits 0.
 // Skips without podman unless ECL_REQUIRE names it (.ci/run does).
 //
-// Each protocol is its own describe() block on the same image and startContainer(): the gRPC block goes next to
-// the HTTP one.
+// Each protocol is its own describe() block on the same image and startContainer(): HTTP, then gRPC (an independent
+// client built from the proto, tests/helpers/grpc-client.ts) against the checkout's answers.
 import assert from 'node:assert/strict';
 import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
@@ -17,6 +17,8 @@ import { after, before, describe, it } from 'node:test';
 import { ORT_WEB_FILES } from '../../pipeline/deploy/server-files.js';
 import { skipUnless } from '../helpers/require.js';
 import { type ChildServer, REPO_ROOT, type ServeModel, makeServeModel, startChildServer } from '../helpers/serve-helpers.js';
+import { type InferResponse, call, closeClients, connect, floatsLE } from '../helpers/grpc-client.js';
+import sharp from 'sharp';
 
 const IMAGE = 'localhost/ecl-serve:image-test';
 const BUILD = join(REPO_ROOT, 'dist', 'scripts', 'build-image.js');
@@ -45,6 +47,8 @@ const freePort = () =>
 interface Container {
   name: string;
   url: string;
+  /** host:port of its gRPC listener. */
+  grpc: string;
   proc: ChildProcess;
   stderr: () => string;
   /** podman run's exit code: the container's. */
@@ -58,11 +62,11 @@ let seq = 0;
  * `podman run IMAGE [args]` in the foreground, resolved once the server prints its URL. runc and explicit
  * ulimits: podman's default crun and limits fail in some CI sandboxes (this machine's among them).
  */
-function startContainer(opts: { port: number; args?: string[]; env?: Record<string, string> }): Promise<Container> {
+function startContainer(opts: { port: number; grpcPort: number; args?: string[]; env?: Record<string, string> }): Promise<Container> {
   const name = `ecl-image-test-${process.pid}-${seq++}`;
   started.push(name);
   const runtime = existsSync('/usr/bin/runc') ? ['--runtime', 'runc'] : [];
-  const env = { ECL_SERVE_HOST: '127.0.0.1', ECL_SERVE_PORT: String(opts.port), ...opts.env };
+  const env = { ECL_SERVE_HOST: '127.0.0.1', ECL_SERVE_PORT: String(opts.port), ECL_SERVE_GRPC_PORT: String(opts.grpcPort), ...opts.env };
   const proc = spawn(
     'podman',
     ['run', '--rm', '--read-only', '--name', name, ...runtime, '--ulimit', 'nofile=20000:20000', '--ulimit', 'nproc=4096:4096', '--network', 'host', ...Object.entries(env).flatMap(([k, v]) => ['-e', `${k}=${v}`]), IMAGE, ...(opts.args ?? [])],
@@ -79,10 +83,12 @@ function startContainer(opts: { port: number; args?: string[]; env?: Record<stri
     }, 60_000);
     proc.stdout!.on('data', (d: Buffer) => {
       out += d.toString();
-      const m = /listening on (http:\/\/\S+)/.exec(out);
-      if (m) {
+      // Two lines: the URL, then the gRPC address (the image sets ECL_SERVE_GRPC_PORT).
+      const m = /listening on (http:\/\/\S+)\n/.exec(out);
+      const g = /grpc listening on (\S+)\n/.exec(out);
+      if (m && g) {
         clearTimeout(timer);
-        resolve({ name, url: m[1]!, proc, stderr: () => err, exited });
+        resolve({ name, url: m[1]!, grpc: g[1]!, proc, stderr: () => err, exited });
       }
     });
     void exited.then((code) => {
@@ -116,8 +122,8 @@ describe('container image: contents', { skip, timeout: 60_000 }, () => {
     assert.equal(r.status, 0, r.stderr);
     const c = JSON.parse(r.stdout) as { User: string; Env: string[]; ExposedPorts: Record<string, unknown>; Entrypoint: string[]; Cmd: string[]; WorkingDir: string };
     assert.equal(c.User, '1000:1000');
-    assert.ok(c.Env.includes('ECL_SERVE_HOST=0.0.0.0') && c.Env.includes('ECL_SERVE_PORT=8080'), c.Env.join(' '));
-    assert.deepEqual(Object.keys(c.ExposedPorts), ['8080/tcp']);
+    for (const e of ['ECL_SERVE_HOST=0.0.0.0', 'ECL_SERVE_PORT=8080', 'ECL_SERVE_GRPC_PORT=8081']) assert.ok(c.Env.includes(e), `${e} not in ${c.Env.join(' ')}`);
+    assert.deepEqual(Object.keys(c.ExposedPorts).sort(), ['8080/tcp', '8081/tcp']);
     assert.deepEqual(c.Entrypoint, ['/usr/bin/node', '/app/dist/serve/node/main.js']);
     assert.deepEqual(c.Cmd, ['--model', '/mnt/models/model.onnx', '--model-name', 'model']);
   });
@@ -148,7 +154,7 @@ describe('container image: HTTP', { skip, timeout: 120_000 }, () => {
     if (skip) return;
     // The same model and name from the checkout, the reference for every answer.
     checkout = await startChildServer(['--model', model.modelPath, '--model-name', 'model']);
-    box = await startContainer({ port: await freePort() });
+    box = await startContainer({ port: await freePort(), grpcPort: await freePort() });
   });
   after(async () => {
     checkout?.proc.kill('SIGKILL');
@@ -203,12 +209,54 @@ describe('container image: HTTP', { skip, timeout: 120_000 }, () => {
   });
 });
 
+describe('container image: gRPC', { skip, timeout: 120_000 }, () => {
+  let checkout: ChildServer;
+  let box: Container;
+
+  before(async () => {
+    if (skip) return;
+    checkout = await startChildServer(['--model', model.modelPath, '--model-name', 'model', '--grpc-port', '0']);
+    box = await startContainer({ port: await freePort(), grpcPort: await freePort() });
+  });
+  after(async () => {
+    closeClients();
+    checkout?.proc.kill('SIGKILL');
+    if (box) {
+      podman(['kill', '--signal', 'TERM', box.name]);
+      await box.exited;
+    }
+  });
+
+  it('is live and ready, with the same server and model metadata as the checkout', async () => {
+    assert.match(box.grpc, /^127\.0\.0\.1:\d+$/);
+    const [c, ref] = [connect(box.grpc), connect(checkout.grpc!)];
+    assert.deepEqual(await call(c, 'ServerLive', {}), { live: true });
+    assert.deepEqual(await call(c, 'ServerReady', {}), { ready: true });
+    assert.deepEqual(await call(c, 'ModelReady', { name: 'model' }), { ready: true });
+    assert.deepEqual(await call(c, 'ServerMetadata', {}), await call(ref, 'ServerMetadata', {}));
+    assert.deepEqual(await call(c, 'ModelMetadata', { name: 'model' }), await call(ref, 'ModelMetadata', { name: 'model' }));
+  });
+
+  it('ModelInfer (raw_input_contents) on every shipped test image gives the checkout\'s outputs, bit for bit', async () => {
+    const pngs = readdirSync(SAMPLES).filter((f) => f.endsWith('.png'));
+    const pixels = Buffer.concat(await Promise.all(pngs.map((f) => sharp(join(SAMPLES, f)).greyscale().raw().toBuffer())));
+    assert.equal(pixels.length, pngs.length * 28 * 28);
+    const req = { model_name: 'model', id: 'img', inputs: [{ name: 'pixels', datatype: 'UINT8', shape: [pngs.length, 28, 28, 1] }], raw_input_contents: [pixels] };
+    const [a, b] = [await call<InferResponse>(connect(box.grpc), 'ModelInfer', req), await call<InferResponse>(connect(checkout.grpc!), 'ModelInfer', req)];
+    assert.equal(a.id, 'img');
+    assert.deepEqual(a.outputs, b.outputs);
+    assert.equal(a.raw_output_contents.length, b.raw_output_contents.length);
+    a.raw_output_contents.forEach((buf, i) => assert.deepEqual(floatsLE(buf), floatsLE(b.raw_output_contents[i]!), a.outputs[i]!.name));
+  });
+});
+
 describe('container image: SIGTERM', { skip, timeout: 120_000 }, () => {
-  it('drains in-flight requests (all 200) and exits 0; --port wins over ECL_SERVE_PORT', async () => {
+  it('drains in-flight requests (REST all 200, gRPC all answered) and exits 0; --port wins over ECL_SERVE_PORT', async () => {
     const [envPort, flagPort] = [await freePort(), await freePort()];
     // A batch that never fills and a long delay keep every request queued until the signal.
     const box = await startContainer({
       port: envPort,
+      grpcPort: await freePort(),
       args: ['--model', '/mnt/models/model.onnx', '--model-name', 'model', '--port', String(flagPort), '--max-batch', '64', '--max-delay-ms', '8000', '--max-queue', '100'],
     });
     assert.equal(box.url, `http://127.0.0.1:${flagPort}`);
@@ -218,10 +266,16 @@ describe('container image: SIGTERM', { skip, timeout: 120_000 }, () => {
     const pending = Array.from({ length: n }, (_, i) =>
       fetch(`${box.url}/v2/models/model/infer`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: body(i) }).then(async (r) => ({ status: r.status, id: ((await r.json()) as { id?: string }).id })),
     );
-    for (let depth = 0; depth < n; ) {
+    // And gRPC calls, queued in the same batcher.
+    const g = 6;
+    const grpcClient = connect(box.grpc);
+    const grpcPending = Array.from({ length: g }, (_, i) =>
+      call<InferResponse>(grpcClient, 'ModelInfer', { model_name: 'model', id: `g${i}`, inputs: [{ name: 'pixels', datatype: 'UINT8', shape: [1, 28, 28, 1] }], raw_input_contents: [Buffer.alloc(784, i)] }),
+    );
+    for (let depth = 0; depth < n + g; ) {
       const m = await (await fetch(`${box.url}/metrics`)).text();
-      depth = Number(/^ecl_inference_queue_depth (\S+)$/m.exec(m)?.[1] ?? 0);
-      if (depth < n) await new Promise((r) => setTimeout(r, 20));
+      depth = Number(/^ecl_inference_queue_depth\{[^}]*\} (\S+)$/m.exec(m)?.[1] ?? 0);
+      if (depth < n + g) await new Promise((r) => setTimeout(r, 20));
     }
     const kill = podman(['kill', '--signal', 'TERM', box.name]);
     assert.equal(kill.status, 0, kill.stderr);
@@ -234,6 +288,11 @@ describe('container image: SIGTERM', { skip, timeout: 120_000 }, () => {
       results.map((r) => r.id),
       Array.from({ length: n }, (_, i) => `r${i}`),
     );
+    assert.deepEqual(
+      (await Promise.all(grpcPending)).map((r) => r.id),
+      Array.from({ length: g }, (_, i) => `g${i}`),
+    );
+    closeClients();
     // Exit 0 = drained before --shutdown-timeout (the server exits 1 when the drain limit passes).
     assert.equal(await box.exited, 0, box.stderr());
     assert.match(box.stderr(), /SIGTERM: draining[\s\S]*drained, bye/);

@@ -10,60 +10,15 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import * as grpc from '@grpc/grpc-js';
-import * as protoLoader from '@grpc/proto-loader';
 import sharp from 'sharp';
 import { type RunningServer, startServer } from '../../serve/node/server.js';
 import { type ChildServer, REPO_ROOT, type ServeModel, makeServeModel, startChildServer } from '../helpers/serve-helpers.js';
+import { type GrpcClient as Client, type InferResponse, assertStatus, call, closeClients, connect, floatsLE } from '../helpers/grpc-client.js';
 
 const MODEL = 'fmnist-grpc';
 const MAX_BATCH = 8;
 const BODY_LIMIT = 1 << 20;
 const IMG = 28 * 28;
-
-// The client: longs as strings (the server uses numbers), camel-case off, so the field names are the proto's.
-const PROTO = join(REPO_ROOT, 'serve', 'node', 'proto', 'grpc_predict_v2.proto');
-const definition = protoLoader.loadSync(PROTO, { keepCase: true, longs: String, enums: String, defaults: true, oneofs: true });
-const Service = (grpc.loadPackageDefinition(definition) as unknown as { inference: { GRPCInferenceService: grpc.ServiceClientConstructor } }).inference.GRPCInferenceService;
-
-type Client = grpc.Client & Record<string, unknown>;
-const clients: grpc.Client[] = [];
-function connect(address: string): Client {
-  const c = new Service(address, grpc.credentials.createInsecure(), { 'grpc.max_send_message_length': -1 }) as unknown as Client;
-  clients.push(c);
-  return c;
-}
-type Unary = (req: unknown, meta: grpc.Metadata, opts: grpc.CallOptions, cb: (err: grpc.ServiceError | null, res: unknown) => void) => void;
-/** A unary call; the deadline turns a call the server never answers into a failure (DEADLINE_EXCEEDED) instead of a hung test. */
-const call = <T = Record<string, unknown>>(c: Client, method: string, req: unknown): Promise<T> =>
-  new Promise((resolve, reject) =>
-    (c[method] as unknown as Unary).call(c, req, new grpc.Metadata(), { deadline: Date.now() + 20_000 }, (err, res) => (err ? reject(err) : resolve(res as T))),
-  );
-
-/** The call fails with this status code and a message matching `details`. */
-async function assertStatus(p: Promise<unknown>, code: grpc.status, details: RegExp): Promise<void> {
-  await assert.rejects(p, (e: grpc.ServiceError) => {
-    assert.equal(e.code, code, `expected ${grpc.status[code]}, got ${grpc.status[e.code]}: ${e.details}`);
-    assert.match(e.details, details);
-    return true;
-  });
-}
-
-interface OutTensor {
-  name: string;
-  datatype: string;
-  shape: string[];
-  contents: { fp32_contents: number[] } | null;
-}
-interface InferResponse {
-  model_name: string;
-  model_version: string;
-  id: string;
-  parameters: Record<string, { string_param?: string; int64_param?: string }>;
-  outputs: OutTensor[];
-  raw_output_contents: Buffer[];
-}
-
-const floatsLE = (b: Buffer) => Array.from({ length: b.length / 4 }, (_, i) => b.readFloatLE(i * 4));
 
 function assertClose(got: readonly number[], want: readonly number[], what: string) {
   assert.equal(got.length, want.length, `${what}: length`);
@@ -117,7 +72,7 @@ before(async () => {
 });
 
 after(async () => {
-  for (const c of clients) c.close();
+  closeClients();
   await srv?.close();
   rmSync(root, { recursive: true, force: true });
 });

@@ -109,7 +109,7 @@ test('settings: every variable names the stages that read it; each stage lists i
   assert.ok(!names('train').includes('ECL_ONNX_PYTHON'));
   assert.ok(names('export').includes('ECL_ONNX_PYTHON'));
   assert.ok(names('parity').includes('ECL_CHROMIUM'));
-  assert.deepEqual(names('serve'), ['ECL_SERVE_HOST', 'ECL_SERVE_PORT', 'ECL_DEBUG']);
+  assert.deepEqual(names('serve'), ['ECL_SERVE_HOST', 'ECL_SERVE_PORT', 'ECL_SERVE_GRPC_PORT', 'ECL_DEBUG']);
   assert.equal(names().length, SETTINGS.length);
 });
 
