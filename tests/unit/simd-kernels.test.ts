@@ -93,8 +93,8 @@ describe('wasm SIMD kernels', () => {
       const yShape = await on('cpu', () => tf.conv2d(T(x) as tf.Tensor4D, tf.zeros([k, k, shape[3]!, cout]) as tf.Tensor4D, s, pad));
       const dy = rand(yShape[0]!.shape, 4);
       const want = await on('cpu', () => filterGrad(T(x), T(dy), k, s, pad));
-      // 3x3 stride 1 with Cin % 4 == 0: the Winograd filter gradient (winograd.c); else the direct one.
-      const kernel = k === 3 && s === 1 && shape[3]! % 4 === 0 ? 'winograd_filter_grad' : 'filter_grad';
+      // 3x3 stride 1 with Cin % 4 == 0: the Winograd F(4x4, 3x3) filter gradient (winograd43.c); else the direct one.
+      const kernel = k === 3 && s === 1 && shape[3]! % 4 === 0 ? 'winograd43_filter_grad' : 'filter_grad';
       const before = pool.calls.get(kernel) ?? 0;
       const got = await on('wasm', () => filterGrad(T(x), T(dy), k, s, pad));
       assert.equal(pool.calls.get(kernel), before + 1, `${kernel} ran once`);
