@@ -137,6 +137,29 @@ describe('wasm SIMD kernels', () => {
     });
   }
 
+  // Strides > 1 with Cin % 8 == 0: the input gradient runs the direct transposed conv (conv_transpose.c).
+  const transposeCases: [number[], number, number, number, 'same' | 'valid'][] = [
+    [[2, 16, 16, 16], 3, 32, 2, 'same'], // ResNet's downsampling conv (pad 0 before, 1 after)
+    [[2, 9, 11, 8], 3, 16, 2, 'same'], // odd sizes: pad 1 on each side, last column class shorter
+    [[2, 10, 9, 16], 3, 8, 2, 'valid'], // rows/columns of x no output reads get zeros
+    [[1, 11, 13, 8], 5, 8, 3, 'same'], // stride 3, three residue classes
+    [[2, 8, 8, 16], 1, 32, 2, 'same'], // 1x1 projection shortcut: odd rows and columns are zero
+    [[1, 9, 14, 24], 4, 16, 2, 'same'], // even filter: asymmetric padding
+  ];
+  for (const [shape, k, cout, s, pad] of transposeCases) {
+    test(`input gradient x${JSON.stringify(shape)} k${k} cout${cout} s${s} ${pad}: direct transposed-conv kernel runs and matches cpu`, async () => {
+      const pool = simdPool((tf.backend() as unknown as { wasm: unknown }).wasm, 2)!;
+      const x = rand(shape, 12);
+      const w = rand([k, k, shape[3]!, cout], 13, 0.5);
+      const g = () => tf.grad((a: tf.Tensor) => tf.sum(tf.sin(tf.conv2d(a as tf.Tensor4D, T(w) as tf.Tensor4D, s, pad))))(T(x));
+      const want = await on('cpu', g);
+      const before = pool.calls.get('conv_transpose') ?? 0;
+      const got = await on('wasm', g);
+      assert.equal(pool.calls.get('conv_transpose'), before + 1, 'conv_transpose ran once');
+      assertClose(got[0]!, want[0]!, 'dx');
+    });
+  }
+
   test('training-mode BatchNorm runs the fused SIMD kernels and matches the composite path on cpu', async () => {
     const pool = simdPool((tf.backend() as unknown as { wasm: unknown }).wasm, 2)!;
     const x = rand([6, 9, 9, 32], 8, 2, 0.5);
