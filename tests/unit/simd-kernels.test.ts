@@ -160,6 +160,37 @@ describe('wasm SIMD kernels', () => {
     });
   }
 
+  for (const shape of [[3, 7, 9, 16], [5, 3], [40000]]) {
+    test(`ReLU gradient ${JSON.stringify(shape)}: the fused kernel runs and equals dy * step(x)`, async () => {
+      const pool = simdPool((tf.backend() as unknown as { wasm: unknown }).wasm, 2)!;
+      const x = rand(shape, 14);
+      x.data[0] = 0; // step(0) = 0: no gradient at 0
+      const dy = rand(shape, 15);
+      const g = () => tf.grad((a: tf.Tensor) => tf.sum(tf.mul(tf.relu(a), T(dy))))(T(x));
+      const want = await on('cpu', g);
+      const before = pool.calls.get('relu_grad') ?? 0;
+      const got = await on('wasm', g);
+      assert.equal(pool.calls.get('relu_grad'), before + 1, 'relu_grad ran once');
+      // A select, not arithmetic: the same values (0 where tfjs's dy * 0 gives -0).
+      assert.deepEqual(Array.from(got[0]!.data, (v) => v + 0), Array.from(want[0]!.data, (v) => v + 0));
+    });
+  }
+
+  test('tf.batchNorm (per-channel affine map) runs the SIMD kernel and matches cpu; C % 4 != 0 takes XNNPACK', async () => {
+    const pool = simdPool((tf.backend() as unknown as { wasm: unknown }).wasm, 2)!;
+    for (const [shape, calls] of [[[4, 5, 7, 12], 1], [[3, 5, 6], 0]] as const) {
+      const C = shape[shape.length - 1]!;
+      const x = rand([...shape], 16, 3, 1);
+      const [m, v, o, sc] = [rand([C], 17), rand([C], 18, 0.5, 1), rand([C], 19), rand([C], 20)];
+      const f = () => tf.batchNorm(T(x), T(m) as tf.Tensor1D, T(v) as tf.Tensor1D, T(o) as tf.Tensor1D, T(sc) as tf.Tensor1D, 1e-3);
+      const want = await on('cpu', f);
+      const before = pool.calls.get('channel_affine') ?? 0;
+      const got = await on('wasm', f);
+      assert.equal(pool.calls.get('channel_affine') ?? 0, before + calls, `channel_affine ran ${calls} time(s) for ${JSON.stringify(shape)}`);
+      assertClose(got[0]!, want[0]!, 'y');
+    }
+  });
+
   test('training-mode BatchNorm runs the fused SIMD kernels and matches the composite path on cpu', async () => {
     const pool = simdPool((tf.backend() as unknown as { wasm: unknown }).wasm, 2)!;
     const x = rand([6, 9, 9, 32], 8, 2, 0.5);
