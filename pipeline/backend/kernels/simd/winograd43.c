@@ -60,17 +60,25 @@ __attribute__((export_name("winograd43_filter"))) void winograd43_filter(const f
   }
 }
 
-/* B^T d B on 4 channels of the 6x6 patch at (r0, c0) (zeros outside x) into V[xi * vStride]. */
+/* B^T d B on 4 channels of the 6x6 patch at (r0, c0) (zeros outside x) into V[xi * vStride]. Column by column,
+ * so that only 6 loaded vectors are live at a time; interior patches skip the 36 bounds checks. */
 static inline void input_tile(const float *x, int H, int W, int C, int n, int r0, int c0, int c, float *V, int vStride) {
   v128_t t[6][6];
+  const int inside = r0 >= 0 && r0 + 6 <= H && c0 >= 0 && c0 + 6 <= W;
+  const float *p = x + ((n * H + r0) * W + c0) * C + c;
   _Pragma("clang loop unroll(full)")
   for (int k = 0; k < 6; k++) {
     const int col = c0 + k;
     v128_t d[6];
-    _Pragma("clang loop unroll(full)")
-    for (int r = 0; r < 6; r++) {
-      const int row = r0 + r;
-      d[r] = (row >= 0 && row < H && col >= 0 && col < W) ? wasm_v128_load(x + ((n * H + row) * W + col) * C + c) : K(0.f);
+    if (inside) {
+      _Pragma("clang loop unroll(full)")
+      for (int r = 0; r < 6; r++) d[r] = wasm_v128_load(p + (r * W + k) * C);
+    } else {
+      _Pragma("clang loop unroll(full)")
+      for (int r = 0; r < 6; r++) {
+        const int row = r0 + r;
+        d[r] = (row >= 0 && row < H && col >= 0 && col < W) ? wasm_v128_load(x + ((n * H + row) * W + col) * C + c) : K(0.f);
+      }
     }
     v128_t r6[6];
     BT6(d[0], d[1], d[2], d[3], d[4], d[5], r6)
