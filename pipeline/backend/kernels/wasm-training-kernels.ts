@@ -4,10 +4,10 @@
 // worker threads by pipeline/backend/kernels/simd-pool.ts) for float32 NHWC with Cout % 8 == 0:
 //  - Conv2D: Winograd F(4x4, 3x3) for 3x3 stride 1 with Cin % 4 == 0, else a direct kernel (4 pixels x 8
 //    channels of accumulators; no im2col, no weight packing). 2.5-3.5x XNNPACK's conv on ResNet-32 layers.
-//  - Conv2DBackpropFilter (missing in stock wasm): Winograd F(2x2, 3x3) for 3x3 stride 1, else a direct kernel that
+//  - Conv2DBackpropFilter (missing in stock wasm): Winograd F(4x4, 3x3) for 3x3 stride 1, else a direct kernel that
 //    streams x and dy once per block of rows with a 4x8 accumulator tile per (tap, channels) unit.
-//  - Conv2DBackpropInput: a sub-pixel ("phase") decomposition of the transposed conv (below) whose one
-//    stride-1 conv runs on the kernels above.
+//  - Conv2DBackpropInput: strides > 1 as a direct transposed conv (only the taps that reach each pixel);
+//    stride 1 as the conv with the flipped filter, on the kernels above (the phase decomposition's s = 1 case).
 //  - BatchNorm statistics and gradient (wasm-batchnorm-kernels.ts), the per-channel affine map (FusedBatchNorm)
 //    and the ReLU gradient (wasm-elementwise-kernels.ts).
 // ECL_WASM_SIMD_KERNELS=0, other dtypes or channel counts take XNNPACK routes instead:
