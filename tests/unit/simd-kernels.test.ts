@@ -93,8 +93,8 @@ describe('wasm SIMD kernels', () => {
       const yShape = await on('cpu', () => tf.conv2d(T(x) as tf.Tensor4D, tf.zeros([k, k, shape[3]!, cout]) as tf.Tensor4D, s, pad));
       const dy = rand(yShape[0]!.shape, 4);
       const want = await on('cpu', () => filterGrad(T(x), T(dy), k, s, pad));
-      // 3x3 stride 1 with Cin % 4 == 0: the Winograd filter gradient (winograd.c); else the direct one.
-      const kernel = k === 3 && s === 1 && shape[3]! % 4 === 0 ? 'winograd_filter_grad' : 'filter_grad';
+      // 3x3 stride 1 with Cin % 4 == 0: the Winograd F(4x4, 3x3) filter gradient (winograd43.c); else the direct one.
+      const kernel = k === 3 && s === 1 && shape[3]! % 4 === 0 ? 'winograd43_filter_grad' : 'filter_grad';
       const before = pool.calls.get(kernel) ?? 0;
       const got = await on('wasm', () => filterGrad(T(x), T(dy), k, s, pad));
       assert.equal(pool.calls.get(kernel), before + 1, `${kernel} ran once`);
@@ -136,6 +136,60 @@ describe('wasm SIMD kernels', () => {
       assertClose(gg[1]!, gw[1]!, 'dw');
     });
   }
+
+  // Strides > 1 with Cin % 8 == 0: the input gradient runs the direct transposed conv (conv_transpose.c).
+  const transposeCases: [number[], number, number, number, 'same' | 'valid'][] = [
+    [[2, 16, 16, 16], 3, 32, 2, 'same'], // ResNet's downsampling conv (pad 0 before, 1 after)
+    [[2, 9, 11, 8], 3, 16, 2, 'same'], // odd sizes: pad 1 on each side, last column class shorter
+    [[2, 10, 9, 16], 3, 8, 2, 'valid'], // rows/columns of x no output reads get zeros
+    [[1, 11, 13, 8], 5, 8, 3, 'same'], // stride 3, three residue classes
+    [[2, 8, 8, 16], 1, 32, 2, 'same'], // 1x1 projection shortcut: odd rows and columns are zero
+    [[1, 9, 14, 24], 4, 16, 2, 'same'], // even filter: asymmetric padding
+  ];
+  for (const [shape, k, cout, s, pad] of transposeCases) {
+    test(`input gradient x${JSON.stringify(shape)} k${k} cout${cout} s${s} ${pad}: direct transposed-conv kernel runs and matches cpu`, async () => {
+      const pool = simdPool((tf.backend() as unknown as { wasm: unknown }).wasm, 2)!;
+      const x = rand(shape, 12);
+      const w = rand([k, k, shape[3]!, cout], 13, 0.5);
+      const g = () => tf.grad((a: tf.Tensor) => tf.sum(tf.sin(tf.conv2d(a as tf.Tensor4D, T(w) as tf.Tensor4D, s, pad))))(T(x));
+      const want = await on('cpu', g);
+      const before = pool.calls.get('conv_transpose') ?? 0;
+      const got = await on('wasm', g);
+      assert.equal(pool.calls.get('conv_transpose'), before + 1, 'conv_transpose ran once');
+      assertClose(got[0]!, want[0]!, 'dx');
+    });
+  }
+
+  for (const shape of [[3, 7, 9, 16], [5, 3], [40000]]) {
+    test(`ReLU gradient ${JSON.stringify(shape)}: the fused kernel runs and equals dy * step(x)`, async () => {
+      const pool = simdPool((tf.backend() as unknown as { wasm: unknown }).wasm, 2)!;
+      const x = rand(shape, 14);
+      x.data[0] = 0; // step(0) = 0: no gradient at 0
+      const dy = rand(shape, 15);
+      const g = () => tf.grad((a: tf.Tensor) => tf.sum(tf.mul(tf.relu(a), T(dy))))(T(x));
+      const want = await on('cpu', g);
+      const before = pool.calls.get('relu_grad') ?? 0;
+      const got = await on('wasm', g);
+      assert.equal(pool.calls.get('relu_grad'), before + 1, 'relu_grad ran once');
+      // A select, not arithmetic: the same values (0 where tfjs's dy * 0 gives -0).
+      assert.deepEqual(Array.from(got[0]!.data, (v) => v + 0), Array.from(want[0]!.data, (v) => v + 0));
+    });
+  }
+
+  test('tf.batchNorm (per-channel affine map) runs the SIMD kernel and matches cpu; C % 4 != 0 takes XNNPACK', async () => {
+    const pool = simdPool((tf.backend() as unknown as { wasm: unknown }).wasm, 2)!;
+    for (const [shape, calls] of [[[4, 5, 7, 12], 1], [[3, 5, 6], 0]] as const) {
+      const C = shape[shape.length - 1]!;
+      const x = rand([...shape], 16, 3, 1);
+      const [m, v, o, sc] = [rand([C], 17), rand([C], 18, 0.5, 1), rand([C], 19), rand([C], 20)];
+      const f = () => tf.batchNorm(T(x), T(m) as tf.Tensor1D, T(v) as tf.Tensor1D, T(o) as tf.Tensor1D, T(sc) as tf.Tensor1D, 1e-3);
+      const want = await on('cpu', f);
+      const before = pool.calls.get('channel_affine') ?? 0;
+      const got = await on('wasm', f);
+      assert.equal(pool.calls.get('channel_affine') ?? 0, before + calls, `channel_affine ran ${calls} time(s) for ${JSON.stringify(shape)}`);
+      assertClose(got[0]!, want[0]!, 'y');
+    }
+  });
 
   test('training-mode BatchNorm runs the fused SIMD kernels and matches the composite path on cpu', async () => {
     const pool = simdPool((tf.backend() as unknown as { wasm: unknown }).wasm, 2)!;

@@ -1,7 +1,13 @@
-// Conv2DBackpropInput for tfjs-backend-wasm: the transposed conv as a sub-pixel ("phase") decomposition, one
-// stride-1 conv (wasm-conv-forward-kernel.ts: SIMD or XNNPACK) followed by a depth-to-space crop
-// (wasm-layout-kernels.ts). Falls back to the stock kernel where the plan does not apply. Split out of
-// wasm-training-kernels.ts.
+// Conv2DBackpropInput for tfjs-backend-wasm. Strides > 1 on the SIMD kernels (float32, Cin % 8 == 0): the
+// transposed conv computed directly (simd/conv_transpose.c). Otherwise a sub-pixel ("phase") decomposition, one
+// stride-1 conv (wasm-conv-forward-kernel.ts: Winograd, the direct SIMD kernel or XNNPACK) followed, for strides
+// > 1, by a depth-to-space crop (wasm-layout-kernels.ts). Falls back to the stock kernel where neither applies.
+// Split out of wasm-training-kernels.ts.
+import * as tf from '@tensorflow/tfjs-core';
+import { getThreadsCount } from '@tensorflow/tfjs-backend-wasm';
+import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
+import { simdPool } from './simd-pool.js';
+import { f32, heapOffset } from './wasm-heap.js';
 import { checkNHWC, convInfo, stock, type KernelArgs, type TI } from './wasm-kernel-support.js';
 import { conv } from './wasm-conv-forward-kernel.js';
 import { depthToSpaceCrop } from './wasm-layout-kernels.js';
@@ -45,6 +51,10 @@ export function conv2DBackpropInput(args: KernelArgs): TI {
   const inputShape = attrs.inputShape as [number, number, number, number];
   const info = convInfo(inputShape, filter.shape, attrs);
   const { batchSize: n, inHeight: H, inWidth: W, inChannels: cin, outChannels: cout, outHeight: ho, outWidth: wo, filterHeight: kh, filterWidth: kw } = info;
+  if (info.strideHeight === info.strideWidth && info.strideHeight > 1) {
+    const r = directTransposedConv(backend, dy, filter, info);
+    if (r) return r;
+  }
   const ph = planAxis(info.strideHeight, kh, info.padInfo.top, H, ho);
   const pw = planAxis(info.strideWidth, kw, info.padInfo.left, W, wo);
   if (!ph || !pw || ph.s !== pw.s) return stock(STOCK_BACKPROP_INPUT)(args) as TI;
@@ -86,4 +96,34 @@ export function conv2DBackpropInput(args: KernelArgs): TI {
     r = c;
   }
   return r;
+}
+
+/**
+ * Strided input gradient on simd/conv_transpose.c: every dx pixel sums only the taps that reach it (a 3x3
+ * stride-2 layer: 9 per 2x2 pixels, where the phase decomposition multiplied 16, and no interleaving pass).
+ * Null where it does not apply (dtype, Cin % 8, SIMD kernels off).
+ */
+function directTransposedConv(backend: BackendWasm, dy: TI, filter: TI, info: tf.backend_util.Conv2DInfo): TI | null {
+  const { batchSize: n, inHeight: H, inWidth: W, inChannels: cin, outChannels: cout, outHeight: ho, outWidth: wo, filterHeight: kh, filterWidth: kw } = info;
+  if (dy.dtype !== 'float32' || filter.dtype !== 'float32' || cin % 8 !== 0) return null;
+  const pool = simdPool(backend.wasm, getThreadsCount());
+  if (!pool) return null;
+  // wt[i, j, co, ci] = w[i, j, ci, co]: the kernel's 8 accumulated channels are input channels.
+  const wt = backend.makeOutput([kh, kw, cout, cin], 'float32');
+  {
+    const wv = f32(backend, filter);
+    const tv = f32(backend, wt);
+    for (let tap = 0; tap < kh * kw; tap++) {
+      const base = tap * cin * cout;
+      for (let ci = 0; ci < cin; ci++) for (let co = 0; co < cout; co++) tv[base + co * cin + ci] = wv[base + ci * cout + co]!;
+    }
+  }
+  // Taps outside dy read zeros from here (Cout floats).
+  const zeros = backend.makeOutput([cout], 'float32');
+  f32(backend, zeros).fill(0);
+  const out = backend.makeOutput([n, H, W, cin], 'float32');
+  pool.run('conv_transpose', [heapOffset(backend, dy), heapOffset(backend, wt), heapOffset(backend, out), heapOffset(backend, zeros), H, W, cin, ho, wo, cout, kh, kw, info.strideHeight, info.padInfo.top, info.padInfo.left], n * H);
+  backend.disposeData(wt.dataId);
+  backend.disposeData(zeros.dataId);
+  return out;
 }

@@ -1,9 +1,12 @@
-// FusedBatchNorm (tf.batchNorm, the per-channel affine map) for tfjs-backend-wasm, as XNNPACK 1x1 depthwise
+// FusedBatchNorm (tf.batchNorm, the per-channel affine map) for tfjs-backend-wasm: one threaded SIMD pass
+// (simd/elementwise.c channel_affine) where the SIMD kernels are on and C % 4 == 0, else XNNPACK 1x1 depthwise
 // convs. Not to be confused with wasm-batchnorm-kernels.ts (the fused training-mode BN_STATS / BN_GRAD kernels).
 // Split out of wasm-training-kernels.ts.
 import * as tf from '@tensorflow/tfjs-core';
 import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
-import { f32 } from './wasm-heap.js';
+import { getThreadsCount } from '@tensorflow/tfjs-backend-wasm';
+import { simdPool } from './simd-pool.js';
+import { f32, heapOffset } from './wasm-heap.js';
 import { call, stock, type Attrs, type KernelArgs, type TI } from './wasm-kernel-support.js';
 
 // ---------------------------------------------------------------------------------------------
@@ -53,6 +56,19 @@ export function fusedBatchNorm(args: KernelArgs): TI {
   if (!m || !v || !off || !sc) return stock(tf.FusedBatchNorm)(args) as TI;
   const s = new Float64Array(c);
   for (let i = 0; i < c; i++) s[i] = Math.fround(sc[i]! * Math.fround(1 / Math.sqrt(Math.fround(v[i]! + eps))));
+  const pool = c % 4 === 0 ? simdPool(backend.wasm, getThreadsCount()) : null;
+  if (pool) {
+    // y = (x - m) * s + t: the same operations, in the same order, as the two depthwise passes below.
+    const coef = backend.makeOutput([3 * c], 'float32');
+    const k = f32(backend, coef);
+    k.set(s, 0);
+    k.set(off, c);
+    k.set(m, 2 * c);
+    const out = backend.makeOutput(x.shape, 'float32');
+    pool.run('channel_affine', [heapOffset(backend, x), heapOffset(backend, coef), heapOffset(backend, out), c], tf.util.sizeFromShape(x.shape) / c);
+    backend.disposeData(coef.dataId);
+    return out;
+  }
   let cur = x;
   if (m.some((e) => e !== 0)) {
     cur = depthwiseAffine(backend, x, new Float64Array(c).fill(1), m.map((e) => -e));

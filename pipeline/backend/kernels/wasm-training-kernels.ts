@@ -4,11 +4,12 @@
 // worker threads by pipeline/backend/kernels/simd-pool.ts) for float32 NHWC with Cout % 8 == 0:
 //  - Conv2D: Winograd F(4x4, 3x3) for 3x3 stride 1 with Cin % 4 == 0, else a direct kernel (4 pixels x 8
 //    channels of accumulators; no im2col, no weight packing). 2.5-3.5x XNNPACK's conv on ResNet-32 layers.
-//  - Conv2DBackpropFilter (missing in stock wasm): Winograd F(2x2, 3x3) for 3x3 stride 1, else a direct kernel that
+//  - Conv2DBackpropFilter (missing in stock wasm): Winograd F(4x4, 3x3) for 3x3 stride 1, else a direct kernel that
 //    streams x and dy once per block of rows with a 4x8 accumulator tile per (tap, channels) unit.
-//  - Conv2DBackpropInput: a sub-pixel ("phase") decomposition of the transposed conv (below) whose one
-//    stride-1 conv runs on the kernels above.
-//  - BatchNorm statistics and gradient (wasm-batchnorm-kernels.ts).
+//  - Conv2DBackpropInput: strides > 1 as a direct transposed conv (only the taps that reach each pixel);
+//    stride 1 as the conv with the flipped filter, on the kernels above (the phase decomposition's s = 1 case).
+//  - BatchNorm statistics and gradient (wasm-batchnorm-kernels.ts), the per-channel affine map (FusedBatchNorm)
+//    and the ReLU gradient (wasm-elementwise-kernels.ts).
 // ECL_WASM_SIMD_KERNELS=0, other dtypes or channel counts take XNNPACK routes instead:
 //  - Conv2DBackpropFilter as ONE XNNPACK call: a forward conv on transposed tensors x^T [Cin,H,W,N] (*)
 //    dy^T [Ho,Wo,N,Cout] with dilation = the forward stride (input channels act as the batch, the batch as
@@ -35,6 +36,7 @@
 //   wasm-fused-batchnorm-kernel.ts   FusedBatchNorm
 //   wasm-maxpool-grad-kernel.ts      MaxPoolGrad
 //   wasm-batchnorm-kernels.ts        BN_STATS, BN_GRAD
+//   wasm-elementwise-kernels.ts      EclReluGrad (ReLU's gradient: relu-gradient.ts)
 import * as tf from '@tensorflow/tfjs-core';
 // Loads the wasm backend and its stock kernels (also imported by the kernel modules; first here, as before the split).
 import '@tensorflow/tfjs-backend-wasm';
@@ -49,6 +51,8 @@ import { batchMatMul, cast, identity, tile } from './wasm-layout-kernels.js';
 import { mean, sum } from './wasm-reduction-kernels.js';
 import { fusedBatchNorm } from './wasm-fused-batchnorm-kernel.js';
 import { maxPoolGrad } from './wasm-maxpool-grad-kernel.js';
+import { reluGrad } from './wasm-elementwise-kernels.js';
+import { registerReluGradient, RELU_GRAD } from './relu-gradient.js';
 
 interface Replacement {
   kernelName: string;
@@ -83,12 +87,16 @@ export function registerWasmTrainingKernels(): string[] {
   const existing = tf.getKernel(tf.Conv2DBackpropFilter, BACKEND);
   if (existing && (existing.kernelFunc as { [MARK]?: boolean })[MARK]) return (registered = replacements.map((r) => r.kernelName));
   // Kernels we call into; capture them before replacing any (the ones stock wasm lacks have nothing to capture).
-  const added = new Set<string>([tf.Conv2DBackpropFilter, BN_STATS, BN_GRAD]);
+  const added = new Set<string>([tf.Conv2DBackpropFilter, BN_STATS, BN_GRAD, RELU_GRAD]);
   for (const name of [tf.Conv2D, tf.Transpose, tf.Slice, tf.FusedDepthwiseConv2D, tf.AvgPool, ...replacements.map((r) => r.kernelName)]) {
     if (!added.has(name)) stock(name);
   }
   // The fused BatchNorm kernels only with the SIMD kernels on: ECL_WASM_SIMD_KERNELS=0 keeps the composite path.
-  const all = simdKernelsWanted() ? [...replacements, { kernelName: BN_STATS, kernelFunc: batchNormStats }, { kernelName: BN_GRAD, kernelFunc: batchNormGrad }] : replacements;
+  const all = simdKernelsWanted()
+    ? [...replacements, { kernelName: BN_STATS, kernelFunc: batchNormStats }, { kernelName: BN_GRAD, kernelFunc: batchNormGrad }, { kernelName: RELU_GRAD, kernelFunc: reluGrad }]
+    : replacements;
+  // ReLU's gradient uses EclReluGrad where the active backend has it (it falls back to dy * step(x) elsewhere).
+  registerReluGradient();
   const names: string[] = [];
   for (const r of all) {
     const old = tf.getKernel(r.kernelName, BACKEND);

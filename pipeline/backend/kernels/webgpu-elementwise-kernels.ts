@@ -1,9 +1,13 @@
 // One-dispatch elementwise kernels for tfjs-backend-webgpu: EclLinearCombination (a*x + b*y + c*z; the SGD and
-// running-statistics updates when they cannot run in place) and EclReluGrad, with the ReLU gradient that uses it.
+// running-statistics updates when they cannot run in place) and EclReluGrad (the ReLU gradient that uses it is in
+// relu-gradient.ts).
 // Split out of webgpu-training-kernels.ts.
 import * as tf from '@tensorflow/tfjs-core';
 import { LINEAR_COMBINATION } from '../../train/optim.js';
 import { ElementwiseProgram, type KernelArgs } from './webgpu-kernel-support.js';
+import { registerReluGradient, RELU_GRAD } from './relu-gradient.js';
+
+export { registerReluGradient, RELU_GRAD };
 
 /** out = a*x + b*y + c*z (z optional): the SGD and running-statistics updates in one dispatch. */
 class LinearCombinationProgram extends ElementwiseProgram {
@@ -61,23 +65,7 @@ class ReluGradProgram extends ElementwiseProgram {
   }
 }
 
-export const RELU_GRAD = 'EclReluGrad';
-
 export function reluGrad(args: KernelArgs): tf.TensorInfo {
   const { dy, x } = args.inputs as Record<string, tf.TensorInfo>;
   return args.backend.runWebGPUProgram(new ReluGradProgram(x!.shape), [dy!, x!], 'float32', []);
-}
-
-/** ReLU's gradient through EclReluGrad where the backend has it (same values as tfjs's dy * step(x)). */
-export function registerReluGradient(): void {
-  tf.registerGradient({
-    kernelName: tf.Relu,
-    inputsToSave: ['x'],
-    gradFunc: (dy, saved) => {
-      const [x] = saved as [tf.Tensor];
-      const d = dy as tf.Tensor;
-      if (x.dtype === 'float32' && tf.getKernel(RELU_GRAD, tf.getBackend())) return { x: () => tf.engine().runKernel(RELU_GRAD, { dy: d, x }, {}) as tf.Tensor };
-      return { x: () => tf.mul(d, tf.cast(tf.step(x), 'float32')) };
-    },
-  });
 }
