@@ -152,7 +152,7 @@ export async function train(cfg: TrainConfig, opts: TrainOptions = {}): Promise<
   writeFileAtomic(files.config, JSON.stringify(cfg, null, 2) + '\n');
   writeFileAtomic(
     files.runInfo,
-    JSON.stringify({ backend, startedAt: new Date(started).toISOString(), node: process.version, resumeFrom: startEpoch }, null, 2) + '\n',
+    JSON.stringify({ backend, startedAt: new Date(started).toISOString(), node: process.version, resumeFrom: startEpoch, data: dataFacts(data) }, null, 2) + '\n',
   );
 
   // The direct CC-GE form compares W [C, d] with the prototypes [C, k] element by element.
@@ -391,6 +391,18 @@ async function trainStep(spec: ModelSpec, state: ModelState, loss: LossPlugin, s
   }
   tf.dispose([value, x, y1, ...(yEmb ? [yEmb] : []), ...Object.values(grads)]);
   return { lossValue, parts };
+}
+
+/** The split sizes and where validation comes from, for run.json (the notes say the rest). */
+function dataFacts(d: DatasetSplits) {
+  return {
+    name: d.name,
+    train: d.train.count,
+    val: d.val.count,
+    test: d.test.count,
+    valSplit: d.valSplit ?? 'dataset',
+    notes: d.notes,
+  };
 }
 
 /** Keeps the metrics lines of epochs <= keepEpochs: on resume the later ones are recomputed; a fresh run keeps none. */
