@@ -31,7 +31,7 @@ const end = (m: Marker) => `<!-- study:${m}:end -->`;
 type Summaries = Map<string, RunSummary>;
 const pts = (x: number) => (100 * x).toFixed(2);
 const signed = (x: number) => (x >= 0 ? '+' : '−') + Math.abs(100 * x).toFixed(2);
-const pval = (p: number) => (p < 0.001 ? p.toExponential(1) : p.toFixed(3));
+const pval = (p: number) => (p === 0 ? '0' : p < 0.001 ? p.toExponential(1) : p.toFixed(3));
 const tText = (t: { t: number; df: number }) => `t(${t.df}) = ${Number.isFinite(t.t) ? t.t.toFixed(2).replace('-', '−') : t.t > 0 ? '∞' : '−∞'}`;
 
 const HP_LABEL: Record<keyof StudyHp, string> = { temperature: 'τ', lambdaBc: 'λ_BC', lambdaCc: 'λ_CC', ccForm: 'CC-GE form', bcForm: 'BC form', laTau: 'τ_LA' };
