@@ -13,7 +13,7 @@ import { lossProbeCommand } from './cli/loss-probe.js';
 import { parityCommand } from './cli/parity.js';
 import { reportCommand } from './cli/report.js';
 import { serveCommand } from './cli/serve.js';
-import { studyCommand } from './cli/study.js';
+import { studyCommand, studyReportCommand } from './cli/study.js';
 import { trainCommand } from './cli/train.js';
 import { settings, settingsHelp } from '../models/settings.js';
 import { EXIT_CODES_HELP } from './cli/common.js';
@@ -32,6 +32,7 @@ const STAGES = [
   reportCommand,
   benchTrainCommand,
   studyCommand,
+  studyReportCommand,
 ] as unknown as CommandModule[];
 
 async function main(): Promise<void> {

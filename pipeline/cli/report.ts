@@ -23,7 +23,7 @@ export const reportCommand: CommandModule<object, ReportArgs> = {
       'report',
       [
         ['$0 report runs/demo', 'runs/demo/report.html: run card, training curves, long-tail accuracy, confusion, geometry, parity'],
-        ['$0 report --compare runs/study-*-s1 runs/study-*-s2', 'every method over its seeds -> runs/compare.html'],
+        ['$0 report --compare runs/study/bcl-* runs/study/ecl-*', 'every method over its seeds -> runs/compare.html'],
       ],
     ) as unknown as Argv<ReportArgs>,
   handler: async (a) => {

@@ -22,7 +22,7 @@ export const trainOptions = <T>(y: Argv<T>) =>
     .option('dataset', { type: 'string', choices: datasetNames(), ...d('fmnist-lt'), describe: 'training data (embedded = the subset shipped in the repository; folder / csv = your own images, see the group below)' })
     .option('data-root', { type: 'string', describe: 'dataset folder (default: per dataset, e.g. /usr/share/datasets/fashion-mnist)' })
     .option('imbalance', { type: 'number', coerce: numberAtLeast('imbalance', 1), ...d(DEFAULTS.imbalance), describe: 'imbalance factor n_max/n_min (100, 50, 10; 1 = balanced); folder/csv keep your own counts unless given' })
-    .option('val-per-class', { type: 'number', coerce: nonNegInt('val-per-class'), ...d(DEFAULTS.valPerClass), describe: 'balanced validation images per class' })
+    .option('val-per-class', { type: 'number', coerce: nonNegInt('val-per-class'), ...d(DEFAULTS.valPerClass), describe: 'balanced validation images per class (embedded, imagenet-lt, isic2019; fmnist-lt and cifar*-lt validate on a fixed stratified half of the test set)' })
     .option('train-limit', { type: 'number', coerce: nonNegInt('train-limit'), ...d(0), describe: 'use only the first N long-tail training images (smoke runs; 0 = all)' })
     .option('test-limit', { type: 'number', coerce: nonNegInt('test-limit'), ...d(0), describe: 'evaluate on at most N test images per epoch (0 = all)' })
     .option('augment', { type: 'boolean', ...d(true), describe: 'random crop + flip (+ colour jitter for RGB); --no-augment disables' })

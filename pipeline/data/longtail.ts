@@ -9,11 +9,10 @@
 // Every class keeps at least 1 image (only matters when n_max < IF).
 //
 // Sampling: each class's training images are shuffled with deriveRng(seed, 'longtail', class) and the first n_i
-// are taken. Validation (decision): it is carved ONLY from the images the long-tail subset did not use — the next
-// `valPerClass` images of the same shuffled order — so the long-tail counts above stay exactly the published ones
-// and validation never overlaps training. The price: a class whose long-tail count uses (almost) all of its images
-// (class 0 at n_max = class size) gets fewer validation images, possibly none. That shortfall is reported in
-// `notes` and in `valCounts`, never hidden. The test split is the dataset's own balanced test split, untouched.
+// are taken. buildLongTail can also carve a validation split from the images the long-tail subset did not use
+// (`valPerClass`; only the embedded subset's generator uses it, where n_max leaves images over): at n_max = class
+// size the head class has none left, so the built-in long-tail sets (fmnist-lt, cifar*-lt) validate on a
+// stratified half of their balanced test split instead (testHalves), the same half for every seed and method.
 import { deriveRng } from '../../models/rng.js';
 
 /** n_i = floor(n_max * IF^(-i/(C-1))) for i = 0..C-1. */
@@ -155,4 +154,32 @@ export function balancedSubset(labels: ArrayLike<number>, numClasses: number, pe
     for (let k = 0; k < Math.min(perClass, b.length); k++) out.push(b[k]!);
   }
   return Int32Array.from(out).sort();
+}
+
+/** Fixed seed of the validation/test halves: independent of the run seed, so every method and seed sees the same halves. */
+export const TEST_HALVES_SEED = 16;
+
+export interface TestHalves {
+  /** Indices into the test split, ascending: the validation half. */
+  val: Int32Array;
+  /** Indices into the test split, ascending: the half that stays the test split; disjoint from `val`. */
+  test: Int32Array;
+}
+
+/**
+ * A stratified half of a (balanced) test split as validation, the other half as test: per class, a fixed-seed
+ * shuffle (TEST_HALVES_SEED, not the run seed) whose first floor(n_c / 2) images validate and the rest test.
+ */
+export function testHalves(labels: ArrayLike<number>, numClasses: number): TestHalves {
+  const by = indicesByClass(labels, numClasses);
+  const val: number[] = [];
+  const test: number[] = [];
+  for (let c = 0; c < numClasses; c++) {
+    const idx = by[c]!;
+    deriveRng(TEST_HALVES_SEED, 'test-halves', c).shuffle(idx);
+    const nVal = Math.floor(idx.length / 2);
+    val.push(...idx.slice(0, nVal));
+    test.push(...idx.slice(nVal));
+  }
+  return { val: Int32Array.from(val).sort(), test: Int32Array.from(test).sort() };
 }

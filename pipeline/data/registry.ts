@@ -10,7 +10,7 @@ import { exists, isDirectory, readFileChecked, readTextChecked } from './files.j
 import { readIdxImageSet } from './idx.js';
 import { classNamesFromLists, loadImageList, readImageList } from './imagelist.js';
 import { readIsicCsv } from './isic.js';
-import { balancedSubset, buildLongTail, indicesByClass, stratifiedLimit } from './longtail.js';
+import { balancedSubset, buildLongTail, indicesByClass, stratifiedLimit, TEST_HALVES_SEED, testHalves } from './longtail.js';
 import { deriveRng } from '../../models/rng.js';
 import { countPerClass, subsetImageSet, validateImageSet, type DatasetSplits, type ImageSet } from './types.js';
 import { decodeImageFiles } from './decode.js';
@@ -44,7 +44,11 @@ export const NORMALISATION: Record<BuiltinDatasetName, { mean: number[]; std: nu
   isic2019: { mean: [0.485, 0.456, 0.406], std: [0.229, 0.224, 0.225] },
 };
 
-/** Default validation images per class. */
+/**
+ * Default validation images per class, for the datasets whose validation split is balanced per class (embedded:
+ * its shipped split, capped; imagenet-lt: its val list; isic2019: the fixed split). fmnist-lt and cifar*-lt
+ * validate on half of their test split instead (VAL_FROM_TEST_HALF) and ignore valPerClass.
+ */
 export const DEFAULT_VAL_PER_CLASS: Record<BuiltinDatasetName, number> = {
   embedded: 50,
   'fmnist-lt': 100,
@@ -53,6 +57,9 @@ export const DEFAULT_VAL_PER_CLASS: Record<BuiltinDatasetName, number> = {
   'imagenet-lt': 20,
   isic2019: 25,
 };
+
+/** The built-in long-tail sets whose validation split is a stratified half of the balanced test split (longtail.ts testHalves). */
+export const VAL_FROM_TEST_HALF: readonly BuiltinDatasetName[] = ['fmnist-lt', 'cifar10-lt', 'cifar100-lt'];
 
 /** ISIC 2019 publishes labels for its training images only; we split those with this fixed seed so the test set never changes. */
 export const ISIC_SPLIT_SEED = 2019;
@@ -178,17 +185,35 @@ function ignoredImageSize(opts: LoadDatasetOptions, native: number, name: string
     notes.push(`imageSize ${opts.imageSize} ignored: ${name} images are ${native}x${native}`);
 }
 
-/** Long-tail train + validation from a balanced train split; the test split is kept as it is. */
+/**
+ * Long-tail train from a balanced train split; validation = a stratified half of the balanced test split, test =
+ * the other half (fixed seed, the same for every run). testLimit, when given, caps each half (val included), so a
+ * smoke run evaluates quickly.
+ */
 function longTailSplits(name: BuiltinDatasetName, source: string, train: ImageSet, test: ImageSet, opts: LoadDatasetOptions, notes: string[]): DatasetSplits {
   const lt = buildLongTail(train.labels, train.classNames.length, {
     imbalance: opts.imbalance,
     seed: opts.seed,
     nMax: opts.nMax,
-    valPerClass: opts.valPerClass ?? DEFAULT_VAL_PER_CLASS[name],
     classNames: train.classNames,
   });
   notes.push(...lt.notes);
-  return finish(name, source, subsetImageSet(train, lt.train), subsetImageSet(train, lt.val), test, notes, opts);
+  const C = test.classNames.length;
+  const halves = testHalves(test.labels, C);
+  let valSel: Int32Array = halves.val;
+  if (opts.testLimit !== undefined && opts.testLimit < valSel.length) valSel = stratifiedLimit(valSel, test.labels, C, opts.testLimit, opts.seed, 'val-limit');
+  const val = subsetImageSet(test, valSel);
+  const rest = subsetImageSet(test, halves.test);
+  notes.push(
+    `validation: a stratified half of the balanced test split (${val.count} images, ${formatPerClass(countPerClass(val.labels, C))} per class; ` +
+      `fixed seed ${TEST_HALVES_SEED}, the same for every run), test: the other half (${rest.count}); valPerClass does not apply`,
+  );
+  return { ...finish(name, source, subsetImageSet(train, lt.train), val, rest, notes, opts), valSplit: 'test-half' };
+}
+
+/** "500" when every class has the same count, else the counts. */
+function formatPerClass(counts: number[]): string {
+  return counts.every((n) => n === counts[0]) ? String(counts[0] ?? 0) : counts.join('/');
 }
 
 async function loadEmbedded(opts: LoadDatasetOptions): Promise<DatasetSplits> {

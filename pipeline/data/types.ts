@@ -33,6 +33,8 @@ export interface DatasetSplits {
   imbalanceFactor: number;
   /** Human-readable facts worth printing (short validation classes, ignored options, ...). */
   notes: string[];
+  /** Where the validation split comes from, when not the dataset's own (e.g. 'test-half'); written to run.json. */
+  valSplit?: 'test-half';
   /** --dataset folder | csv with --skip-bad-images: the files left out and why. */
   skippedImages?: { path: string; reason: string }[];
 }

@@ -17,7 +17,7 @@ export const DEFAULTS: Omit<TrainConfig, 'name' | 'dataset' | 'model'> = {
   runsDir: 'runs',
   imbalance: 100,
   valPerClass: 100,
-  loss: 'la-ce',
+  loss: 'ecl',
   temperature: 0.2,
   laTau: 1,
   lambdaBc: 1,

@@ -1,154 +1,115 @@
-// `ecl study`: the method comparison table (docs/results.md). Each (method, seed) is a normal `ecl train`
-// run in its own process (so runs are independent and can go two at a time on two cores); the table is
-// built from the runs' metrics.jsonl, so an interrupted study resumes by skipping finished runs.
+// `ecl study`: trains the runs of a plan (pipeline/train/study-plans.ts) or an ad-hoc methods x seeds set, each a
+// normal `ecl train` in its own process (independent runs, several at a time), and writes one summary JSON per
+// finished run under the results folder (study-results.ts). Resumable: a run whose summary exists is skipped; a
+// run folder that finished but has no summary yet (interrupted in between) is summarised without training again.
 import { execFile } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import type { EpochMetrics } from './trainer.js';
-import { writeFileAtomic } from '../../models/artifacts/atomic-write.js';
-
-export interface StudyOptions {
-  dataset: string;
-  imbalance: number;
-  epochs: number;
-  batchSize: number;
-  seeds: number[];
-  methods: string[];
-  parallel: number;
-  runsDir: string;
-  backend: string;
-  out: string;
-  extraArgs: string[];
-  /** Distinguishes runs of the same method with different extra options (sweeps). */
-  tag?: string;
-}
+import { configDrift, finalIf10Plan, finalPlan, plateauPlan, runId, searchPlan, trainArgsOf, type PlanName, type PlanOverrides, type StudyRun } from './study-plans.js';
+import { finishedMetrics, gitCommit, loadSummaries, summariseRun, summaryPath, writeSummary } from './study-results.js';
 
 export const STUDY_METHODS = ['ce', 'la-ce', 'bcl', 'ecl', 'ecl-no-cc', 'ecl-no-bal'];
 
+export interface StudyOptions {
+  runs: StudyRun[];
+  /** Recorded in each summary: the plan name, or 'adhoc'. */
+  plan: string;
+  parallel: number;
+  /** Folder of the run folders (not committed). */
+  runsDir: string;
+  /** Root of the committed summaries: results/<dataset>-if<IF>/<run-id>.json. */
+  resultsDir: string;
+  backend: string;
+  /** Train at most this many runs in this call (the rest on the next). */
+  maxRuns?: number;
+}
+
+/** Trains one run; the default spawns `ecl train`. Tests and callers may pass their own. */
+export type TrainOne = (args: string[], log: (l: string) => void) => Promise<void>;
+
 const cli = fileURLToPath(new URL('../cli.js', import.meta.url));
 
-export function runName(o: StudyOptions, method: string, seed: number): string {
-  return `study-${o.dataset}-if${o.imbalance}-e${o.epochs}-${method}${o.tag ? '-' + o.tag : ''}-s${seed}`;
-}
-
-export function trainArgs(o: StudyOptions, method: string, seed: number): string[] {
-  return [
-    'train',
-    '--dataset', o.dataset,
-    '--imbalance', String(o.imbalance),
-    '--loss', method,
-    '--epochs', String(o.epochs),
-    '--batch-size', String(o.batchSize),
-    '--seed', String(seed),
-    '--backend', o.backend,
-    '--runs-dir', o.runsDir,
-    '--name', runName(o, method, seed),
-    // Finished runs are skipped; an unfinished one (interrupted) is trained again from scratch.
-    '--overwrite',
-    ...o.extraArgs,
-  ];
-}
-
-function finished(o: StudyOptions, method: string, seed: number): EpochMetrics | null {
-  const p = join(o.runsDir, runName(o, method, seed), 'metrics.jsonl');
-  if (!existsSync(p)) return null;
-  const lines = readFileSync(p, 'utf8').trim().split('\n').filter(Boolean);
-  const last = lines.length ? (JSON.parse(lines.at(-1)!) as EpochMetrics) : null;
-  return last && last.epoch === o.epochs ? last : null;
-}
-
-function trainOnce(args: string[], log: (l: string) => void): Promise<void> {
-  return new Promise((resolve, reject) => {
+export const spawnTrain: TrainOne = (args, log) =>
+  new Promise((resolve, reject) => {
     execFile(process.execPath, [cli, ...args], { maxBuffer: 64 << 20, env: { ...process.env, CI: '1' } }, (err, _out, stderr) => {
       if (err) reject(new Error(`ecl ${args.join(' ')} failed: ${stderr.trim().split('\n').at(-1) ?? err.message}`));
       else resolve();
     });
     log(`started: ecl ${args.join(' ')}`);
   });
+
+/** The full `ecl train` command line of a study run. */
+export function studyTrainArgs(o: Pick<StudyOptions, 'runsDir' | 'backend'>, r: StudyRun): string[] {
+  // An unfinished run folder (interrupted) is trained again from scratch.
+  return ['train', ...trainArgsOf(r), '--backend', o.backend, '--runs-dir', o.runsDir, '--name', runId(r), '--overwrite'];
 }
 
-export async function runStudy(o: StudyOptions, log: (l: string) => void = console.log): Promise<string> {
-  const jobs: [string, number][] = [];
-  for (const m of o.methods) for (const s of o.seeds) if (!finished(o, m, s)) jobs.push([m, s]);
-  log(`study: ${o.methods.length} methods x ${o.seeds.length} seeds, ${jobs.length} runs to go, ${o.parallel} at a time`);
-  const queue = [...jobs];
+export interface StudyOutcome {
+  /** Run ids summarised in this call (trained, or recovered from a finished run folder). */
+  done: string[];
+  /** Runs that already had a summary. */
+  skipped: number;
+  /** Runs left for a later call (maxRuns). */
+  left: number;
+  failed: { runId: string; error: string }[];
+}
+
+export async function runStudy(o: StudyOptions, log: (l: string) => void = console.log, trainOne: TrainOne = spawnTrain): Promise<StudyOutcome> {
+  const ids = new Set<string>();
+  const runs = o.runs.filter((r) => !ids.has(runId(r)) && ids.add(runId(r)));
+  const todo = runs.filter((r) => !existsSync(summaryPath(o.resultsDir, r)));
+  const now = o.maxRuns === undefined ? todo : todo.slice(0, o.maxRuns);
+  log(`study ${o.plan}: ${runs.length} runs, ${runs.length - todo.length} done, ${now.length} runs to go now${now.length < todo.length ? ` (${todo.length - now.length} left for later)` : ''}, ${o.parallel} at a time`);
+  // A summary counts as done; say so when it was trained with other settings than the plan gives now.
+  for (const r of runs) {
+    const p = summaryPath(o.resultsDir, r);
+    if (!existsSync(p)) continue;
+    let drift: string[] = [];
+    try {
+      drift = r.extraArgs.length ? [] : configDrift((JSON.parse(readFileSync(p, 'utf8')) as { config?: Record<string, unknown> }).config ?? {}, r);
+    } catch {
+      drift = ['(unreadable summary)'];
+    }
+    if (drift.length) log(`warning: ${runId(r)} was trained with ${drift.join(', ')}; delete ${p} to train it again`);
+  }
+  const commit = gitCommit();
+  const out: StudyOutcome = { done: [], skipped: runs.length - todo.length, left: todo.length - now.length, failed: [] };
+  const queue = [...now];
   const worker = async () => {
-    for (let j = queue.shift(); j; j = queue.shift()) {
-      const t0 = Date.now();
-      await trainOnce(trainArgs(o, j[0], j[1]), log);
-      log(`finished ${runName(o, j[0], j[1])} in ${((Date.now() - t0) / 1000).toFixed(0)} s`);
+    for (let r = queue.shift(); r; r = queue.shift()) {
+      const id = runId(r);
+      const dir = join(o.runsDir, id);
+      try {
+        if (!finishedMetrics(dir, r.epochs)) {
+          const t0 = Date.now();
+          await trainOne(studyTrainArgs(o, r), log);
+          log(`finished ${id} in ${((Date.now() - t0) / 1000).toFixed(0)} s`);
+        } else log(`${id}: the run folder has finished; summarising it`);
+        const p = writeSummary(o.resultsDir, summariseRun(r, dir, o.plan, commit), r);
+        log(`wrote ${p}`);
+        out.done.push(id);
+      } catch (e) {
+        // One failed run does not stop the others; the study reports it and a later call retries it.
+        out.failed.push({ runId: id, error: (e as Error).message });
+        log(`FAILED ${id}: ${(e as Error).message}`);
+      }
     }
   };
-  await Promise.all(Array.from({ length: Math.max(1, o.parallel) }, worker));
-  const md = studyTable(o);
-  writeFileAtomic(o.out, md);
-  log(md);
-  // The same runs as one offline HTML page: mean ± 95% CI per method, paired differences, per-class curves.
-  const { writeCompareReport } = await import('../report/compare.js');
-  const html = o.out.replace(/\.md$/i, '') + '.html';
-  const rep = await writeCompareReport(o.methods.flatMap((m) => o.seeds.map((s) => join(o.runsDir, runName(o, m, s)))), html);
-  log(`wrote ${rep.path} (${rep.methods.length} methods${rep.skipped.length ? `; skipped: ${rep.skipped.join('; ')}` : ''})`);
-  return md;
+  await Promise.all(Array.from({ length: Math.max(1, Math.min(o.parallel, now.length || 1)) }, worker));
+  return out;
 }
 
-const mean = (a: number[]) => a.reduce((x, y) => x + y, 0) / a.length;
-const std = (a: number[]) => (a.length > 1 ? Math.sqrt(a.reduce((x, y) => x + (y - mean(a)) ** 2, 0) / (a.length - 1)) : 0);
-const fmt = (a: number[], scale = 100, digits = 2) => (a.length ? `${(mean(a) * scale).toFixed(digits)} ± ${(std(a) * scale).toFixed(digits)}` : 'n/a');
-
-export function studyTable(o: StudyOptions): string {
-  const rows: string[] = [];
-  const geoRows: string[] = [];
-  const cmds: string[] = [];
-  const valRows: string[] = [];
-  const col0 = (runs: EpochMetrics[], f: (r: EpochMetrics) => number | null) => runs.map(f).filter((v): v is number => v !== null);
-  for (const m of o.methods) {
-    const runs = o.seeds.map((s) => finished(o, m, s)).filter((r): r is EpochMetrics => r !== null);
-    const C = runs[0]?.test.perClass.length ?? 0;
-    const valTop1 = col0(runs, (r) => r.val?.top1 ?? null);
-    const valBal = col0(runs, (r) => r.val?.balancedAccuracy ?? null);
-    valRows.push(`| ${m} | ${fmt(valTop1)} | ${fmt(valBal)} |`);
-    const rare = [C - 3, C - 2, C - 1];
-    const col = (f: (r: EpochMetrics) => number | null) => runs.map(f).filter((v): v is number => v !== null);
-    rows.push(
-      `| ${m} | ${runs.length} | ${fmt(col((r) => r.test.top1))} | ${fmt(col((r) => r.test.balancedAccuracy))} | ` +
-        `${fmt(col((r) => r.test.many))} | ${fmt(col((r) => r.test.medium))} | ${fmt(col((r) => r.test.few))} | ` +
-        rare.map((c) => fmt(col((r) => r.test.perClass[c] ?? null))).join(' | ') +
-        ' |',
+/** The runs of a named plan; final / final-if10 / plateau need the finished search (its selection). */
+export async function planRuns(name: PlanName, resultsDir: string, ov: PlanOverrides = {}): Promise<StudyRun[]> {
+  if (name === 'search-bcl') return searchPlan('bcl', ov);
+  if (name === 'search-ecl') return searchPlan('ecl', ov);
+  const { selectionFrom } = await import('../report/study-report.js');
+  const { selection, progress } = selectionFrom(loadSummaries(resultsDir).byId, ov);
+  if (!selection)
+    throw new Error(
+      `plan ${name} uses the configurations the search selects, and the search is not complete: search-bcl ${progress.bcl.done} of ${progress.bcl.total}, ` +
+        `search-ecl ${progress.ecl.done} of ${progress.ecl.total} runs have results in ${resultsDir} (run: ecl study --plan search-bcl, then --plan search-ecl)`,
     );
-    const g = (k: string) => col((r) => r.geometry?.[k] ?? null);
-    geoRows.push(
-      `| ${m} | ${fmt(g('nc1'), 1, 3)} | ${fmt(g('equiangularityMean'), 1, 3)} | ${fmt(g('equiangularityStd'), 1, 3)} | ` +
-        `${fmt(g('equinormCv'), 1, 3)} | ${fmt(g('classifierAlignment'), 1, 3)} | ${fmt(g('classifierPrototypeGramDistance'), 1, 3)} |`,
-    );
-    cmds.push(...o.seeds.map((s) => `node dist/pipeline/cli.js ${trainArgs(o, m, s).join(' ')}`));
-  }
-  const header = [
-    `Dataset ${o.dataset}, imbalance factor ${o.imbalance}, ${o.epochs} epochs, batch ${o.batchSize}, seeds ${o.seeds.join(', ')}, backend ${o.backend}.`,
-    `Test set: balanced. Values are mean ± std over seeds (accuracy in %).`,
-    '',
-    '| method | seeds | top-1 | balanced acc | many | medium | few | 3rd-rarest class | 2nd-rarest | rarest |',
-    '|---|---|---|---|---|---|---|---|---|---|',
-    ...rows,
-    '',
-    'Geometry of the test features at the end of training (ideal: NC1 0, mean cos −1/(C−1), std 0, equinorm CV 0, alignment 1, Gram distance 0):',
-    '',
-    '| method | NC1 | class-mean cos (mean) | cos (std) | equinorm CV | W–mean alignment | W–prototype Gram dist |',
-    '|---|---|---|---|---|---|---|',
-    ...geoRows,
-    '',
-    'Validation split (training images the long-tail subset did not use; what hyper-parameters are chosen on):',
-    '',
-    '| method | val top-1 | val balanced acc |',
-    '|---|---|---|',
-    ...valRows,
-    '',
-    'Commands (each row aggregates these runs):',
-    '',
-    '```',
-    ...cmds,
-    '```',
-    '',
-  ];
-  return header.join('\n');
+  return name === 'final' ? finalPlan(selection, ov) : name === 'final-if10' ? finalIf10Plan(selection, ov) : plateauPlan(selection, ov);
 }

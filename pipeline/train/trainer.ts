@@ -170,7 +170,7 @@ export async function train(cfg: TrainConfig, opts: TrainOptions = {}): Promise<
   // A run killed while writing a checkpoint leaves a temp file; it is never read, so clear it here.
   for (const f of removeStaleTempFiles(runDir)) log(`removed ${f}, left by an interrupted write`);
   writeFileAtomic(files.config, JSON.stringify(cfg, null, 2) + '\n');
-  const runInfo = { backend, startedAt: new Date(started).toISOString(), node: process.version, resumeFrom: startEpoch };
+  const runInfo = { backend, startedAt: new Date(started).toISOString(), node: process.version, resumeFrom: startEpoch, data: dataFacts(data) };
   const writeRunInfo = () => writeFileAtomic(files.runInfo, JSON.stringify({ ...runInfo, ...(lossWeights ? { lossWeights } : {}) }, null, 2) + '\n');
   writeRunInfo();
 
@@ -439,6 +439,18 @@ const fmtTerms = (r: Record<string, number>): string =>
   Object.entries(r)
     .map(([k, v]) => `${k} ${v.toPrecision(4)}`)
     .join(', ');
+
+/** The split sizes and where validation comes from, for run.json (the notes say the rest). */
+function dataFacts(d: DatasetSplits) {
+  return {
+    name: d.name,
+    train: d.train.count,
+    val: d.val.count,
+    test: d.test.count,
+    valSplit: d.valSplit ?? 'dataset',
+    notes: d.notes,
+  };
+}
 
 /** Keeps the metrics lines of epochs <= keepEpochs: on resume the later ones are recomputed; a fresh run keeps none. */
 function truncateMetrics(path: string, keepEpochs: number): void {

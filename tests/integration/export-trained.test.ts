@@ -1,5 +1,5 @@
 // Every model family, briefly trained on real Fashion-MNIST images, exported to ONNX and compared with the
-// tfjs model on the Fashion-MNIST test set (the full 10k when Debian's dataset is installed, as in CI).
+// tfjs model on the Fashion-MNIST test split (its 5k test half when Debian's dataset is installed, as in CI).
 import assert from 'node:assert/strict';
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -30,7 +30,7 @@ before(async () => {
 after(() => rmSync(dir, { recursive: true, force: true }));
 
 for (const family of ['cnn28', 'resnet8', 'resnet20', 'resnet32'] as ModelFamily[]) {
-  test(`${family}: trained model exports and matches tfjs on ${existsSync(FMNIST) ? 'the full 10k' : 'the embedded'} test set`, async () => {
+  test(`${family}: trained model exports and matches tfjs on ${existsSync(FMNIST) ? 'the fmnist-lt' : 'the embedded'} test split`, async () => {
     const cfg = resolveConfig({ dataset: 'embedded', model: family, name: family, runsDir: dir, epochs: 1, batchSize: 32, lr: 0.05, backend: 'wasm', warmupEpochs: 0 });
     await train(cfg, { data: embedded, log: () => {} });
     const runDir = join(dir, family);

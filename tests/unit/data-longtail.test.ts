@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { balancedSubset, buildLongTail, longTailCounts, stratifiedLimit } from '../../pipeline/data/longtail.js';
+import { balancedSubset, buildLongTail, longTailCounts, stratifiedLimit, testHalves } from '../../pipeline/data/longtail.js';
 import { labelsFor } from '../helpers/data-fixtures.js';
 
 describe('long-tail profile', () => {
@@ -94,5 +94,30 @@ describe('long-tail sampling', () => {
     assert.deepEqual(stratifiedLimit(lt.train, labels, C, 40, 1, 'x'), keep);
     const bal = balancedSubset(labels, C, 3, 1, 'y');
     assert.equal(bal.length, 15);
+  });
+});
+
+describe('validation / test halves of a balanced test split', () => {
+  const C = 4;
+  const labels = Int32Array.from(labelsFor([10, 10, 10, 7]));
+  const perClass = (idx: Int32Array) => Array.from({ length: C }, (_, c) => Array.from(idx).filter((i) => labels[i] === c).length);
+
+  test('stratified, disjoint, union = the test split, ascending', () => {
+    const h = testHalves(labels, C);
+    assert.deepEqual(perClass(h.val), [5, 5, 5, 3]); // an odd class gives the extra image to the test half
+    assert.deepEqual(perClass(h.test), [5, 5, 5, 4]);
+    assert.deepEqual([...h.val, ...h.test].sort((a, b) => a - b), Array.from({ length: labels.length }, (_, i) => i));
+    for (const half of [h.val, h.test]) for (let i = 1; i < half.length; i++) assert.ok(half[i]! > half[i - 1]!);
+  });
+
+  test('deterministic, and not simply the first half of each class', () => {
+    const a = testHalves(labels, C);
+    assert.deepEqual(testHalves(Int32Array.from(labels), C), a);
+    const firstHalves = Array.from({ length: C }, (_, c) => Array.from(labels.keys()).filter((i) => labels[i] === c).slice(0, perClass(a.val)[c]));
+    assert.notDeepEqual(Array.from(a.val), firstHalves.flat().sort((x, y) => x - y));
+  });
+
+  test('label out of range throws', () => {
+    assert.throws(() => testHalves(Int32Array.from([0, 4]), C), { message: 'label 4 of image 1 is out of range [0, 3]' });
   });
 });

@@ -11,6 +11,7 @@ before(async () => ({ dir, cleanup } = await tempDir('registry')));
 after(() => cleanup());
 
 const sum = (a: number[]) => a.reduce((x, y) => x + y, 0);
+const countsOf = (labels: Int32Array, C = 10) => Array.from({ length: C }, (_, c) => labels.filter((l) => l === c).length);
 
 describe('dataset registry', () => {
   test('names; unknown name lists the valid ones', async () => {
@@ -44,30 +45,40 @@ describe('dataset registry', () => {
     assert.ok(small.notes.some((n) => /imbalance 10 ignored/.test(n)));
   });
 
-  test('fmnist-lt from IDX files: long-tail counts, val from unused images, seeded', async () => {
+  test('fmnist-lt from IDX files: long-tail counts, val = a fixed stratified half of the test split, seeded', async () => {
     const root = join(dir, 'fm');
     const w = await writeFashionFolder(root, Array(10).fill(60), 4);
     const d = await loadDataset('fmnist-lt', { imbalance: 10, seed: 1, root, valPerClass: 5 });
     assert.equal(d.source, root);
     assert.deepEqual(d.classCounts, [60, 46, 35, 27, 21, 16, 12, 10, 7, 6]);
-    assert.deepEqual(d.valCounts, [0, 5, 5, 5, 5, 5, 5, 5, 5, 5]);
+    // Every class validates, the head class included (it used all its training images).
+    assert.deepEqual(d.valCounts, Array(10).fill(2));
+    assert.equal(d.valSplit, 'test-half');
     assert.equal(d.notes.length, 1);
-    assert.match(d.notes[0]!, /validation: class 0 \(T-shirt\/top\) has 0 image\(s\) left/);
-    assert.equal(d.test.count, 40);
-    assert.deepEqual(d.test.images, w.test.images);
+    assert.match(d.notes[0]!, /^validation: a stratified half of the balanced test split \(20 images, 2 per class; fixed seed 16/);
+    assert.equal(d.test.count, 20);
+    assert.deepEqual(countsOf(d.test.labels), Array(10).fill(2));
+    // val and test together are exactly the source test split: every image once.
+    const key = (s: typeof d.train, i: number) => Buffer.from(s.images.subarray(i * 64, (i + 1) * 64)).toString('hex') + ':' + s.labels[i];
+    const keys = (s: typeof d.train) => Array.from({ length: s.count }, (_, i) => key(s, i));
+    assert.deepEqual([...keys(d.val), ...keys(d.test)].sort(), keys(w.test).sort());
+    assert.equal(new Set([...keys(d.val), ...keys(d.test)]).size, 40);
     assert.equal(d.train.height, 8);
-    // train and val images are distinct source images
-    const key = (s: typeof d.train, i: number) => Buffer.from(s.images.subarray(i * 64, (i + 1) * 64)).toString('hex');
-    const trainKeys = new Set(Array.from({ length: d.train.count }, (_, i) => key(d.train, i)));
-    for (let i = 0; i < d.val.count; i++) assert.ok(!trainKeys.has(key(d.val, i)));
     const again = await loadDataset('fmnist-lt', { imbalance: 10, seed: 1, root, valPerClass: 5 });
     assert.deepEqual(again.train.images, d.train.images);
-    assert.deepEqual(again.val.labels, d.val.labels);
+    assert.deepEqual(again.val.images, d.val.images);
+    // Another run seed: another long-tail sample, the same halves (every method and seed is measured alike).
     const other = await loadDataset('fmnist-lt', { imbalance: 10, seed: 2, root, valPerClass: 5 });
     assert.notDeepEqual(other.train.images, d.train.images);
+    assert.deepEqual(other.val.images, d.val.images);
+    assert.deepEqual(other.test.images, d.test.images);
     const bal = await loadDataset('fmnist-lt', { imbalance: 1, seed: 1, root, nMax: 50, valPerClass: 10 });
     assert.deepEqual(bal.classCounts, Array(10).fill(50));
-    assert.deepEqual(bal.valCounts, Array(10).fill(10));
+    assert.deepEqual(bal.valCounts, Array(10).fill(2));
+    // testLimit caps each half (a smoke run evaluates quickly).
+    const lim = await loadDataset('fmnist-lt', { imbalance: 10, seed: 1, root, testLimit: 10 });
+    assert.equal(lim.val.count, 10);
+    assert.equal(lim.test.count, 10);
   });
 
   test('fmnist-lt: missing folder / file, label out of range', async () => {
@@ -98,8 +109,9 @@ describe('dataset registry', () => {
     await writeCifar10(root, 20, 30); // 10 images per class
     const d = await loadDataset('cifar10-lt', { imbalance: 10, seed: 0, root, valPerClass: 2 });
     assert.deepEqual(d.classCounts, [10, 7, 5, 4, 3, 2, 2, 1, 1, 1]);
-    assert.deepEqual(d.valCounts, [0, 2, 2, 2, 2, 2, 2, 2, 2, 2]);
-    assert.equal(d.test.count, 30);
+    assert.deepEqual(d.valCounts, Array(10).fill(1)); // half of 3 test images per class, rounded down
+    assert.equal(d.val.count + d.test.count, 30);
+    assert.equal(d.test.count, 20);
     assert.equal(d.train.channels, 3);
     assert.equal(d.classNames[1], 'automobile');
     assert.deepEqual(d.mean, [0.4914, 0.4822, 0.4465]);
