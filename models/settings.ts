@@ -23,7 +23,7 @@ export const SETTINGS: readonly SettingInfo[] = [
   { name: 'ECL_CUDA_EP_PLATFORM', describe: 'platform make cuda-ep installs the CUDA provider for (default this one, e.g. linux-x64)', stages: ['make cuda-ep'] },
   { name: 'ECL_SOAK_SECONDS', describe: 'tests: seconds of 2x-capacity load in the serve soak test (default 15; make soak sets 60)', stages: ['make test'] },
   { name: 'ECL_DEBUG', describe: 'any value: print stack traces with errors', stages: ['all'] },
-  { name: 'ECL_REQUIRE', describe: 'tests: comma-separated chromium,onnx,webgpu,fmnist,clang,opencv; a missing one fails its suite instead of skipping (.ci/run sets it)', stages: ['make test'] },
+  { name: 'ECL_REQUIRE', describe: 'tests: comma-separated chromium,onnx,webgpu,fmnist,clang,opencv,torch; a missing one fails its suite instead of skipping (.ci/run sets it)', stages: ['make test'] },
 ];
 
 type Env = Readonly<Record<string, string | undefined>>;

@@ -10,8 +10,15 @@
 // 2-thread XNNPACK pool (ECL_WASM_THREADS=2; plain "wasm" is single-threaded); "wasm:nosimd" runs wasm without
 // the SIMD conv kernels (ECL_WASM_SIMD_KERNELS=0: XNNPACK routes); "NAME:lrjitter" is NAME with the learning rate
 // 1e-6 (relative) higher: "wasm,wasm:lrjitter" shows how far a rounding-sized perturbation alone drifts in N steps.
-// Each side runs in its own process.
+// Variants combine: "wasm:nosimd:lrjitter". Each side runs in its own process.
 // Exit status 1 when any step's relative difference exceeds the tolerance.
+//
+// --floor: also runs the candidate with the lr jitter and passes when the reference/candidate difference is
+// within 2x that floor (the drift the training dynamics alone produce from a rounding-sized change), instead
+// of the fixed tolerance.
+// --gradients: the teacher-forced check instead: one full step of the trainer (trainStep) from the same weights
+// and batch on the tfjs cpu backend and on wasm, every parameter's gradient within 1e-4 relative (max |diff| /
+// max |reference|), per loss (checkStepGradients below).
 import { execFile } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import type { ModelFamily } from '../../models/spec.js';
@@ -28,7 +35,12 @@ export interface NumericsOptions {
   lr: number;
   /** synthetic: uint8 noise with cyclic labels; embedded: the shipped real Fashion-MNIST-LT subset (for the ResNets padded to 32x32x3). */
   data?: 'synthetic' | 'embedded';
+  /** Pass within FLOOR_FACTOR x the candidate's lr-jitter drift instead of within `tol`. */
+  floor?: boolean;
 }
+
+/** How far above the lr-jitter floor a backend's drift may be. */
+export const FLOOR_FACTOR = 2;
 
 export interface NumericsReport {
   options: NumericsOptions;
@@ -39,6 +51,8 @@ export interface NumericsReport {
   /** |candidate - reference| / |reference| per step. */
   relDiff: number[];
   maxRelDiff: number;
+  /** With --floor: the candidate against itself with the lr jitter (per step, and the max). */
+  floor?: { backend: string; losses: number[]; relDiff: number[]; maxRelDiff: number; limit: number };
   pass: boolean;
 }
 
@@ -85,28 +99,32 @@ export async function trainLosses(o: NumericsOptions, backend: string): Promise<
 
 /** Runs one side in a child process (its own backend, env and kernels); returns its losses. */
 function childLosses(o: NumericsOptions, spec: string): Promise<{ losses: number[]; backend: string; detail: string }> {
-  const [backend, variant] = spec.split(':');
-  const threads = /^threads(\d+)$/.exec(variant ?? '');
-  if (variant !== undefined && variant !== 'stock' && variant !== 'nosimd' && variant !== 'lrjitter' && !threads)
-    throw new Error(`unknown backend variant '${spec}' (expected NAME, NAME:stock, NAME:nosimd, NAME:lrjitter or NAME:threadsN)`);
+  const [backend, ...variants] = spec.split(':');
+  const has = (v: string) => variants.includes(v);
+  const threadsVariant = variants.map((v) => /^threads(\d+)$/.exec(v)).find(Boolean);
+  for (const v of variants)
+    if (v !== 'stock' && v !== 'nosimd' && v !== 'lrjitter' && !/^threads\d+$/.test(v))
+      throw new Error(`unknown backend variant '${spec}' (expected NAME, NAME:stock, NAME:nosimd, NAME:lrjitter or NAME:threadsN, or several joined by ':')`);
   // lrjitter: the same backend and kernels with the learning rate 1e-6 (relative) higher, which measures how
   // much the training dynamics alone amplify a perturbation the size of a rounding difference.
-  const lr = variant === 'lrjitter' ? o.lr * (1 + 1e-6) : o.lr;
+  const lr = has('lrjitter') ? o.lr * (1 + 1e-6) : o.lr;
   const env = {
     ...process.env,
-    ...(variant === 'stock' ? { ECL_WEBGPU_STOCK_KERNELS: '1' } : {}),
-    ...(variant === 'nosimd' ? { ECL_WASM_SIMD_KERNELS: '0' } : {}),
-    ...(threads ? { ECL_WASM_THREADS: threads[1]! } : { ECL_WASM_THREADS: '1' }),
+    ...(has('stock') ? { ECL_WEBGPU_STOCK_KERNELS: '1' } : {}),
+    ...(has('nosimd') ? { ECL_WASM_SIMD_KERNELS: '0' } : {}),
+    ...(threadsVariant ? { ECL_WASM_THREADS: threadsVariant[1]! } : { ECL_WASM_THREADS: '1' }),
   };
   const args = [fileURLToPath(new URL('./numerics-child.js', import.meta.url)), '--backend', backend!, '--model', o.model, '--loss', o.loss, '--batch', String(o.batch), '--steps', String(o.steps), '--lr', String(lr), '--data', o.data ?? 'synthetic'];
   return new Promise((res, rej) => {
     execFile(process.execPath, args, { env, maxBuffer: 16 << 20, timeout: 30 * 60_000 }, (err, stdout, stderr) => {
       if (err) return rej(new Error(`${spec}: ${(stderr || err.message).trim().split('\n').slice(-3).join(' | ')}`));
       const r = JSON.parse(stdout.trim().split('\n').at(-1)!) as { losses: number[]; backend: string; detail: string };
-      res({ ...r, backend: variant ? `${r.backend}:${variant}` : r.backend });
+      res({ ...r, backend: variants.length ? `${r.backend}:${variants.join(':')}` : r.backend });
     });
   });
 }
+
+const relDiffs = (ref: number[], cand: number[]) => ref.map((r, i) => Math.abs(cand[i]! - r) / Math.max(Math.abs(r), 1e-12));
 
 export async function checkTrainNumerics(o: NumericsOptions): Promise<NumericsReport> {
   const ref = await childLosses(o, o.backends[0]);
@@ -114,8 +132,16 @@ export async function checkTrainNumerics(o: NumericsOptions): Promise<NumericsRe
   if (ref.losses.length !== o.steps || cand.losses.length !== o.steps) {
     throw new Error(`expected ${o.steps} steps, got ${ref.losses.length} (${o.backends[0]}) and ${cand.losses.length} (${o.backends[1]})`);
   }
-  const relDiff = ref.losses.map((r, i) => Math.abs(cand.losses[i]! - r) / Math.max(Math.abs(r), 1e-12));
+  const relDiff = relDiffs(ref.losses, cand.losses);
   const maxRelDiff = Math.max(...relDiff);
+  let floor: NumericsReport['floor'];
+  if (o.floor) {
+    const jitterSpec = o.backends[1].split(':').includes('lrjitter') ? o.backends[1] : `${o.backends[1]}:lrjitter`;
+    const jit = await childLosses(o, jitterSpec);
+    const fr = relDiffs(cand.losses, jit.losses);
+    const fmax = Math.max(...fr);
+    floor = { backend: jit.backend, losses: jit.losses, relDiff: fr, maxRelDiff: fmax, limit: FLOOR_FACTOR * fmax };
+  }
   return {
     options: o,
     ran: [
@@ -126,6 +152,53 @@ export async function checkTrainNumerics(o: NumericsOptions): Promise<NumericsRe
     candidate: cand.losses,
     relDiff,
     maxRelDiff,
-    pass: Number.isFinite(maxRelDiff) && maxRelDiff <= o.tol,
+    ...(floor ? { floor } : {}),
+    pass: Number.isFinite(maxRelDiff) && maxRelDiff <= (floor ? floor.limit : o.tol),
+  };
+}
+
+/** The teacher-forced gradient check's limit: max |wasm - cpu| / max |cpu| per parameter. */
+export const GRADIENT_TOL = 1e-4;
+
+export interface GradientCheck {
+  model: ModelFamily;
+  loss: 'la-ce' | 'ecl';
+  batch: number;
+  /** Loss value of the step on each backend. */
+  lossCpu: number;
+  lossWasm: number;
+  /** Per trainable parameter, worst first. */
+  params: { name: string; relErr: number; maxAbsRef: number }[];
+  worst: number;
+  pass: boolean;
+  wasmDetail: string;
+}
+
+/**
+ * One full training step of the trainer from the same weights and batch on the tfjs cpu backend (the reference)
+ * and on wasm with this project's kernels; every parameter gradient compared. In-process: the two backends are
+ * switched with selectBackend (tensors are created after each switch).
+ */
+export async function checkStepGradients(model: ModelFamily, loss: 'la-ce' | 'ecl', batch: number): Promise<GradientCheck> {
+  const { selectBackend } = await import('../backend/select.js');
+  const { gradientRelErrors, oneStepInputs, runOneStep } = await import('./one-step.js');
+  const { backendDetail } = await import('./trainer-run.js');
+  const inputs = oneStepInputs({ model, loss, batch });
+  await selectBackend('cpu');
+  const ref = await runOneStep(inputs);
+  const wasm = await selectBackend('wasm');
+  const got = await runOneStep(inputs);
+  const params = gradientRelErrors(got.grads, ref.grads).sort((a, b) => b.relErr - a.relErr);
+  const worst = params[0]?.relErr ?? 0;
+  return {
+    model,
+    loss,
+    batch,
+    lossCpu: ref.lossValue,
+    lossWasm: got.lossValue,
+    params,
+    worst,
+    pass: Number.isFinite(worst) && worst <= GRADIENT_TOL,
+    wasmDetail: backendDetail(wasm.details),
   };
 }
