@@ -3,6 +3,7 @@
 //   [--backends wasm,webgpu] [--tol 1e-3] [--floor] [--data synthetic|embedded] [--out file.json]
 // node dist/scripts/check-train-numerics.js --gradients [--model cnn28] [--loss la-ce,ecl] [--batch 8] [--out file.json]
 //   or --gradients --cases cnn28:la-ce:24,resnet8:ecl:4 (model:loss:batch, every case reported before the exit status)
+//   [--reference cpu|wasm:nosimd] (default cpu; wasm:nosimd = tfjs-wasm's XNNPACK routes, fast at larger batches)
 // Entry point only; the checks are pipeline/bench/numerics.ts (see there for the backend variants, --floor
 // and --gradients).
 import { writeFileSync } from 'node:fs';
@@ -27,10 +28,10 @@ async function gradients(): Promise<void> {
     : (arg('loss', 'la-ce,ecl').split(',') as ('la-ce' | 'ecl')[]).map((loss) => ({ model: arg('model', 'cnn28') as ModelFamily, loss, batch: Number(arg('batch', '8')) }));
   const results = [];
   for (const { model, loss, batch } of cases) {
-    const r = await checkStepGradients(model, loss, batch);
+    const r = await checkStepGradients(model, loss, batch, arg('reference', 'cpu'));
     results.push(r);
     console.log(
-      `gradients ${model} ${loss} batch ${batch} (${loss === 'ecl' ? 3 * batch : batch} images), one trainer step, wasm (${r.wasmDetail}) vs tfjs cpu: ` +
+      `gradients ${model} ${loss} batch ${batch} (${loss === 'ecl' ? 3 * batch : batch} images), one trainer step, wasm (${r.wasmDetail}) vs ${r.reference === 'cpu' ? 'tfjs cpu' : r.reference}: ` +
         `loss ${r.lossCpu.toFixed(6)} vs ${r.lossWasm.toFixed(6)}; worst of ${r.params.length} parameters ${r.params[0]?.name} ${r.worst.toExponential(2)} (limit ${GRADIENT_TOL}) ${r.pass ? 'PASS' : 'FAIL'}`,
     );
     for (const p of r.params.filter((q) => !(q.relErr <= GRADIENT_TOL))) console.log(`  over the limit: ${p.name} ${p.relErr.toExponential(2)} (max |grad| ${p.maxAbsRef.toExponential(2)})`);

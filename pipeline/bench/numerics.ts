@@ -22,6 +22,7 @@
 import { execFile } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import type { ModelFamily } from '../../models/spec.js';
+import type { ParamStore } from '../../models/builders.js';
 import { runTrainerOnce, syntheticSplits } from './trainer-run.js';
 
 export interface NumericsOptions {
@@ -164,7 +165,9 @@ export interface GradientCheck {
   model: ModelFamily;
   loss: 'la-ce' | 'ecl';
   batch: number;
-  /** Loss value of the step on each backend. */
+  /** The reference backend (cpu, or wasm:nosimd). */
+  reference: string;
+  /** Loss value of the step on the reference and on wasm. */
   lossCpu: number;
   lossWasm: number;
   /** Per trainable parameter, worst first. */
@@ -174,31 +177,48 @@ export interface GradientCheck {
   wasmDetail: string;
 }
 
+/** One trainer step in a child process on `spec` (cpu, wasm, or wasm:nosimd = the XNNPACK routes); its gradients. */
+function childStep(spec: string, model: ModelFamily, loss: 'la-ce' | 'ecl', batch: number): Promise<{ loss: number; detail: string; grads: ParamStore }> {
+  const [backend, variant] = spec.split(':');
+  if (variant !== undefined && variant !== 'nosimd') throw new Error(`gradient reference '${spec}': expected cpu, wasm or wasm:nosimd`);
+  const env = { ...process.env, ...(variant === 'nosimd' ? { ECL_WASM_SIMD_KERNELS: '0' } : {}) };
+  const args = [fileURLToPath(new URL('./one-step-child.js', import.meta.url)), '--backend', backend!, '--model', model, '--loss', loss, '--batch', String(batch)];
+  return new Promise((res, rej) => {
+    execFile(process.execPath, args, { env, maxBuffer: 256 << 20, timeout: 30 * 60_000 }, (err, stdout, stderr) => {
+      if (err) return rej(new Error(`${spec}: ${(stderr || err.message).trim().split('\n').slice(-3).join(' | ')}`));
+      const j = JSON.parse(stdout.trim().split('\n').at(-1)!) as { loss: number; detail: string; grads: [string, number[], string][] };
+      const grads: ParamStore = new Map(
+        j.grads.map(([name, shape, b64]) => {
+          const buf = Buffer.from(b64, 'base64');
+          return [name, { shape, data: new Float32Array(buf.buffer.slice(buf.byteOffset, buf.byteOffset + buf.byteLength)) }];
+        }),
+      );
+      res({ loss: j.loss, detail: variant ? `${j.detail} [${spec}]` : j.detail, grads });
+    });
+  });
+}
+
 /**
- * One full training step of the trainer from the same weights and batch on the tfjs cpu backend (the reference)
- * and on wasm with this project's kernels; every parameter gradient compared. In-process: the two backends are
- * switched with selectBackend (tensors are created after each switch).
+ * One full training step of the trainer from the same weights and batch on a reference (the tfjs cpu backend by
+ * default; wasm:nosimd = tfjs-wasm's XNNPACK routes, much faster at larger batches) and on wasm with this
+ * project's kernels, each in its own process; every parameter gradient compared.
  */
-export async function checkStepGradients(model: ModelFamily, loss: 'la-ce' | 'ecl', batch: number): Promise<GradientCheck> {
-  const { selectBackend } = await import('../backend/select.js');
-  const { gradientRelErrors, oneStepInputs, runOneStep } = await import('./one-step.js');
-  const { backendDetail } = await import('./trainer-run.js');
-  const inputs = oneStepInputs({ model, loss, batch });
-  await selectBackend('cpu');
-  const ref = await runOneStep(inputs);
-  const wasm = await selectBackend('wasm');
-  const got = await runOneStep(inputs);
+export async function checkStepGradients(model: ModelFamily, loss: 'la-ce' | 'ecl', batch: number, reference = 'cpu'): Promise<GradientCheck> {
+  const { gradientRelErrors } = await import('./one-step.js');
+  const ref = await childStep(reference, model, loss, batch);
+  const got = await childStep('wasm', model, loss, batch);
   const params = gradientRelErrors(got.grads, ref.grads).sort((a, b) => b.relErr - a.relErr);
   const worst = params[0]?.relErr ?? 0;
   return {
     model,
     loss,
     batch,
-    lossCpu: ref.lossValue,
-    lossWasm: got.lossValue,
+    reference,
+    lossCpu: ref.loss,
+    lossWasm: got.loss,
     params,
     worst,
     pass: Number.isFinite(worst) && worst <= GRADIENT_TOL,
-    wasmDetail: backendDetail(wasm.details),
+    wasmDetail: got.detail,
   };
 }
