@@ -9,7 +9,8 @@
 // The HTTP floor: at every level the same load generator sends the same bodies to http-floor-server.ts (a
 // child process with the server's fastify options and body parsers, answering a fixed response without
 // inference). The served throughput is reported against min(raw session.run, HTTP floor), and the loaded
-// p99 against the unloaded p99 (the real server at concurrency 1). Both payloads (JSON, binary) by default.
+// p99 against the unloaded p99 (400 sequential requests to the real server, high-resolution timer). Both payloads
+// (JSON, binary) by default.
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { cpus, loadavg, tmpdir } from 'node:os';
@@ -75,6 +76,7 @@ export interface BenchSummary {
   limitIs: 'session.run' | 'HTTP floor';
   ratioToLimit: number;
   p99Ms: number;
+  /** p99 of sequential single requests (high-resolution timer), or concurrency 1's autocannon p99. */
   unloadedP99Ms: number | null;
   p99VsUnloaded: number | null;
 }
@@ -190,7 +192,7 @@ export function formatBenchTable(r: BenchServeResult): string {
     lines.push(
       '',
       `at concurrency ${sm.concurrency}: ${sm.reqPerSec.toFixed(0)} req/s = ${sm.ratioToLimit.toFixed(2)}× the limit (${sm.limitIs}, ${sm.limit.toFixed(0)}/s); ` +
-        `p99 ${sm.p99Ms.toFixed(1)} ms${sm.p99VsUnloaded === null ? '' : ` = ${sm.p99VsUnloaded.toFixed(1)}× the unloaded p99 (${sm.unloadedP99Ms!.toFixed(1)} ms at concurrency 1)`}`,
+        `p99 ${sm.p99Ms.toFixed(1)} ms${sm.p99VsUnloaded === null ? '' : ` = ${sm.p99VsUnloaded.toFixed(1)}× the unloaded p99 (${sm.unloadedP99Ms!.toFixed(2)} ms, sequential requests)`}`,
     );
   const bad = r.levels.filter((l) => l.non2xx || l.errors);
   if (bad.length) lines.push('', `non-2xx/errors: ${bad.map((l) => `c=${l.concurrency}: ${l.non2xx} non-2xx, ${l.errors} errors`).join('; ')}`);
@@ -242,14 +244,46 @@ async function stopChild(c: ChildServer | null): Promise<void> {
   await exited;
 }
 
-/** The summary at the highest level: served vs min(session.run, floor), and p99 vs concurrency 1's. */
-export function summarizeLevels(levels: readonly BenchLevel[]): BenchSummary | null {
+/**
+ * p99 of `n` sequential requests (one keep-alive connection, nothing else in flight), timed with
+ * performance.now: autocannon reports whole milliseconds, and an unloaded request takes well under one.
+ */
+async function unloadedP99(url: string, headers: Record<string, string>, body: Buffer, n = 400): Promise<number> {
+  const { Agent, request } = await import('node:http');
+  const agent = new Agent({ keepAlive: true, maxSockets: 1 });
+  const u = new URL(url);
+  const once = () =>
+    new Promise<number>((res, rej) => {
+      const t0 = performance.now();
+      const req = request({ host: u.hostname, port: u.port, path: u.pathname, method: 'POST', headers: { ...headers, 'content-length': String(body.length) }, agent }, (r) => {
+        r.on('data', () => {});
+        r.on('end', () => (r.statusCode === 200 ? res(performance.now() - t0) : rej(new Error(`unloaded probe: status ${r.statusCode}`))));
+      });
+      req.on('error', rej);
+      req.end(body);
+    });
+  try {
+    for (let i = 0; i < 20; i++) await once();
+    const ms: number[] = [];
+    for (let i = 0; i < n; i++) ms.push(await once());
+    ms.sort((a, b) => a - b);
+    return ms[Math.min(ms.length - 1, Math.ceil(0.99 * ms.length) - 1)]!;
+  } finally {
+    agent.destroy();
+  }
+}
+
+/**
+ * The summary at the highest level: served vs min(session.run, floor), and p99 vs the unloaded p99 (the
+ * sequential probe when given, else concurrency 1's autocannon p99).
+ */
+export function summarizeLevels(levels: readonly BenchLevel[], unloadedProbeP99Ms?: number): BenchSummary | null {
   const top = [...levels].sort((a, b) => b.concurrency - a.concurrency)[0];
   if (!top) return null;
   const floor = top.floorReqPerSec;
   const limitIsFloor = floor !== null && floor < top.ceilingImgPerSec;
   const limit = limitIsFloor ? floor : top.ceilingImgPerSec;
-  const unloaded = levels.find((l) => l.concurrency === 1)?.latencyP99Ms ?? null;
+  const unloaded = unloadedProbeP99Ms ?? levels.find((l) => l.concurrency === 1)?.latencyP99Ms ?? null;
   return {
     concurrency: top.concurrency,
     reqPerSec: top.reqPerSec,
@@ -321,6 +355,8 @@ export async function benchServe(opts: BenchServeOptions = {}): Promise<BenchSer
         const probe = await fetch(`${base}${path}`, { method: 'POST', headers, body: new Uint8Array(body) });
         if (probe.status !== 200) throw new Error(`probe request to ${base} failed: ${probe.status} ${await probe.text()}`);
       }
+      const unloaded = await unloadedP99(`${server.url}${path}`, headers, body);
+      say(`${payload}: unloaded p99 ${unloaded.toFixed(2)} ms (400 sequential requests)`);
       const levelResults: BenchLevel[] = [];
       for (const c of levels) {
         const target = (base: string) => ({ url: `${base}${path}`, method: 'POST', headers, body, connections: c, pipelining: 1 });
@@ -371,7 +407,7 @@ export async function benchServe(opts: BenchServeOptions = {}): Promise<BenchSer
         serverArgs: opts.serverArgs ?? [],
         node: process.version,
         levels: levelResults,
-        summary: summarizeLevels(levelResults),
+        summary: summarizeLevels(levelResults, unloaded),
         date: new Date().toISOString(),
       });
       if (print) process.stdout.write(`${formatBenchTable(results.at(-1)!)}\n\n`);

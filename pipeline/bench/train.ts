@@ -15,7 +15,8 @@
 // Also: the wasm SIMD peak of this CPU (simd-peak.ts) and each step's useful GFLOP/s (step-flops.ts).
 //
 // Usage: node dist/scripts/bench-train.js [--models cnn28,resnet32] [--batch 128] [--loss la-ce|ecl]
-//        [--steps 5] [--warmup 2] [--rounds 3] [--out bench/train.json] [--no-torch] [--merge]
+//        [--steps 5] [--warmup 2] [--rounds 3] [--out bench/train.json] [--no-torch] [--no-nchw] [--merge]
+//        [--doc docs/training-speed.md] [--note TEXT] [--profile | --profile-only]
 //
 // This file orchestrates the rounds and writes the report; the pieces live in train-report.ts (options,
 // row/report shapes, medians, ratios, the table), trainer-run.ts (synthetic data, the tfjs trainer run)
@@ -169,7 +170,7 @@ export async function benchTrain(opts: Partial<BenchTrainOptions> = {}): Promise
   }
   const report: BenchTrainReport = {
     generatedAt: new Date().toISOString(),
-    command: process.argv.slice(1).join(' '),
+    command: process.argv.slice(1).map((a) => (/[\s'"]/.test(a) ? `'${a.replace(/'/g, "'\\''")}'` : a)).join(' '),
     machine: {
       cpus: cpus().length,
       cpuModel: cpus()[0]?.model ?? '?',

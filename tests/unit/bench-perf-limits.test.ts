@@ -79,7 +79,7 @@ const level = (c: number, req: number, p99: number, ceil: number, floor: number 
   ratioToLimit: req / Math.min(ceil, floor ?? Infinity),
 });
 
-test('summarizeLevels: highest concurrency against min(session.run, floor); p99 against concurrency 1', () => {
+test('summarizeLevels: highest concurrency against min(session.run, floor); p99 against the unloaded p99', () => {
   const s = summarizeLevels([level(1, 1000, 2, 5000, 3000), level(64, 4000, 10, 16000, 8000), level(16, 3000, 5, 9000, 7000)])!;
   assert.equal(s.concurrency, 64);
   assert.equal(s.limitIs, 'HTTP floor');
@@ -92,5 +92,6 @@ test('summarizeLevels: highest concurrency against min(session.run, floor); p99 
   assert.equal(t.ratioToLimit, 0.8);
   assert.equal(t.p99VsUnloaded, null, 'no concurrency-1 level: no unloaded p99');
   assert.equal(summarizeLevels([level(64, 4000, 10, 5000, null)])!.limitIs, 'session.run');
+  assert.equal(summarizeLevels([level(1, 1000, 2, 5000, 3000), level(64, 4000, 10, 16000, 8000)], 0.5)!.p99VsUnloaded, 20, 'the sequential probe wins over concurrency 1');
   assert.equal(summarizeLevels([]), null);
 });
