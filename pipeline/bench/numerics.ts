@@ -165,6 +165,8 @@ export interface GradientCheck {
   model: ModelFamily;
   loss: 'la-ce' | 'ecl';
   batch: number;
+  /** Seed of the weights and the batch (one-step.ts oneStepInputs). */
+  seed: number;
   /** The reference backend (cpu, or wasm:nosimd). */
   reference: string;
   /** Loss value of the step on the reference and on wasm. */
@@ -173,16 +175,20 @@ export interface GradientCheck {
   /** Per trainable parameter, worst first. */
   params: { name: string; relErr: number; maxAbsRef: number }[];
   worst: number;
+  /** With the floor: the reference's own worst gradient change for a pixel jitter (see checkStepGradients). */
+  jitterFloor?: number;
+  /** GRADIENT_TOL, or with the floor max(GRADIENT_TOL, FLOOR_FACTOR x jitterFloor). */
+  limit: number;
   pass: boolean;
   wasmDetail: string;
 }
 
 /** One trainer step in a child process on `spec` (cpu, wasm, or wasm:nosimd = the XNNPACK routes); its gradients. */
-function childStep(spec: string, model: ModelFamily, loss: 'la-ce' | 'ecl', batch: number): Promise<{ loss: number; detail: string; grads: ParamStore }> {
+function childStep(spec: string, model: ModelFamily, loss: 'la-ce' | 'ecl', batch: number, seed: number, jitter = 0): Promise<{ loss: number; detail: string; grads: ParamStore }> {
   const [backend, variant] = spec.split(':');
   if (variant !== undefined && variant !== 'nosimd') throw new Error(`gradient reference '${spec}': expected cpu, wasm or wasm:nosimd`);
   const env = { ...process.env, ...(variant === 'nosimd' ? { ECL_WASM_SIMD_KERNELS: '0' } : {}) };
-  const args = [fileURLToPath(new URL('./one-step-child.js', import.meta.url)), '--backend', backend!, '--model', model, '--loss', loss, '--batch', String(batch)];
+  const args = [fileURLToPath(new URL('./one-step-child.js', import.meta.url)), '--backend', backend!, '--model', model, '--loss', loss, '--batch', String(batch), '--seed', String(seed), '--jitter', String(jitter)];
   return new Promise((res, rej) => {
     execFile(process.execPath, args, { env, maxBuffer: 256 << 20, timeout: 30 * 60_000 }, (err, stdout, stderr) => {
       if (err) return rej(new Error(`${spec}: ${(stderr || err.message).trim().split('\n').slice(-3).join(' | ')}`));
@@ -202,23 +208,41 @@ function childStep(spec: string, model: ModelFamily, loss: 'la-ce' | 'ecl', batc
  * One full training step of the trainer from the same weights and batch on a reference (the tfjs cpu backend by
  * default; wasm:nosimd = tfjs-wasm's XNNPACK routes, much faster at larger batches) and on wasm with this
  * project's kernels, each in its own process; every parameter gradient compared.
+ * Caveat: ReLU and max-pool are discontinuous. Where an activation sits within rounding distance of a ReLU's zero
+ * or of a max-pool competitor, two correct implementations can take different branches, and the gradients then
+ * differ by far more than rounding (seen: cnn28 at 24 images and ResNet-8 ECL at 2x3 images with seed 1, ~1e-2;
+ * the same shapes with seeds 2-4 agree within 1e-5). A failure at one seed that passes at others points to such a
+ * tie, a failure at every seed to a kernel. ResNet-32 at 32 images has so many near-ties that a pixel jitter of
+ * 4e-6 of the range moves its reference gradients by ~4e-2; `floor` measures that jitter floor and passes within
+ * FLOOR_FACTOR of it (as the lr-jitter floor does for free-running steps).
  */
-export async function checkStepGradients(model: ModelFamily, loss: 'la-ce' | 'ecl', batch: number, reference = 'cpu'): Promise<GradientCheck> {
+export async function checkStepGradients(model: ModelFamily, loss: 'la-ce' | 'ecl', batch: number, reference = 'cpu', seed = 1, floor = false): Promise<GradientCheck> {
   const { gradientRelErrors } = await import('./one-step.js');
-  const ref = await childStep(reference, model, loss, batch);
-  const got = await childStep('wasm', model, loss, batch);
+  const ref = await childStep(reference, model, loss, batch, seed);
+  const got = await childStep('wasm', model, loss, batch, seed);
   const params = gradientRelErrors(got.grads, ref.grads).sort((a, b) => b.relErr - a.relErr);
   const worst = params[0]?.relErr ?? 0;
+  let jitterFloor: number | undefined;
+  if (floor) {
+    // The reference against itself with every 97th pixel 1e-3 higher (4e-6 of the pixel range): how far the
+    // gradients move when ReLU / max-pool branches near a tie flip, with no kernel difference at all.
+    const jit = await childStep(reference, model, loss, batch, seed, 1e-3);
+    jitterFloor = gradientRelErrors(jit.grads, ref.grads).reduce((m, p) => Math.max(m, p.relErr), 0);
+  }
+  const limit = jitterFloor === undefined ? GRADIENT_TOL : Math.max(GRADIENT_TOL, FLOOR_FACTOR * jitterFloor);
   return {
     model,
     loss,
     batch,
+    seed,
     reference,
     lossCpu: ref.loss,
     lossWasm: got.loss,
     params,
     worst,
-    pass: Number.isFinite(worst) && worst <= GRADIENT_TOL,
+    ...(jitterFloor === undefined ? {} : { jitterFloor }),
+    limit,
+    pass: Number.isFinite(worst) && worst <= limit,
     wasmDetail: got.detail,
   };
 }

@@ -1,7 +1,7 @@
 // Child process of checkStepGradients (numerics.ts): one trainer step (one-step.ts) on one backend, in its own
 // process so that the backend's environment (ECL_WASM_SIMD_KERNELS, ECL_WASM_THREADS) applies; prints one JSON
 // line: the loss, the backend's description and every gradient as base64 float32.
-//   node dist/pipeline/bench/one-step-child.js --backend wasm|cpu --model cnn28 --loss la-ce|ecl --batch 8
+//   node dist/pipeline/bench/one-step-child.js --backend wasm|cpu --model cnn28 --loss la-ce|ecl --batch 8 [--seed 1] [--jitter 1e-3]
 import type { ModelFamily } from '../../models/spec.js';
 import { oneStepInputs, runOneStep } from './one-step.js';
 
@@ -16,7 +16,11 @@ async function main(): Promise<void> {
   const choice = await selectBackend(arg('backend', 'wasm'));
   const loss = arg('loss', 'la-ce');
   if (loss !== 'la-ce' && loss !== 'ecl') throw new Error(`--loss: la-ce or ecl, got ${loss}`);
-  const r = await runOneStep(oneStepInputs({ model: arg('model', 'cnn28') as ModelFamily, loss, batch: Number(arg('batch', '8')) }));
+  const inputs = oneStepInputs({ model: arg('model', 'cnn28') as ModelFamily, loss, batch: Number(arg('batch', '8')), seed: Number(arg('seed', '1')) });
+  // --jitter E: every 97th pixel + E (raw 0..255 scale), to measure how much the gradients move for a tiny input change.
+  const jitter = Number(arg('jitter', '0'));
+  if (jitter) for (let i = 0; i < inputs.pixels.length; i += 97) inputs.pixels[i]! += jitter;
+  const r = await runOneStep(inputs);
   const grads = [...r.grads].map(([name, p]) => [name, p.shape, Buffer.from(p.data.buffer, p.data.byteOffset, p.data.byteLength).toString('base64')]);
   process.stdout.write(JSON.stringify({ loss: r.lossValue, backend: choice.name, detail: backendDetail(choice.details), grads }) + '\n');
 }
