@@ -22,7 +22,7 @@ define need_run
 @test -n "$(RUN)" || { echo "no trained run under runs/: run 'make demo' (or 'make train') first, or name one with RUN=<name>" >&2; exit 2; }
 endef
 
-.PHONY: install build simd-kernels samples demo test soak mutation test-unit test-browser train eval export export-check serve bench-serve cuda-ep image image-cuda image-test bench-train bench-train-gpu gpu-check parity report study study-search study-final results clean
+.PHONY: install build simd-kernels samples demo test soak mutation test-unit test-browser train eval export export-check serve bench-serve cuda-ep image image-cuda image-test bench-train profile-train check-numerics bench-train-gpu gpu-check parity report study study-search study-final results clean
 
 node_modules/.package-lock.json: package.json package-lock.json
 	npm ci --no-audit --no-fund
@@ -117,9 +117,25 @@ image-test: build
 	node --test --test-concurrency=1 $$(ls dist/tests/deploy/*.test.js | sort)
 
 BENCH_TRAIN_ARGS ?=
-# tfjs trainer vs a PyTorch CPU peer on the same model/loss (docs/training-speed.md); writes bench/train.json
+# tfjs trainer vs a PyTorch CPU peer (channels_last and NCHW) on the same model/loss, LA-CE and the ECL step,
+# interleaved; writes bench/train.json and the table in docs/training-speed.md (docs/training-speed.md)
 bench-train: build
-	$(ECL) bench-train $(BENCH_TRAIN_ARGS)
+	$(ECL) bench-train --models cnn28,resnet32 --loss la-ce,ecl --doc docs/training-speed.md $(BENCH_TRAIN_ARGS)
+
+# ms per kernel of one wasm training step (cnn28, ResNet-32; LA-CE and ECL) -> bench/train-profile.json + .md
+profile-train: build
+	$(ECL) bench-train --profile-only --models cnn28,resnet32 --loss la-ce,ecl $(BENCH_TRAIN_ARGS)
+
+# Training numerics (docs/training-speed.md): teacher-forced gradients of one full trainer step, wasm kernels vs tfjs
+# cpu, 1e-4 relative (ResNet-32 at 32 images: within 2x the gradients' own pixel-jitter floor); 20 free-running steps, XNNPACK routes vs the SIMD kernels, within 2x the SIMD kernels'
+# lr-jitter floor (scripts/check-train-numerics.ts). JSON in bench/numerics-cpu/. Runs every check, then fails if any did. ~10 minutes (tfjs-cpu is slow).
+check-numerics: build
+	@st=0; \
+	node dist/scripts/check-train-numerics.js --gradients --cases cnn28:la-ce:24:2,cnn28:ecl:8:2,resnet8:la-ce:4,resnet8:ecl:2:2 --out bench/numerics-cpu/gradients.json || st=1; \
+	node dist/scripts/check-train-numerics.js --gradients --reference wasm:nosimd --floor --cases resnet32:la-ce:32,resnet32:ecl:8 --out bench/numerics-cpu/gradients-resnet32-floor.json || st=1; \
+	node dist/scripts/check-train-numerics.js --model cnn28 --data embedded --batch 32 --steps 20 --backends wasm:nosimd,wasm --floor --out bench/numerics-cpu/cnn28-floor.json || st=1; \
+	node dist/scripts/check-train-numerics.js --model resnet32 --data embedded --batch 32 --steps 20 --backends wasm:nosimd,wasm --floor --out bench/numerics-cpu/resnet32-floor.json || st=1; \
+	exit $$st
 
 # On a GPU machine: tfjs-backend-webgpu (Dawn) vs PyTorch eager CUDA; PYTHON = an interpreter with CUDA torch.
 PYTHON ?= python3

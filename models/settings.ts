@@ -26,7 +26,7 @@ export const SETTINGS: readonly SettingInfo[] = [
   { name: 'ECL_SERVE_GRPC_PORT', describe: 'default of --grpc-port, an integer 0..65535 (flag wins; unset: no gRPC); the container image sets 8081', stages: ['serve'] },
   { name: 'ECL_SOAK_SECONDS', describe: 'tests: seconds of 2x-capacity load in the serve soak test (default 15; make soak sets 60)', stages: ['make test'] },
   { name: 'ECL_DEBUG', describe: 'any value: print stack traces with errors', stages: ['all'] },
-  { name: 'ECL_REQUIRE', describe: 'tests: comma-separated chromium,onnx,webgpu,fmnist,clang,opencv,podman; a missing one fails its suite instead of skipping (.ci/run sets it)', stages: ['make test', 'make image-test'] },
+  { name: 'ECL_REQUIRE', describe: 'tests: comma-separated chromium,onnx,webgpu,fmnist,clang,opencv,torch,podman; a missing one fails its suite instead of skipping (.ci/run sets it)', stages: ['make test', 'make image-test'] },
 ];
 
 type Env = Readonly<Record<string, string | undefined>>;

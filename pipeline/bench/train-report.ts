@@ -29,6 +29,16 @@ export interface BenchTrainOptions {
   lr: number;
   /** Keep rows of other cases already in `out`. */
   merge: boolean;
+  /** Also run the peer with contiguous NCHW tensors (its channels_last run always runs). */
+  nchw: boolean;
+  /** Markdown file whose generated table (between the bench-train markers) is rewritten from the report; '' = none. */
+  doc: string;
+  /** Free text stored in the report, e.g. 'machine shared'. */
+  note: string;
+  /** After the rounds, profile one step per case (ms per kernel) into `<out without .json>-profile.json`. */
+  profile: boolean;
+  /** Only the profile (no timed rounds, no train.json). */
+  profileOnly: boolean;
   log: (line: string) => void;
 }
 
@@ -47,7 +57,15 @@ export const BENCH_TRAIN_DEFAULTS: Omit<BenchTrainOptions, 'log'> = {
   backend: 'wasm',
   lr: 0.01,
   merge: false,
+  nchw: true,
+  profile: false,
+  profileOnly: false,
+  doc: '',
+  note: '',
 };
+
+/** Rounds whose img/s differ by more than this (max/min - 1) are flagged as unsteady. */
+export const UNSTEADY_SPREAD = 0.15;
 
 /** One side's samples: per round, the timed steps' wall and CPU milliseconds. */
 export interface SideSamples {
@@ -97,12 +115,28 @@ export interface BenchRow {
   warmup: number;
   rounds: number;
   tfjs: SideResult;
+  /** The PyTorch peer with model and input in channels_last (PyTorch's recommended CPU setup; rows from runs before it: NCHW). */
   torch: SideResult;
-  /** Median over rounds of tfjs/PyTorch round img/s; null when either side is unavailable. */
+  /** The same peer with contiguous NCHW tensors (absent in older rows). */
+  torchNchw?: SideResult;
+  /** Which PyTorch configuration was faster (median img/s): the ratio is taken against it. */
+  torchBest?: 'channels_last' | 'nchw';
+  /** Median over rounds of tfjs img/s / the faster PyTorch configuration's img/s; null when unavailable. */
   ratio: number | null;
   roundRatios: number[];
   /** tfjs img/s median / PyTorch img/s median (pooled steps), for reference. */
   ratioOfMedians: number | null;
+  /** Ratio against each PyTorch configuration (median over rounds). */
+  ratioChannelsLast?: number | null;
+  ratioNchw?: number | null;
+  /** Conv + dense multiply-add FLOPs of one step, forward + backward (pipeline/bench/step-flops.ts), GFLOP. */
+  stepGflop?: number;
+  /** stepGflop / tfjs median step time. */
+  tfjsGflops?: number;
+  /** tfjsGflops / the wasm SIMD peak of the same thread count (machine.simdPeak). */
+  fractionOfSimdPeak?: number | null;
+  /** Per-round steadiness problems (rounds differing by more than 15%). */
+  warnings?: string[];
   loadavgBefore: number[];
   loadavgAfter: number[];
   finishedAt: string;
@@ -122,6 +156,10 @@ export interface BenchTrainReport {
     python: string;
     loadavgBefore: number[];
     loadavgAfter: number[];
+    /** f32x4 mul+add peak of this CPU in wasm (pipeline/bench/simd-peak.ts). */
+    simdPeak?: SimdPeakSummary;
+    /** Free text, e.g. "machine shared": conditions the numbers were measured under. */
+    note?: string;
   };
   config: {
     steps: number;
@@ -135,6 +173,16 @@ export interface BenchTrainReport {
     loss: LossHP;
   };
   results: BenchRow[];
+}
+
+export interface SimdPeakSummary {
+  threads: number;
+  /** GFLOP/s of f32x4.mul + f32x4.add (2 flops per lane) on one thread, and on `threads` threads at once. */
+  gflopsOneThread: number;
+  gflopsAllThreads: number;
+  /** The same with f32x4.relaxed_madd, when this Node's V8 has relaxed SIMD; otherwise why not. */
+  relaxedMaddGflopsOneThread: number | null;
+  relaxedNote: string;
 }
 
 /** The trainer's loss hyper-parameters, as recorded in the report and passed to the PyTorch peer. */
@@ -182,17 +230,57 @@ export function ratios(tfjs: SideResult, torch: SideResult): { ratio: number | n
   return { ratio: median(roundRatios), roundRatios, ratioOfMedians: tfjs.imgPerSec / torch.imgPerSec };
 }
 
+/**
+ * The ratio against the faster PyTorch configuration (by pooled median img/s; channels_last on a tie), with
+ * the ratios against each one. An unavailable configuration is never the faster one.
+ */
+export function ratiosAgainstFaster(
+  tfjs: SideResult,
+  channelsLast: SideResult,
+  nchw: SideResult | undefined,
+): { ratio: number | null; roundRatios: number[]; ratioOfMedians: number | null; torchBest?: 'channels_last' | 'nchw'; ratioChannelsLast: number | null; ratioNchw: number | null } {
+  const cl = ratios(tfjs, channelsLast);
+  const nc = nchw ? ratios(tfjs, nchw) : ratios(tfjs, { available: false, reason: 'not run' });
+  const clSpeed = channelsLast.available ? channelsLast.imgPerSec : -1;
+  const ncSpeed = nchw?.available ? nchw.imgPerSec : -1;
+  const extra = { ratioChannelsLast: cl.ratio, ratioNchw: nc.ratio };
+  if (clSpeed < 0 && ncSpeed < 0) return { ...cl, ...extra };
+  return ncSpeed > clSpeed ? { ...nc, torchBest: 'nchw', ...extra } : { ...cl, torchBest: 'channels_last', ...extra };
+}
+
+/** max/min - 1 of a side's per-round img/s (0 for fewer than 2 rounds). */
+export function roundSpread(roundImgPerSec: readonly number[]): number {
+  if (roundImgPerSec.length < 2) return 0;
+  return Math.max(...roundImgPerSec) / Math.min(...roundImgPerSec) - 1;
+}
+
+/** One warning per side whose rounds differ by more than UNSTEADY_SPREAD. */
+export function steadinessWarnings(sides: Record<string, SideResult | undefined>): string[] {
+  const out: string[] = [];
+  for (const [name, s] of Object.entries(sides)) {
+    if (!s?.available) continue;
+    const spread = roundSpread(s.roundImgPerSec);
+    if (spread > UNSTEADY_SPREAD)
+      out.push(`${name}: rounds differ by ${(100 * spread).toFixed(0)}% (> ${100 * UNSTEADY_SPREAD}%): ${s.roundImgPerSec.map((x) => x.toFixed(0)).join(' ')} img/s`);
+  }
+  return out;
+}
+
 const fmt = (x: number, digits = 1) => (Number.isFinite(x) ? x.toFixed(digits) : '–');
 
+const sideCell = (s: SideResult | undefined, where: string) => (!s ? '–' : s.available ? `${fmt(s.imgPerSec)} (${where})` : `unavailable (${s.reason})`);
+
 export function formatTable(rows: readonly BenchRow[]): string {
-  const head = ['model', 'batch', 'loss', 'backend', 'tfjs img/s', 'PyTorch img/s', 'ratio'];
-  const lines = [`| ${head.join(' | ')} |`, `|${head.map((h) => (h === 'model' || h === 'loss' || h === 'backend' ? '---' : '---:')).join('|')}|`];
+  const head = ['model', 'batch', 'loss', 'backend', 'tfjs img/s', 'PyTorch channels_last img/s', 'PyTorch NCHW img/s', 'ratio vs faster', 'useful GFLOP/s', 'of wasm SIMD peak'];
+  const left = new Set(['model', 'loss', 'backend']);
+  const lines = [`| ${head.join(' | ')} |`, `|${head.map((h) => (left.has(h) ? '---' : '---:')).join('|')}|`];
   for (const r of rows) {
     const tf = r.tfjs.available ? fmt(r.tfjs.imgPerSec) : `unavailable (${r.tfjs.reason})`;
     const where = r.torchDevice && r.torchDevice !== 'cpu' ? r.torchDevice.split(' ')[0]! : `${r.torchThreads} thr`;
-    const pt = r.torch.available ? `${fmt(r.torch.imgPerSec)} (${where})` : `unavailable (${r.torch.reason})`;
-    const ratio = r.ratio === null ? '–' : `${r.ratio.toFixed(2)}×`;
-    lines.push(`| ${r.model} | ${r.batch} | ${r.loss} | ${r.backend} | ${tf} | ${pt} | ${ratio} |`);
+    const ratio = r.ratio === null ? '–' : `${r.ratio.toFixed(2)}× (${r.torchBest === 'nchw' ? 'NCHW' : 'channels_last'})`;
+    const gf = r.tfjsGflops === undefined ? '–' : fmt(r.tfjsGflops);
+    const peak = r.fractionOfSimdPeak == null ? '–' : `${(100 * r.fractionOfSimdPeak).toFixed(0)}%`;
+    lines.push(`| ${r.model} | ${r.batch} | ${r.loss} | ${r.backend} | ${tf} | ${sideCell(r.torch, where)} | ${sideCell(r.torchNchw, where)} | ${ratio} | ${gf} | ${peak} |`);
   }
   return lines.join('\n');
 }

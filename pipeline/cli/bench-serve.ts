@@ -15,6 +15,8 @@ export interface BenchServeArgs {
   'max-delay-ms': number;
   ep: string;
   payload: string;
+  floor: boolean;
+  note: string;
   out: string;
   inference: string;
   'server-arg': string[];
@@ -28,8 +30,10 @@ export const benchServeCommand: CommandModule<object, BenchServeArgs> = {
       y
         .option('model', { type: 'string', describe: 'model to serve (default: a freshly initialised --family model in a temp dir)' })
         .option('family', { type: 'string', choices: MODEL_FAMILIES as unknown as string[], default: 'cnn28', describe: 'model family for the generated model' })
-        .option('payload', { type: 'string', choices: ['json', 'binary'], default: 'json', describe: 'v2 request body: JSON data array or the binary tensor extension' })
-        .group(['model', 'family', 'payload'], 'Model and requests:')
+        .option('payload', { type: 'string', choices: ['json', 'binary', 'both'], default: 'both', describe: 'v2 request body: JSON data array, the binary tensor extension, or both (one after the other)' })
+        .option('floor', { type: 'boolean', default: true, describe: 'also load an HTTP floor server (same fastify options and parsers, no inference); --no-floor skips it' })
+        .option('note', { type: 'string', default: '', describe: "conditions stored with the numbers, e.g. 'machine shared'" })
+        .group(['model', 'family', 'payload', 'floor', 'note'], 'Model and requests:')
         .option('duration', { type: 'number', default: 8, coerce: posNumber('duration'), describe: 'seconds per concurrency level' })
         .option('connections', { type: 'string', default: '1,16,64', coerce: posIntCsv('connections'), describe: 'comma-separated concurrency levels' })
         .option('out', { type: 'string', default: 'bench/serve.json', describe: 'report path' })
@@ -62,7 +66,9 @@ export const benchServeCommand: CommandModule<object, BenchServeArgs> = {
       maxBatch: a['max-batch'],
       maxDelayMs: a['max-delay-ms'],
       ep: a.ep as EpChoice,
-      payload: a.payload as 'json' | 'binary',
+      payloads: a.payload === 'both' ? ['json', 'binary'] : [a.payload as 'json' | 'binary'],
+      floor: a.floor,
+      note: a.note,
       inference: a.inference as 'worker' | 'inline',
       out: a.out,
       serverArgs: a['server-arg'].map(String),

@@ -36,9 +36,15 @@ export const benchTrainCommand: CommandModule<object, BenchTrainArgs> = {
         .option('python', { type: 'string', default: '/usr/bin/python3', describe: 'interpreter with torch for the peer' })
         .option('threads', { type: 'number', default: 2, coerce: posInt('threads'), describe: 'torch.set_num_threads for the peer' })
         .option('torch-device', { type: 'string', default: 'cpu', describe: 'device of the PyTorch peer: cpu, or cuda on a GPU machine' })
-        .group(['torch', 'python', 'threads', 'torch-device'], 'PyTorch peer:')
+        .option('nchw', { type: 'boolean', default: true, describe: 'also time the peer with NCHW tensors (channels_last always runs); --no-nchw skips it' })
+        .group(['torch', 'python', 'threads', 'torch-device', 'nchw'], 'PyTorch peer:')
         .option('out', { type: 'string', default: 'bench/train.json', describe: 'report path (JSON; the table goes to stdout)' })
-        .option('merge', { type: 'boolean', default: false, describe: 'keep rows of other cases already in --out' }),
+        .option('merge', { type: 'boolean', default: false, describe: 'keep rows of other cases already in --out' })
+        .option('doc', { type: 'string', default: '', describe: "markdown file whose generated table is rewritten from the report (make bench-train: docs/training-speed.md)" })
+        .option('note', { type: 'string', default: '', describe: "conditions stored with the numbers, e.g. 'machine shared'" })
+        .option('profile', { type: 'boolean', default: false, describe: 'then profile one step per case: ms per kernel -> <out>-profile.json and .md' })
+        .option('profile-only', { type: 'boolean', default: false, describe: 'only the per-kernel profile (make profile-train)' })
+        .group(['out', 'merge', 'doc', 'note', 'profile', 'profile-only'], 'Output:'),
       'bench-train',
       [
         ['$0 bench-train --models cnn28 --steps 3 --rounds 1 --no-torch', 'a quick tfjs-only measurement'],
@@ -62,6 +68,11 @@ export const benchTrainCommand: CommandModule<object, BenchTrainArgs> = {
       backend: a.backend,
       lr: a.lr,
       merge: a.merge,
+      nchw: a.nchw,
+      doc: a.doc,
+      note: a.note,
+      profile: a.profile,
+      profileOnly: a.profileOnly,
     });
   },
 };

@@ -343,7 +343,7 @@ export async function train(cfg: TrainConfig, opts: TrainOptions = {}): Promise<
   return result;
 }
 
-interface StepInputs {
+export interface StepInputs {
   pixels: Float32Array;
   labels: Int32Array;
   B: number;
@@ -358,8 +358,9 @@ interface StepInputs {
   lossTransform?: (l: tf.Scalar) => tf.Scalar;
 }
 
-/** One optimiser step; returns the loss (read back to check it is finite). */
-async function trainStep(spec: ModelSpec, state: ModelState, loss: LossPlugin, s: StepInputs): Promise<{ lossValue: number; parts: Record<string, number> }> {
+/** One optimiser step; returns the loss (read back to check it is finite). Exported for the benchmarks: the
+ * per-kernel profile and the teacher-forced gradient check run exactly this step (pipeline/bench/one-step.ts). */
+export async function trainStep(spec: ModelSpec, state: ModelState, loss: LossPlugin, s: StepInputs): Promise<{ lossValue: number; parts: Record<string, number> }> {
   const { height: H, width: W, channels: Ch } = spec.input;
   const C = spec.numClasses;
   const bnStats: { layer: string; mean: tf.Tensor1D; variance: tf.Tensor1D }[] = [];

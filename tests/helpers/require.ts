@@ -1,9 +1,9 @@
 // Suites that need something outside npm (Chromium, the ONNX checker, a WebGPU adapter, Debian's Fashion-MNIST,
-// clang, podman) skip with the reason where it is missing — unless ECL_REQUIRE names it (CI does: .ci/run), in which case a
-// missing requirement fails the suite with that reason instead of turning green with skips.
+// clang, Debian's python3-torch, podman) skip with the reason where it is missing — unless ECL_REQUIRE names it (CI
+// does: .ci/run), in which case a missing requirement fails the suite with that reason instead of turning green with skips.
 import { settings } from '../../models/settings.js';
 
-export const REQUIREMENTS = ['chromium', 'onnx', 'webgpu', 'fmnist', 'clang', 'opencv', 'podman'] as const;
+export const REQUIREMENTS = ['chromium', 'onnx', 'webgpu', 'fmnist', 'clang', 'opencv', 'torch', 'podman'] as const;
 export type Requirement = (typeof REQUIREMENTS)[number];
 
 export class RequirementMissingError extends Error {

@@ -11,11 +11,15 @@ import {
   mergeRows,
   parseList,
   ratios,
+  ratiosAgainstFaster,
+  roundSpread,
+  steadinessWarnings,
   summarize,
   validateOptions,
   BENCH_LOSSES,
   BENCH_TRAIN_DEFAULTS,
 } from '../../pipeline/bench/train-report.js';
+import { DOC_BEGIN, DOC_END, replaceGenerated } from '../../pipeline/bench/train-doc.js';
 import { torchUnavailableReason } from '../../pipeline/bench/torch-peer.js';
 import { MODEL_FAMILIES } from '../../models/spec.js';
 
@@ -92,18 +96,64 @@ function row(over: Partial<BenchRow>): BenchRow {
   };
 }
 
-test('formatTable: header, numbers, ratio, unavailable torch', () => {
+test('formatTable: header, both PyTorch configurations, ratio against the faster, unavailable torch', () => {
   const unavailable: SideResult = { available: false, reason: "ModuleNotFoundError: No module named 'torch'" };
+  const tfjs = side([[250], [250]]); // 400 img/s
+  const nchw = side([[100], [100]]); // 1000 img/s: faster than channels_last's 800
   const t = formatTable([
-    row({}),
-    row({ model: 'resnet32', loss: 'ecl', torch: unavailable, ...ratios(side([[250]]), unavailable) }),
+    row({ tfjsGflops: 12.345, fractionOfSimdPeak: 0.251 }),
+    row({ torchNchw: nchw, ...ratiosAgainstFaster(tfjs, row({}).torch, nchw) }),
+    row({ model: 'resnet32', loss: 'ecl', torch: unavailable, torchNchw: unavailable, ...ratiosAgainstFaster(side([[250]]), unavailable, unavailable) }),
   ]);
   const lines = t.split('\n');
-  assert.equal(lines[0], '| model | batch | loss | backend | tfjs img/s | PyTorch img/s | ratio |');
-  assert.equal(lines[1], '|---|---:|---|---|---:|---:|---:|');
-  assert.equal(lines[2], '| cnn28 | 100 | la-ce | wasm | 400.0 | 800.0 (2 thr) | 0.50× |');
-  assert.equal(lines[3], "| resnet32 | 100 | ecl | wasm | 400.0 | unavailable (ModuleNotFoundError: No module named 'torch') | – |");
-  assert.equal(lines.length, 4);
+  assert.equal(lines[0], '| model | batch | loss | backend | tfjs img/s | PyTorch channels_last img/s | PyTorch NCHW img/s | ratio vs faster | useful GFLOP/s | of wasm SIMD peak |');
+  assert.equal(lines[1], '|---|---:|---|---|---:|---:|---:|---:|---:|---:|');
+  assert.equal(lines[2], '| cnn28 | 100 | la-ce | wasm | 400.0 | 800.0 (2 thr) | – | 0.50× (channels_last) | 12.3 | 25% |');
+  assert.equal(lines[3], '| cnn28 | 100 | la-ce | wasm | 400.0 | 800.0 (2 thr) | 1000.0 (2 thr) | 0.40× (NCHW) | – | – |');
+  assert.equal(lines[4], "| resnet32 | 100 | ecl | wasm | 400.0 | unavailable (ModuleNotFoundError: No module named 'torch') | unavailable (ModuleNotFoundError: No module named 'torch') | – | – | – |");
+  assert.equal(lines.length, 5);
+});
+
+test('ratiosAgainstFaster: picks the faster configuration by median img/s, keeps both ratios', () => {
+  const tfjs = side([[100], [100], [100]]); // 1000 img/s
+  const cl = side([[50], [50], [200]]); // 2000, 2000, 500 -> median step 50 ms = 2000 img/s
+  const nchw = side([[80], [80], [80]]); // 1250
+  const r = ratiosAgainstFaster(tfjs, cl, nchw);
+  assert.equal(r.torchBest, 'channels_last');
+  assert.deepEqual(r.roundRatios, [0.5, 0.5, 2]);
+  assert.equal(r.ratio, 0.5);
+  assert.equal(r.ratioChannelsLast, 0.5);
+  assert.equal(r.ratioNchw, 0.8);
+  const slowCl = side([[200], [200], [200]]);
+  const r2 = ratiosAgainstFaster(tfjs, slowCl, nchw);
+  assert.equal(r2.torchBest, 'nchw');
+  assert.equal(r2.ratio, 0.8);
+  // An unavailable configuration is never the faster one; NCHW not run at all is the same.
+  const gone: SideResult = { available: false, reason: 'x' };
+  assert.equal(ratiosAgainstFaster(tfjs, gone, nchw).torchBest, 'nchw');
+  assert.equal(ratiosAgainstFaster(tfjs, cl, undefined).torchBest, 'channels_last');
+  assert.equal(ratiosAgainstFaster(tfjs, cl, undefined).ratioNchw, null);
+  assert.equal(ratiosAgainstFaster(tfjs, gone, gone).ratio, null);
+});
+
+test('steadiness: rounds more than 15% apart are warned about, per side', () => {
+  assert.equal(roundSpread([100]), 0);
+  assert.ok(Math.abs(roundSpread([100, 115]) - 0.15) < 1e-12);
+  assert.ok(Math.abs(roundSpread([200, 100, 150]) - 1) < 1e-12);
+  const steady = side([[100], [110], [105]]);
+  const unsteady = side([[100], [120]]); // 1000 and 833 img/s: 20% apart
+  const w = steadinessWarnings({ tfjs: steady, 'PyTorch NCHW': unsteady, missing: undefined, gone: { available: false, reason: 'x' } });
+  assert.equal(w.length, 1);
+  assert.match(w[0]!, /^PyTorch NCHW: rounds differ by 20% \(> 15%\): 1000 833 img\/s$/);
+});
+
+test('replaceGenerated: rewrites only the marked block, appends one when absent, refuses broken markers', () => {
+  const doc = `# Title\n\nintro\n\n${DOC_BEGIN}\n\nold table\n\n${DOC_END}\n\nafter\n`;
+  const out = replaceGenerated(doc, 'new table');
+  assert.equal(out, `# Title\n\nintro\n\n${DOC_BEGIN}\n\nnew table\n\n${DOC_END}\n\nafter\n`);
+  assert.equal(replaceGenerated(out, 'new table'), out, 'idempotent');
+  assert.equal(replaceGenerated('# T\n', 'x'), `# T\n\n${DOC_BEGIN}\n\nx\n\n${DOC_END}\n`);
+  assert.throws(() => replaceGenerated(`${DOC_END}\n${DOC_BEGIN}`, 'x'), /markers/);
 });
 
 test('parseList: commas/spaces, dedupe, unknown names rejected', () => {
