@@ -4,7 +4,7 @@
 #   the tracked project files, dist/ (both programs built), node_modules for linux-x64 without what the check never
 #   loads (other platforms' binaries, source maps, the browser-only wasm files, build/test tools), onnxruntime-node's
 #   CUDA 13 providers (make cuda-ep: checked here, refused when missing), the demo run (serving), the parity run and
-#   Fashion-MNIST's four files (parity on the real 10k test set; copied to runs/.gpu-data/fashion-mnist).
+#   Fashion-MNIST's four files (parity on the real 10k test set; unpacked to runs/.gpu-data/fashion-mnist).
 # Usage: scripts/gpu-pack.sh
 # Env:   PACK_SH (../shared/device/pack.sh)  DEMO_RUN (runs/demo)  PARITY_RUN (runs/fmnist-lt-la-ce)
 #        FMNIST (/usr/share/datasets/fashion-mnist)  GPU_PACK_NO_CUDA=1 packs without the CUDA providers (to try the
@@ -28,12 +28,14 @@ if [ -z "${GPU_PACK_NO_CUDA:-}" ]; then
     [ -f "$ortbin/$f" ] || fail "$ortbin/$f missing: make cuda-ep (or GPU_PACK_NO_CUDA=1 to pack without CUDA)"
   done
 fi
+# Uncompressed (the loader takes either): xz packs the raw images 15% smaller than their gzip files.
 data=runs/.gpu-data/fashion-mnist
 mkdir -p "$data"
 for f in train-images-idx3-ubyte train-labels-idx1-ubyte t10k-images-idx3-ubyte t10k-labels-idx1-ubyte; do
   src=$fmnist/$f.gz
   [ -f "$src" ] || fail "$src missing (apt-get install dataset-fashion-mnist, or FMNIST=<folder with the four *-ubyte.gz>)"
-  cmp -s "$src" "$data/$f.gz" || cp "$src" "$data/$f.gz"
+  rm -f "$data/$f.gz"
+  gzip -dc "$src" > "$data/$f.tmp" && mv "$data/$f.tmp" "$data/$f"
 done
 
 # What the GPU check never loads. Globs are expanded here; a folder that holds one of these is packed child by child.
@@ -42,12 +44,15 @@ excl=(
   node_modules/onnxruntime-node/bin/napi-v6/darwin node_modules/onnxruntime-node/bin/napi-v6/win32
   node_modules/onnxruntime-node/bin/napi-v6/linux/arm64
   node_modules/webgpu/dist/darwin-universal node_modules/webgpu/dist/linux-arm64 node_modules/webgpu/dist/win32-*
-  node_modules/onnxruntime-web/dist/*.wasm node_modules/onnxruntime-web/dist/*.map
   node_modules/@tensorflow/*/dist/*.map node_modules/@tensorflow/*/dist/*.min.js node_modules/@tensorflow/*/dist/*.es2017.js
   node_modules/@tensorflow/*/dist/*.fesm.js
   node_modules/typescript node_modules/@stryker-mutator node_modules/playwright-core node_modules/kubernetes-models
   node_modules/dependency-cruiser node_modules/@types
 )
+# onnxruntime-web is for the browser; the server only resolves its main file and checks that the webgpu bundle exists.
+for f in node_modules/onnxruntime-web/dist/*; do
+  case ${f##*/} in ort.node.min.js | ort.webgpu.bundle.min.mjs) ;; *) excl+=("$f") ;; esac
+done
 [ -n "${GPU_PACK_NO_CUDA:-}" ] && excl+=("$ortbin/libonnxruntime_providers_cuda.so")
 # Large source maps anywhere else.
 while IFS= read -r f; do excl+=("$f"); done < <(find node_modules/ -name '*.map' -size +256k 2>/dev/null)
