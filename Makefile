@@ -22,7 +22,7 @@ define need_run
 @test -n "$(RUN)" || { echo "no trained run under runs/: run 'make demo' (or 'make train') first, or name one with RUN=<name>" >&2; exit 2; }
 endef
 
-.PHONY: install build simd-kernels samples demo test soak mutation test-unit test-browser train eval export export-check serve bench-serve cuda-ep image image-cuda image-test bench-train profile-train check-numerics bench-train-gpu gpu-check parity report study study-search study-final results clean
+.PHONY: install build simd-kernels samples demo test soak mutation test-unit test-browser train eval export export-check serve bench-serve cuda-ep image image-cuda image-test bench-train profile-train check-numerics bench-train-gpu gpu-check gpu-pack parity report study study-search study-final results clean
 
 node_modules/.package-lock.json: package.json package-lock.json
 	npm ci --no-audit --no-fund
@@ -143,10 +143,15 @@ bench-train-gpu: build
 	$(ECL) bench-train --backend webgpu --torch-device cuda --python $(PYTHON) --models resnet32,cnn28 --batch 512 \
 	  --out bench/train-gpu.json $(BENCH_TRAIN_ARGS)
 
-# Every GPU check (throughput, profile, stock-kernel baseline, numerics) into GPU_CHECK_OUT.
+# Every GPU claim in one run (docs/gpu-check.md): CUDA serving vs session.run and PyTorch, parity's CUDA/WebGPU rows,
+# the training bench and numerics, into GPU_CHECK_OUT (summary.md). GPU_CHECK_SMALL=1: the dry run, no GPU needed.
 GPU_CHECK_OUT ?= runs/gpu-check
 gpu-check: build
 	PYTHON=$(PYTHON) scripts/gpu-check.sh $(GPU_CHECK_OUT)
+
+# Packs the build, the CUDA providers (make cuda-ep), the demo and parity runs and Fashion-MNIST for the GPU machine.
+gpu-pack: build
+	scripts/gpu-pack.sh
 
 # Parity of every runtime (onnxruntime node/web, OpenCV DNN) against the trained tfjs model, on RUN (default: the
 # newest run; the demo run, trained first, when there is none). IMAGES=<dir> checks original image files through
