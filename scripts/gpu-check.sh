@@ -16,7 +16,7 @@
 #                                   WebGPU adapter (it never does without GPU_CHECK_SMALL)
 #        GPU_CHECK_BUDGET_S=480     seconds for all stages together: a stage gets min(its limit, what is left), and
 #                                   the ones after the budget is spent report "skipped: out of time"
-#        GPU_CHECK_DEMO_MODEL       (runs/demo/model.onnx)  GPU_CHECK_PARITY_RUN (runs/fmnist-lt-la-ce)
+#        GPU_CHECK_DEMO_MODEL       (runs/demo/model.onnx)  GPU_CHECK_PARITY_RUN (runs/fmnist-lt-ecl)
 #        GPU_CHECK_DATA_ROOT        Fashion-MNIST folder for parity (default: the run's own, else the packed
 #                                   runs/.gpu-data/fashion-mnist when the run's is missing)
 # Every stage has its own time limit, so a slow stage still leaves the others' results in OUT_DIR.
@@ -44,7 +44,7 @@ if [ -n "$small" ]; then
   conns=1,4 dur=1 tbatches=1,4 tsec=0.2 psamples=(--samples 200) scale=${GPU_CHECK_LIMIT_SCALE:-4} budget=${GPU_CHECK_BUDGET_S:-3600}
 fi
 demo_model=${GPU_CHECK_DEMO_MODEL:-runs/demo/model.onnx}
-parity_run=${GPU_CHECK_PARITY_RUN:-runs/fmnist-lt-la-ce}
+parity_run=${GPU_CHECK_PARITY_RUN:-runs/fmnist-lt-ecl}
 data_root=${GPU_CHECK_DATA_ROOT:-}
 if [ -z "$data_root" ] && [ ! -d /usr/share/datasets/fashion-mnist ] && [ -d runs/.gpu-data/fashion-mnist ]; then data_root=runs/.gpu-data/fashion-mnist; fi
 # Dry run without a GPU: Dawn finds Chromium's SwiftShader Vulkan driver only when told where it is.

@@ -6,7 +6,7 @@
 #   CUDA 13 providers (make cuda-ep: checked here, refused when missing), the demo run (serving), the parity run and
 #   Fashion-MNIST's four files (parity on the real 10k test set; unpacked to runs/.gpu-data/fashion-mnist).
 # Usage: scripts/gpu-pack.sh
-# Env:   PACK_SH (../shared/device/pack.sh)  DEMO_RUN (runs/demo)  PARITY_RUN (runs/fmnist-lt-la-ce)
+# Env:   PACK_SH (../shared/device/pack.sh)  DEMO_RUN (runs/demo)  PARITY_RUN (runs/fmnist-lt-ecl)
 #        FMNIST (/usr/share/datasets/fashion-mnist)  GPU_PACK_NO_CUDA=1 packs without the CUDA providers (to try the
 #        packing itself; the CUDA stages then report "skipped: no GPU (CUDA provider not installed)")
 #        GPU_PACK_LIST=FILE only writes the list of paths to FILE (no packing)
@@ -14,7 +14,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 pack=${PACK_SH:-../shared/device/pack.sh}
 demo=${DEMO_RUN:-runs/demo}
-parity=${PARITY_RUN:-runs/fmnist-lt-la-ce}
+parity=${PARITY_RUN:-runs/fmnist-lt-ecl}
 fmnist=${FMNIST:-/usr/share/datasets/fashion-mnist}
 fail() { echo "gpu-pack: $*" >&2; exit 2; }
 
