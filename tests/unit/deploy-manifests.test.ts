@@ -16,7 +16,7 @@ import { parseAllDocuments } from 'yaml';
 import yargs from 'yargs';
 import { type RunningServer, startServer } from '../../serve/node/server.js';
 import { serveOptions } from '../../serve/node/options.js';
-import { validateSchema } from '../helpers/json-schema-lite.js';
+import { validateSchema } from '../helpers/json-schema.js';
 import { REPO_ROOT, makeServeModel } from '../helpers/serve-helpers.js';
 
 // Parsed YAML: shape checked by the validators below, read loosely here.
