@@ -65,7 +65,11 @@ interface ServeLevel {
   errors: number;
 }
 
-function serveLine(j: Json): string {
+/** bench-serve's report holds one result per payload (gpu-check asks for the binary one); older files were one result. */
+const serveResult = (j: Json): Json => ((j.results as Json[] | undefined)?.[0] ?? j);
+
+function serveLine(report: Json): string {
+  const j = serveResult(report);
   const levels = (j.levels as ServeLevel[]) ?? [];
   const cells = levels.map(
     (l) => `c=${l.concurrency}: ${f0(l.reqPerSec)} req/s vs session.run ${f0(l.ceilingImgPerSec)} img/s = ${f2(l.ratio)}× (p99 ${f0(l.latencyP99Ms)} ms, batch ${l.meanBatch.toFixed(1)})`,
@@ -81,7 +85,8 @@ interface TorchLevel {
   deviceImgPerSec: number;
 }
 
-function torchLine(j: Json, serve: Json | null): string {
+function torchLine(j: Json, serveReport: Json | null): string {
+  const serve = serveReport && serveResult(serveReport);
   const check = j.check as { maxAbsDiff: number; maxAbsRef: number; argmaxAgree: number; images: number; reference: string } | undefined;
   const levels = (j.levels as TorchLevel[]) ?? [];
   const ort = new Map(((serve?.levels as ServeLevel[]) ?? []).map((l) => [l.concurrency, l.ceilingImgPerSec]));

@@ -90,7 +90,9 @@ test('dry run: one stage of each kind reports numbers or "skipped: no GPU", ever
   const serve = by('serve-demo-cuda');
   if (s.probe.ortCuda?.ok) assert.match(serve.line, /^ep cuda, binary payload.*c=1: \d+ req\/s vs session\.run \d+ img\/s/);
   else assert.match(serve.line, /dry run on the CPU instead: ep cpu, binary payload, max-batch 256; c=1: \d+ req\/s vs session\.run \d+ img\/s = [\d.]+× .*c=4:/);
-  const served = JSON.parse(readFileSync(join(out, 'serve-demo.json'), 'utf8')) as { levels: { concurrency: number; requests: number; non2xx: number }[] };
+  const report = JSON.parse(readFileSync(join(out, 'serve-demo.json'), 'utf8')) as { results: Array<{ payload: string; levels: { concurrency: number; requests: number; non2xx: number }[] }> };
+  assert.deepEqual(report.results.map((r) => r.payload), ['binary']);
+  const served = report.results[0]!;
   assert.deepEqual(served.levels.map((l) => l.concurrency), [1, 4]);
   for (const l of served.levels) assert.ok(l.requests > 0 && l.non2xx === 0, `c=${l.concurrency}: ${l.requests} requests, ${l.non2xx} non-2xx`);
 
