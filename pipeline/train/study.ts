@@ -8,6 +8,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { configDrift, finalIf10Plan, finalPlan, plateauPlan, runId, searchPlan, trainArgsOf, type PlanName, type PlanOverrides, type StudyRun } from './study-plans.js';
 import { finishedMetrics, gitCommit, loadSummaries, summariseRun, summaryPath, writeSummary } from './study-results.js';
+import { RUN_FILES } from '../../models/artifacts/run-dir.js';
 
 export const STUDY_METHODS = ['ce', 'la-ce', 'bcl', 'ecl', 'ecl-no-cc', 'ecl-no-bal'];
 
@@ -39,10 +40,12 @@ export const spawnTrain: TrainOne = (args, log) =>
     log(`started: ecl ${args.join(' ')}`);
   });
 
-/** The full `ecl train` command line of a study run. */
-export function studyTrainArgs(o: Pick<StudyOptions, 'runsDir' | 'backend'>, r: StudyRun): string[] {
-  // An unfinished run folder (interrupted) is trained again from scratch.
-  return ['train', ...trainArgsOf(r), '--backend', o.backend, '--runs-dir', o.runsDir, '--name', runId(r), '--overwrite'];
+/**
+ * The full `ecl train` command line of a study run. A run folder with a checkpoint (interrupted: the machine or
+ * the session ended) continues from it (--resume, which refuses other settings); anything else starts afresh.
+ */
+export function studyTrainArgs(o: Pick<StudyOptions, 'runsDir' | 'backend'>, r: StudyRun, resume = false): string[] {
+  return ['train', ...trainArgsOf(r), '--backend', o.backend, '--runs-dir', o.runsDir, '--name', runId(r), resume ? '--resume' : '--overwrite'];
 }
 
 export interface StudyOutcome {
@@ -83,7 +86,9 @@ export async function runStudy(o: StudyOptions, log: (l: string) => void = conso
       try {
         if (!finishedMetrics(dir, r.epochs)) {
           const t0 = Date.now();
-          await trainOne(studyTrainArgs(o, r), log);
+          const resume = existsSync(join(dir, RUN_FILES.checkpoint));
+          if (resume) log(`${id}: continuing the interrupted run from its checkpoint`);
+          await trainOne(studyTrainArgs(o, r, resume), log);
           log(`finished ${id} in ${((Date.now() - t0) / 1000).toFixed(0)} s`);
         } else log(`${id}: the run folder has finished; summarising it`);
         const p = writeSummary(o.resultsDir, summariseRun(r, dir, o.plan, commit), r);

@@ -269,6 +269,30 @@ describe('resumable runner', () => {
     assert.deepEqual([b.skipped, b.done, b.failed.length], [1, [runId(more[2]!)], 1]);
   });
 
+  test('an interrupted run (a checkpoint, unfinished metrics) continues with --resume; a fresh one starts with --overwrite', async () => {
+    const two = [1, 2].map((seed) => makeRun({ method: 'ce', dataset: 'embedded', imbalance: 100, epochs: 2, batchSize: 64, seed }));
+    const rd = join(dir, 'results-resume');
+    const rr = join(dir, 'runs-resume');
+    // Seed 1 was stopped after epoch 1 of 2: its folder has a checkpoint and one metrics line.
+    const interrupted = join(rr, runId(two[0]!));
+    mkdirSync(interrupted, { recursive: true });
+    writeFileSync(join(interrupted, 'checkpoint.ckpt'), 'x');
+    writeFileSync(join(interrupted, 'metrics.jsonl'), JSON.stringify({ epoch: 1 }) + '\n');
+    const modes = new Map<string, string>();
+    const trainOne = async (args: string[]) => {
+      const name = args[args.indexOf('--name') + 1]!;
+      modes.set(name, args.includes('--resume') ? 'resume' : args.includes('--overwrite') ? 'overwrite' : 'neither');
+      const d = join(rr, name);
+      mkdirSync(d, { recursive: true });
+      writeFileSync(join(d, 'config.json'), '{}');
+      const line = (e: number) => JSON.stringify({ epoch: e, val: null, test: { top1: 0.5, balancedAccuracy: 0.5, many: null, medium: null, few: null, perClass: [] }, backend: 'cpu' });
+      writeFileSync(join(d, 'metrics.jsonl'), `${line(1)}\n${line(2)}\n`);
+    };
+    const r = await runStudy({ runs: two, plan: 'p', parallel: 1, runsDir: rr, resultsDir: rd, backend: 'cpu' }, quiet, trainOne);
+    assert.deepEqual(r.failed, []);
+    assert.deepEqual(Object.fromEntries(modes), { [runId(two[0]!)]: 'resume', [runId(two[1]!)]: 'overwrite' });
+  });
+
   test('the report is regenerated from the files alone', () => {
     const doc = join(dir, 'results.md');
     const [b1, e1] = markerLines('search');
