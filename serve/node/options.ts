@@ -193,10 +193,6 @@ export async function runServe(a: ServeArgs): Promise<RunningServer> {
   for (const f of srv.repository.failures()) log(`model '${f.name}' version ${f.version} UNAVAILABLE: ${f.reason}`);
   log(`default model (/v1/classify without ?model=, web app): '${srv.ctx.defaultModel}'`);
   log(`batching: max ${a['max-batch']} images, max delay ${a['max-delay-ms']} ms, queue ${a['max-queue']} requests; inference ${a.inference}`);
-  // The first line on stdout: tools (tests, bench) read the URL from it.
-  process.stdout.write(`listening on ${srv.url}\n`);
-  // The second line with --grpc-port: host:port, a gRPC target.
-  if (srv.grpcAddress) process.stdout.write(`grpc listening on ${srv.grpcAddress}\n`);
   let signalled = false;
   const onSignal = (sig: NodeJS.Signals) => {
     if (signalled) {
@@ -224,5 +220,11 @@ export async function runServe(a: ServeArgs): Promise<RunningServer> {
   };
   process.on('SIGTERM', onSignal);
   process.on('SIGINT', onSignal);
+  // Only now the address: a tool that reads it may signal at once, and before the handlers exist a SIGTERM kills
+  // the process undrained (seen in tests on a busy machine: killed by the signal, no exit code).
+  // The first line on stdout: tools (tests, bench) read the URL from it.
+  process.stdout.write(`listening on ${srv.url}\n`);
+  // The second line with --grpc-port: host:port, a gRPC target.
+  if (srv.grpcAddress) process.stdout.write(`grpc listening on ${srv.grpcAddress}\n`);
   return srv;
 }

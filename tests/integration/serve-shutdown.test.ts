@@ -70,6 +70,16 @@ describe('SIGTERM', () => {
     assert.match(srv.stderr(), /drained/);
   });
 
+  it('a SIGTERM sent the moment the address is printed drains too (exit 0, not killed by the signal)', async () => {
+    // The handlers must exist before the address goes out: a tool that reads it may signal at once.
+    for (let i = 0; i < 4; i++) {
+      const srv = await startChildServer(['--model', model.modelPath, '--ep', 'cpu', '--no-ort-spin']);
+      children.push(srv);
+      srv.proc.kill('SIGTERM');
+      assert.deepEqual(await srv.exited, { code: 0, signal: null }, srv.stderr());
+    }
+  });
+
   it('exits 0 on SIGTERM when idle', async () => {
     const srv = await startChildServer(['--model', model.modelPath, '--ep', 'cpu']);
     children.push(srv);
