@@ -22,7 +22,7 @@ define need_run
 @test -n "$(RUN)" || { echo "no trained run under runs/: run 'make demo' (or 'make train') first, or name one with RUN=<name>" >&2; exit 2; }
 endef
 
-.PHONY: install build simd-kernels samples demo test soak mutation test-unit test-browser train eval export export-check serve bench-serve cuda-ep image image-cuda image-test bench-train profile-train check-numerics bench-train-gpu gpu-check gpu-pack parity report study study-search study-final results clean
+.PHONY: install build simd-kernels samples demo test soak mutation bug-table test-unit test-browser train eval export export-check serve bench-serve cuda-ep image image-cuda image-test bench-train profile-train check-numerics bench-train-gpu gpu-check gpu-pack parity report study study-search study-final results clean
 
 node_modules/.package-lock.json: package.json package-lock.json
 	npm ci --no-audit --no-fund
@@ -214,4 +214,10 @@ clean:
 MODULES ?=
 mutation: build
 	node dist/scripts/mutation.js $(MODULES) $(if $(FORCE),--force)
+
+# The deliberate-bug table of issue #20: each bug patched into a copy of dist/, its tests run there (unpatched
+# first, as a control) → bench/mutation/deliberate-bugs.json and the table in bench/mutation/README.md. BUGS="id id" picks bugs.
+BUGS ?=
+bug-table: build
+	node dist/scripts/deliberate-bugs.js $(BUGS)
 

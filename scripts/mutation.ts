@@ -7,14 +7,17 @@
 //     module's tests are unchanged (newer tests start it afresh).
 //   - Writes the HTML report to runs/mutation/<name>/index.html and the table bench/mutation/README.md.
 import { execFileSync } from 'node:child_process';
-import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
+import { writeMutationReadme } from '../pipeline/bench/mutation-readme.js';
 
 interface Target {
   /** dist/ files to mutate. */
   mutate: string[];
   /** dist/ test files that must kill the mutants. */
   tests: string[];
+  /** Stryker's timeoutMS (added to 1.5 x the unmutated run): shorter for modules full of loops, whose endless-loop mutants otherwise cost a minute each. */
+  timeoutMs?: number;
 }
 
 /** The modules of issue #20, by name. Slow ones (export, batcher) run only when named. */
@@ -22,11 +25,11 @@ const TARGETS: Record<string, Target & { slow?: boolean }> = {
   'classification-metrics': { mutate: ['dist/models/metrics/classification.js'], tests: ['dist/tests/unit/classification-metrics.test.js'] },
   'parity-metrics': { mutate: ['dist/pipeline/parity/metrics.js'], tests: ['dist/tests/parity/tolerance.test.js', 'dist/tests/parity/metrics.test.js', 'dist/tests/parity/metrics-values.test.js'] },
   longtail: { mutate: ['dist/pipeline/data/longtail.js'], tests: ['dist/tests/unit/data-longtail.test.js'] },
-  'losses-registry': { mutate: ['dist/models/losses/registry.js', 'dist/models/losses/classification.js'], tests: ['dist/tests/unit/classification-metrics.test.js', 'dist/tests/unit/losses-numerics.test.js'] },
-  geometry: { mutate: ['dist/models/metrics/geometry.js'], tests: ['dist/tests/unit/geometry.test.js'] },
+  'losses-registry': { mutate: ['dist/models/losses/registry.js', 'dist/models/losses/classification.js'], tests: ['dist/tests/unit/classification-metrics.test.js', 'dist/tests/unit/losses-numerics.test.js', 'dist/tests/unit/losses-registry-mutation.test.js'] },
+  geometry: { mutate: ['dist/models/metrics/geometry.js'], tests: ['dist/tests/unit/geometry.test.js', 'dist/tests/unit/geometry-mutation.test.js'], timeoutMs: 20_000 },
   preprocess: { mutate: ['dist/serve/shared/preprocess.js'], tests: ['dist/tests/unit/preprocess-policy.test.js', 'dist/tests/integration/serve-preprocess.test.js'], slow: true },
   contrastive: { mutate: ['dist/models/losses/contrastive.js', 'dist/models/losses/ecl.js'], tests: ['dist/tests/unit/losses-contrastive.test.js', 'dist/tests/unit/losses-ecl.test.js', 'dist/tests/unit/losses-numerics.test.js'], slow: true },
-  'bn-folding': { mutate: ['dist/export/bn-folding.js'], tests: ['dist/tests/unit/export-graph.test.js'], slow: true },
+  'bn-folding': { mutate: ['dist/export/bn-folding.js'], tests: ['dist/tests/unit/export-graph.test.js', 'dist/tests/unit/bn-folding-mutation.test.js'], slow: true },
   batcher: { mutate: ['dist/serve/node/batcher.js'], tests: ['dist/tests/integration/serve-batching.test.js'], slow: true },
 };
 
@@ -39,6 +42,15 @@ interface MutantResult {
   replacement?: string;
   status: string;
   location: { start: { line: number; column: number } };
+}
+
+/** A surviving mutant that no test can kill (same behaviour as the original), with the reason. */
+interface Equivalent {
+  file: string;
+  line: number;
+  mutator: string;
+  replacement: string;
+  why: string;
 }
 
 function runModule(name: string, t: Target): void {
@@ -58,7 +70,7 @@ function runModule(name: string, t: Target): void {
     jsonReporter: { fileName: join(WORK, name, 'report.json') },
     htmlReporter: { fileName: join(WORK, name, 'index.html') },
     concurrency: 2,
-    timeoutMS: 60_000,
+    timeoutMS: t.timeoutMs ?? 60_000,
     tempDirName: join(WORK, '.stryker-tmp'),
     cleanTempDir: true,
     ignorePatterns: ['runs', 'bench', 'docs', '.git'],
@@ -74,27 +86,14 @@ function runModule(name: string, t: Target): void {
   const survivors = Object.entries(report.files).flatMap(([file, f]) =>
     f.mutants.filter((m) => m.status === 'Survived' || m.status === 'NoCoverage').map((m) => ({ file, line: m.location.start.line, mutator: m.mutatorName, replacement: m.replacement ?? '' })),
   );
-  const summary = { module: name, mutate: t.mutate, tests: t.tests, score: detectable ? Math.round((1000 * killed) / detectable) / 10 : 100, killed, survived: count('Survived'), timeout: count('Timeout'), noCoverage: count('NoCoverage'), survivors, date: new Date().toISOString().slice(0, 10) };
+  // Survivors named as equivalent (by hand, with a reason) stay named while they still survive.
+  const summaryPath = join(SUMMARIES, `${name}.json`);
+  const previous = existsSync(summaryPath) ? (JSON.parse(readFileSync(summaryPath, 'utf8')) as { equivalent?: Equivalent[] }).equivalent ?? [] : [];
+  const same = (a: Omit<Equivalent, 'why'>, b: Omit<Equivalent, 'why'>) => a.file === b.file && a.line === b.line && a.mutator === b.mutator && a.replacement === b.replacement;
+  const equivalent = previous.filter((e) => survivors.some((s) => same(s, e)));
+  const summary = { module: name, mutate: t.mutate, tests: t.tests, score: detectable ? Math.round((1000 * killed) / detectable) / 10 : 100, killed, survived: count('Survived'), timeout: count('Timeout'), noCoverage: count('NoCoverage'), survivors, equivalent, date: new Date().toISOString().slice(0, 10) };
   mkdirSync(SUMMARIES, { recursive: true });
-  writeFileSync(join(SUMMARIES, `${name}.json`), JSON.stringify(summary, null, 2) + '\n');
-}
-
-function writeTable(): void {
-  const rows = readdirSync(SUMMARIES)
-    .filter((f) => f.endsWith('.json'))
-    .map((f) => JSON.parse(readFileSync(join(SUMMARIES, f), 'utf8')) as { module: string; score: number; killed: number; survived: number; noCoverage: number; mutate: string[]; date: string })
-    .sort((a, b) => a.module.localeCompare(b.module));
-  const md = [
-    '# Mutation scores (`make mutation`, StrykerJS on the compiled modules)',
-    '',
-    'Generated by scripts/mutation.ts from the summaries in this folder; survivors are listed in each JSON.',
-    '',
-    '| module | files | score | killed | survived | no coverage | measured |',
-    '|---|---|---:|---:|---:|---:|---|',
-    ...rows.map((r) => `| ${r.module} | ${r.mutate.map((m) => `\`${m.replace(/^dist\//, '').replace(/\.js$/, '.ts')}\``).join(', ')} | ${r.score}% | ${r.killed} | ${r.survived} | ${r.noCoverage} | ${r.date} |`),
-    '',
-  ].join('\n');
-  writeFileSync(join(SUMMARIES, 'README.md'), md);
+  writeFileSync(summaryPath, JSON.stringify(summary, null, 2) + '\n');
 }
 
 const args = process.argv.slice(2);
@@ -109,4 +108,4 @@ for (const name of todo) {
   }
   runModule(name, TARGETS[name]!);
 }
-if (existsSync(SUMMARIES)) writeTable();
+if (existsSync(SUMMARIES)) writeMutationReadme(SUMMARIES);
