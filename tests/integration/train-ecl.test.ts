@@ -9,50 +9,17 @@ import { after, before, test } from 'node:test';
 import * as tf from '@tensorflow/tfjs-core';
 import { buildModelSpec, initParams } from '../../models/builders.js';
 import { classifierWeights, forwardClassifier, projectFeatures, prototypes } from '../../models/forward.js';
-import { Rng } from '../../models/rng.js';
 import { selectBackend } from '../../pipeline/backend/select.js';
-import type { DatasetSplits, ImageSet } from '../../pipeline/data/types.js';
+import type { DatasetSplits } from '../../pipeline/data/types.js';
+import { LONG_TAIL_COUNTS, syntheticLongTail } from '../helpers/long-tail-fixture.js';
 import { resolveConfig } from '../../pipeline/train/config.js';
 import { ModelState } from '../../pipeline/train/model-state.js';
 import { train } from '../../pipeline/train/trainer.js';
 import { refCcGram, refContrastive, refLc } from '../helpers/losses-reference.js';
 
-const COUNTS = [20, 8, 3, 1];
+const COUNTS = LONG_TAIL_COUNTS;
 const H = 28;
-
-/** Class c: a bright square at a class-specific place plus noise; `counts[c]` images of class c. */
-function set(counts: number[], seed: number): ImageSet {
-  const rng = new Rng(seed);
-  const count = counts.reduce((a, b) => a + b, 0);
-  const images = new Uint8Array(count * H * H);
-  const labels = new Int32Array(count);
-  let i = 0;
-  counts.forEach((n, c) => {
-    for (let k = 0; k < n; k++, i++) {
-      labels[i] = c;
-      const ox = 2 + (c % 2) * 14;
-      const oy = 2 + Math.floor(c / 2) * 14;
-      for (let y = 0; y < H; y++)
-        for (let x = 0; x < H; x++) images[i * H * H + y * H + x] = Math.min(255, Math.floor((x >= ox && x < ox + 10 && y >= oy && y < oy + 10 ? 180 : 20) + rng.next() * 60));
-    }
-  });
-  return { images, labels, count, height: H, width: H, channels: 1, classNames: ['a', 'b', 'c', 'd'] };
-}
-
-const data: DatasetSplits = {
-  name: 'synthetic-lt',
-  source: 'generated',
-  train: set(COUNTS, 1),
-  val: set([2, 2, 2, 2], 3),
-  test: set([4, 4, 4, 4], 2),
-  classCounts: COUNTS,
-  valCounts: [2, 2, 2, 2],
-  classNames: ['a', 'b', 'c', 'd'],
-  mean: [0.3],
-  std: [0.3],
-  imbalanceFactor: 20,
-  notes: [],
-};
+const data: DatasetSplits = syntheticLongTail();
 
 let dir: string;
 before(async () => {

@@ -9,45 +9,15 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { readCheckpoint } from '../../models/artifacts/checkpoint.js';
-import { Rng } from '../../models/rng.js';
 import { selectBackend } from '../../pipeline/backend/select.js';
-import type { DatasetSplits, ImageSet } from '../../pipeline/data/types.js';
+import type { DatasetSplits } from '../../pipeline/data/types.js';
+import { LONG_TAIL_COUNTS, squaresSet, syntheticLongTail } from '../helpers/long-tail-fixture.js';
 import { resolveConfig, type TrainConfig } from '../../pipeline/train/config.js';
 import { type EpochMetrics, train } from '../../pipeline/train/trainer.js';
 
+const COUNTS = LONG_TAIL_COUNTS;
 const H = 28;
-function set(counts: number[], seed: number): ImageSet {
-  const rng = new Rng(seed);
-  const count = counts.reduce((a, b) => a + b, 0);
-  const images = new Uint8Array(count * H * H);
-  const labels = new Int32Array(count);
-  let i = 0;
-  counts.forEach((n, c) => {
-    for (let k = 0; k < n; k++, i++) {
-      labels[i] = c;
-      const ox = 2 + (c % 2) * 14;
-      const oy = 2 + Math.floor(c / 2) * 14;
-      for (let y = 0; y < H; y++)
-        for (let x = 0; x < H; x++) images[i * H * H + y * H + x] = Math.min(255, Math.floor((x >= ox && x < ox + 10 && y >= oy && y < oy + 10 ? 180 : 20) + rng.next() * 60));
-    }
-  });
-  return { images, labels, count, height: H, width: H, channels: 1, classNames: ['a', 'b', 'c', 'd'] };
-}
-const COUNTS = [20, 8, 3, 1];
-const data: DatasetSplits = {
-  name: 'synthetic-lt',
-  source: 'generated',
-  train: set(COUNTS, 1),
-  val: set([2, 2, 2, 2], 3),
-  test: set([4, 4, 4, 4], 2),
-  classCounts: COUNTS,
-  valCounts: [2, 2, 2, 2],
-  classNames: ['a', 'b', 'c', 'd'],
-  mean: [0.3],
-  std: [0.3],
-  imbalanceFactor: 20,
-  notes: [],
-};
+const data: DatasetSplits = syntheticLongTail();
 
 let dir: string;
 before(async () => {
@@ -131,7 +101,7 @@ test('--views reference --classifier cosine --proj-bn: seeded views, the heads t
 });
 
 test('a cosine classifier with a BN projection head learns the synthetic task (la-ce and ecl)', { timeout: 240_000 }, async () => {
-  const balanced: DatasetSplits = { ...data, train: set([16, 16, 16, 16], 5), classCounts: [16, 16, 16, 16], imbalanceFactor: 1 };
+  const balanced: DatasetSplits = { ...data, train: squaresSet([16, 16, 16, 16], 5), classCounts: [16, 16, 16, 16], imbalanceFactor: 1 };
   // No augmentation: a horizontal flip would swap the left and right classes of this task.
   for (const loss of ['la-ce', 'ecl'] as const) {
     const r = await train(cfgFor(`learn-${loss}`, { loss, classifier: 'cosine', projBn: true, augment: false, warmupEpochs: 0, epochs: 6 }), { data: balanced, log: quiet });
