@@ -6,24 +6,17 @@ import { existsSync, mkdirSync, readdirSync, readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { writeFileAtomic } from '../../models/artifacts/atomic-write.js';
 import { RUN_FILES } from '../../models/artifacts/run-dir.js';
-import { resultsFolder, runId, type StudyHp, type StudyRun } from './study-plans.js';
+import { resultsFolder, runId, type StudyRun } from './study-plans.js';
 import type { EpochMetrics } from './trainer.js';
 
 export const SUMMARY_SCHEMA = 1;
 
-export interface RunSummary {
+/** The run's definition (StudyRun) and what it gave. */
+export interface RunSummary extends StudyRun {
   schema: typeof SUMMARY_SCHEMA;
   runId: string;
   /** The plan that asked for it ('adhoc' for `ecl study --methods ...`). */
   plan: string;
-  method: string;
-  dataset: string;
-  imbalance: number;
-  epochs: number;
-  batchSize: number;
-  seed: number;
-  hp: StudyHp;
-  extraArgs: string[];
   /** The run's resolved config.json (every setting, defaults included). */
   config: Record<string, unknown>;
   /** Final epoch on the validation half and on the test half. */
@@ -80,14 +73,7 @@ export function summariseRun(r: StudyRun, runDir: string, plan: string, commit: 
     schema: SUMMARY_SCHEMA,
     runId: runId(r),
     plan,
-    method: r.method,
-    dataset: r.dataset,
-    imbalance: r.imbalance,
-    epochs: r.epochs,
-    batchSize: r.batchSize,
-    seed: r.seed,
-    hp: r.hp,
-    extraArgs: r.extraArgs,
+    ...r,
     config,
     val: last.val,
     test: last.test,
