@@ -1,15 +1,13 @@
 // The HTTP floor of `serve` for bench-serve: a child process running a fastify server with the real server's
-// fastify options (serve/node/server.ts buildApp: node http server with the same timeouts, logger off, body
-// limit, router options), the same content-type parsers for the request kinds bench-serve sends (fastify's
-// JSON parser for application/json and +json, raw buffers for application/octet-stream), on the same route
+// fastify options and content-type parsers (serve/node/server.ts fastifyOptions, addBodyParsers), on the same route
 // path, answering every request with a fixed small v2 response (10 FP32 probabilities, the size of cnn28's).
 // What it leaves out is everything past "the body is parsed": admission control, request validation, tensor
 // decoding, batching, inference, the per-request metrics hook, the response encoding of real outputs.
 // So served throughput / this floor is the share of HTTP-level capacity the rest of the hot path keeps.
 //   node dist/pipeline/bench/http-floor-server.js [--body-limit BYTES]   -> prints "listening on <url>"
-import { createServer as createHttpServer } from 'node:http';
 import Fastify from 'fastify';
 import { SERVE_DEFAULTS } from '../../serve/node/defaults.js';
+import { addBodyParsers, fastifyOptions } from '../../serve/node/server.js';
 
 /** The fixed answer: a v2 infer response with 10 probabilities (cnn28's output), serialised once. */
 export const FLOOR_RESPONSE = JSON.stringify({
@@ -18,22 +16,9 @@ export const FLOOR_RESPONSE = JSON.stringify({
 });
 
 export async function startFloorServer(bodyLimit: number): Promise<{ url: string; close: () => Promise<void> }> {
-  const bodyTimeoutMs = SERVE_DEFAULTS.bodyTimeoutMs;
-  const app = Fastify({
-    serverFactory: (handler) =>
-      createHttpServer(
-        { connectionsCheckingInterval: 1000, headersTimeout: Math.min(60_000, bodyTimeoutMs), requestTimeout: bodyTimeoutMs + 1000, keepAliveTimeout: 72_000 },
-        handler,
-      ),
-    logger: false,
-    bodyLimit,
-    routerOptions: { ignoreTrailingSlash: true },
-    return503OnClosing: false,
-    forceCloseConnections: 'idle',
-  });
-  const raw = (_req: unknown, body: Buffer, done: (err: Error | null, body?: Buffer) => void) => done(null, body);
-  app.addContentTypeParser('application/octet-stream', { parseAs: 'buffer', bodyLimit }, raw);
-  app.addContentTypeParser(/^application\/[\w.-]+\+json\s*(;|$)/i, { parseAs: 'string', bodyLimit }, app.getDefaultJsonParser('error', 'error'));
+  // The server's own fastify options and body parsers (no admission fast path: nothing is refused here).
+  const app = Fastify(fastifyOptions(bodyLimit, SERVE_DEFAULTS.bodyTimeoutMs));
+  addBodyParsers(app, bodyLimit);
   app.post('/v2/models/:name/infer', async (req, reply) => {
     // Touch the parsed body as a handler would (its size), so nothing can skip the parse.
     const size = Buffer.isBuffer(req.body) ? req.body.length : typeof req.body === 'object' && req.body ? 1 : 0;

@@ -2,7 +2,7 @@
 // dynamic batching in front of one onnxruntime-node session (in a worker thread) per served model version
 // (model-repository.ts), limits everywhere, graceful shutdown.
 import { existsSync, readFileSync, statSync } from 'node:fs';
-import { type IncomingMessage, createServer as createHttpServer } from 'node:http';
+import { type IncomingMessage, type ServerResponse, createServer as createHttpServer } from 'node:http';
 import { resolve } from 'node:path';
 import multipart from '@fastify/multipart';
 import Fastify, { type FastifyError, type FastifyInstance } from 'fastify';
@@ -125,6 +125,38 @@ function positiveInt(name: string, v: number, min = 1): number {
 
 export { staleModelReason };
 
+/**
+ * The server's fastify options (also the HTTP floor of bench-serve, pipeline/bench/http-floor-server.ts, so the two
+ * stay in step). Our own node server: `shed` (admission's overload fast path) runs before fastify, and node's
+ * request timeout (checked every second) backs up admission.ts's body timer for requests fastify never saw.
+ */
+export function fastifyOptions(bodyLimit: number, bodyTimeoutMs: number, shed: (req: IncomingMessage, res: ServerResponse) => boolean = () => false) {
+  return {
+    serverFactory: (handler: (req: IncomingMessage, res: ServerResponse) => void) =>
+      createHttpServer(
+        { connectionsCheckingInterval: 1000, headersTimeout: Math.min(60_000, bodyTimeoutMs), requestTimeout: bodyTimeoutMs + 1000, keepAliveTimeout: 72_000 },
+        (req, res) => {
+          if (!shed(req, res)) handler(req, res);
+        },
+      ),
+    logger: false,
+    bodyLimit,
+    routerOptions: { ignoreTrailingSlash: true },
+    // The drain answers requests itself (admission.ts: 503 + Retry-After + Connection: close).
+    return503OnClosing: false,
+    forceCloseConnections: 'idle' as const,
+  };
+}
+
+/** Raw bodies for images and the binary tensor extension; JSON stays fastify's (secure) parser, +json types too. */
+export function addBodyParsers(app: FastifyInstance, bodyLimit: number): void {
+  const raw = (_req: unknown, body: Buffer, done: (err: Error | null, body?: Buffer) => void) => done(null, body);
+  app.addContentTypeParser(/^image\/[\w.+-]+/i, { parseAs: 'buffer', bodyLimit }, raw);
+  app.addContentTypeParser('application/octet-stream', { parseAs: 'buffer', bodyLimit }, raw);
+  // Structured +json types (application/vnd.x+json) are JSON too (v2.ts JSON_CONTENT_TYPE), same parser.
+  app.addContentTypeParser(/^application\/[\w.-]+\+json\s*(;|$)/i, { parseAs: 'string', bodyLimit }, app.getDefaultJsonParser('error', 'error'));
+}
+
 /** Builds the fastify app around a loaded model repository (no listen). */
 export function buildApp(
   ctx: ServeContext,
@@ -132,23 +164,7 @@ export function buildApp(
 ): { app: FastifyInstance; admission: Admission } {
   const bodyTimeoutMs = opts.admission?.bodyTimeoutMs ?? SERVE_DEFAULTS.bodyTimeoutMs;
   let admission: Admission | undefined;
-  const app = Fastify({
-    // Our own node server: the overload fast path (admission.shed) runs before fastify, and node's request
-    // timeout (checked every second) backs up admission.ts's body timer for requests fastify never saw.
-    serverFactory: (handler) =>
-      createHttpServer(
-        { connectionsCheckingInterval: 1000, headersTimeout: Math.min(60_000, bodyTimeoutMs), requestTimeout: bodyTimeoutMs + 1000, keepAliveTimeout: 72_000 },
-        (req, res) => {
-          if (!admission?.shed(req, res)) handler(req, res);
-        },
-      ),
-    logger: false,
-    bodyLimit: opts.bodyLimit,
-    routerOptions: { ignoreTrailingSlash: true },
-    // The drain answers requests itself (admission.ts: 503 + Retry-After + Connection: close).
-    return503OnClosing: false,
-    forceCloseConnections: 'idle',
-  });
+  const app = Fastify(fastifyOptions(opts.bodyLimit, bodyTimeoutMs, (req, res) => admission?.shed(req, res) ?? false));
   const isDraining = opts.isDraining ?? (() => !ctx.isReady());
   admission = installAdmission(
     app,
@@ -164,12 +180,7 @@ export function buildApp(
   // After admission's hook: only admitted inference requests take a model lease.
   installModelLeases(app, ctx);
 
-  // Raw bodies for images and the binary tensor extension; JSON stays fastify's (secure) parser.
-  const raw = (_req: unknown, body: Buffer, done: (err: Error | null, body?: Buffer) => void) => done(null, body);
-  app.addContentTypeParser(/^image\/[\w.+-]+/i, { parseAs: 'buffer', bodyLimit: opts.bodyLimit }, raw);
-  app.addContentTypeParser('application/octet-stream', { parseAs: 'buffer', bodyLimit: opts.bodyLimit }, raw);
-  // Structured +json types (application/vnd.x+json) are JSON too (v2.ts JSON_CONTENT_TYPE), same parser.
-  app.addContentTypeParser(/^application\/[\w.-]+\+json\s*(;|$)/i, { parseAs: 'string', bodyLimit: opts.bodyLimit }, app.getDefaultJsonParser('error', 'error'));
+  addBodyParsers(app, opts.bodyLimit);
   void app.register(multipart, { limits: { fileSize: opts.bodyLimit, files: ctx.limits.maxBatch } });
 
   // While draining, every response closes its connection, so keep-alive clients do not hold the server open.
