@@ -25,6 +25,8 @@ export const SETTINGS: readonly SettingInfo[] = [
   { name: 'ECL_SERVE_PORT', describe: 'default of --port, an integer 0..65535 (flag wins); the container image sets 8080', stages: ['serve'] },
   { name: 'ECL_SERVE_GRPC_PORT', describe: 'default of --grpc-port, an integer 0..65535 (flag wins; unset: no gRPC); the container image sets 8081', stages: ['serve'] },
   { name: 'ECL_SOAK_SECONDS', describe: 'tests: seconds of 2x-capacity load in the serve soak test (default 15; make soak sets 60)', stages: ['make test'] },
+  { name: 'ECL_SOAK_MODEL', describe: 'tests: model family of the serve soak test, cnn28 (default) or resnet32 (make soak runs both)', stages: ['make test'] },
+  { name: 'ECL_SOAK_SERVER_ARGS', describe: 'tests: extra `ecl serve` options for the soak test\'s server (e.g. "--max-batch 8 --max-queue 16"), to compare limits', stages: ['make test'] },
   { name: 'ECL_DEBUG', describe: 'any value: print stack traces with errors', stages: ['all'] },
   { name: 'ECL_REQUIRE', describe: 'tests: comma-separated chromium,onnx,webgpu,fmnist,clang,opencv,torch,podman; a missing one fails its suite instead of skipping (.ci/run sets it)', stages: ['make test', 'make image-test'] },
 ];
@@ -48,6 +50,8 @@ export const settings = {
   /** Raw ECL_SERVE_GRPC_PORT; serve/node/options.ts validates it. */
   serveGrpcPort: (e: Env = env()) => e.ECL_SERVE_GRPC_PORT || undefined,
   soakSeconds: (e: Env = env()) => e.ECL_SOAK_SECONDS || undefined,
+  soakModel: (e: Env = env()) => e.ECL_SOAK_MODEL || undefined,
+  soakServerArgs: (e: Env = env()) => (e.ECL_SOAK_SERVER_ARGS ?? '').split(/\s+/).filter(Boolean),
   required: (e: Env = env()) => (e.ECL_REQUIRE ?? '').split(/[\s,]+/).filter(Boolean),
   get debug(): boolean {
     return Boolean(env().ECL_DEBUG);

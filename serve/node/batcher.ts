@@ -1,9 +1,13 @@
-// Dynamic batching. Requests (each holding 1..maxBatch images) wait in a bounded FIFO; one batch runs
-// at a time. When the runner is idle the batcher takes, in arrival order, as many whole requests as fit
-// in maxBatch images and runs them together:
+// Dynamic batching. Requests (each holding 1..maxBatch images) wait in a bounded FIFO. When the runner is
+// idle the batcher takes, in arrival order, as many whole requests as fit in maxBatch images and runs them
+// together:
 //   - at once when maxBatch images are waiting, or when maxDelayMs is 0 ("run as soon as idle": under
 //     load, everything that arrived while the previous batch computed forms the next batch);
 //   - otherwise when the oldest waiting request has waited maxDelayMs.
+// Pipelining (maxPendingBatches, default 2): while a batch computes, a *full* batch waiting is handed to the
+// runner too, which starts it the moment the first finishes. Under overload the event loop is busy refusing
+// requests and would otherwise leave the model idle between batches until it came round to dispatch; a
+// partial batch still waits for the runner (that is when more requests join it).
 // A full queue (maxQueue requests waiting, not counting the running batch) refuses new requests with
 // QueueFullError (HTTP 503 + Retry-After); after close() new requests get ShuttingDownError while
 // everything already accepted still runs.
@@ -17,6 +21,8 @@ export interface BatcherOptions {
   queueTimeoutMs?: number;
   /** [H, W, C] of one image. */
   imageShape: readonly [number, number, number];
+  /** Batches handed to the runner at once: 1 = strictly one at a time; 2 (default) = a full batch may wait in the runner behind the computing one. */
+  maxPendingBatches?: number;
 }
 
 export interface BatchStats {
@@ -71,7 +77,9 @@ type RunFn = (pixels: Uint8Array, dims: number[]) => Promise<RunResult>;
 export class DynamicBatcher {
   private readonly queue: Job[] = [];
   private queuedImagesCount = 0;
-  private running = false;
+  /** Batches handed to the runner and not yet answered. */
+  private running = 0;
+  private readonly maxPending: number;
   private paused = false;
   private closed = false;
   private expedited = false;
@@ -86,7 +94,9 @@ export class DynamicBatcher {
     private readonly run: RunFn,
     readonly opts: BatcherOptions,
   ) {
-    if (!(opts.maxBatch >= 1) || !(opts.maxQueue >= 1) || !(opts.maxDelayMs >= 0)) throw new Error('batcher: maxBatch and maxQueue must be >= 1, maxDelayMs >= 0');
+    this.maxPending = opts.maxPendingBatches ?? 2;
+    if (!(opts.maxBatch >= 1) || !(opts.maxQueue >= 1) || !(opts.maxDelayMs >= 0) || !(Number.isInteger(this.maxPending) && this.maxPending >= 1))
+      throw new Error('batcher: maxBatch, maxQueue and maxPendingBatches must be >= 1, maxDelayMs >= 0');
     this.imageBytes = opts.imageShape[0] * opts.imageShape[1] * opts.imageShape[2];
   }
 
@@ -97,6 +107,10 @@ export class DynamicBatcher {
     return this.queuedImagesCount;
   }
   get busy(): boolean {
+    return this.running > 0;
+  }
+  /** Batches handed to the runner and not yet answered (at most maxPendingBatches). */
+  get pendingBatches(): number {
     return this.running;
   }
   get isClosed(): boolean {
@@ -147,7 +161,7 @@ export class DynamicBatcher {
 
   /** Resolves once nothing is queued or running. */
   drained(): Promise<void> {
-    if (!this.running && this.queue.length === 0) return Promise.resolve();
+    if (this.running === 0 && this.queue.length === 0) return Promise.resolve();
     return new Promise((resolve) => this.idleWaiters.push(resolve));
   }
 
@@ -159,9 +173,10 @@ export class DynamicBatcher {
   }
 
   private schedule(): void {
-    if (this.running || this.paused || this.queue.length === 0) return;
-    if (this.immediate) return;
+    if (this.paused || this.queue.length === 0 || this.immediate) return;
     const full = this.queuedImagesCount >= this.opts.maxBatch;
+    // Behind a computing batch only a full one goes (pipelining); a partial one waits for the runner.
+    if (this.running >= this.maxPending || (this.running > 0 && !full)) return;
     const wait = this.opts.maxDelayMs - (performance.now() - this.queue[0]!.enqueuedAt);
     if (full || this.closed || this.expedited || wait <= 0) {
       if (this.timer) clearTimeout(this.timer);
@@ -195,10 +210,11 @@ export class DynamicBatcher {
   }
 
   private async dispatch(): Promise<void> {
-    if (this.running || this.paused) return;
+    if (this.paused || this.running >= this.maxPending) return;
     this.shedExpired();
     if (this.queue.length === 0) return this.notifyIdle();
-    this.running = true;
+    if (this.running > 0 && this.queuedImagesCount < this.opts.maxBatch) return;
+    this.running++;
     const jobs: Job[] = [];
     let images = 0;
     while (this.queue.length && images + this.queue[0]!.n <= this.opts.maxBatch) {
@@ -221,7 +237,10 @@ export class DynamicBatcher {
     }
     const [h, w, c] = this.opts.imageShape;
     try {
-      const r = await this.run(batch, [images, h, w, c]);
+      const running = this.run(batch, [images, h, w, c]);
+      // A full batch may already be waiting behind this one (pipelining).
+      if (this.queue.length) this.schedule();
+      const r = await running;
       let row = 0;
       jobs.forEach((j, k) => {
         try {
@@ -236,14 +255,14 @@ export class DynamicBatcher {
       const err = e instanceof Error ? e : new Error(String(e));
       for (const j of jobs) j.reject(err);
     } finally {
-      this.running = false;
+      this.running--;
       if (this.queue.length) this.schedule();
       else this.notifyIdle();
     }
   }
 
   private notifyIdle(): void {
-    if (this.running || this.queue.length || !this.idleWaiters.length) return;
+    if (this.running > 0 || this.queue.length || !this.idleWaiters.length) return;
     const ws = this.idleWaiters;
     this.idleWaiters = [];
     for (const w of ws) w();

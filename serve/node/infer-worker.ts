@@ -15,16 +15,18 @@ try {
     sessionOptions: sessionOptionsFor(init.intraOpThreads, init.spin),
     log: (line) => send({ type: 'log', line }),
   });
-  // Runs are serialised: the batcher never sends a second batch before the first one answered.
+  // Runs are serialised: the batcher may send a second (full) batch while the first computes; it starts here
+  // the moment the first ends, without waiting for the main thread's event loop.
+  let previous: Promise<unknown> = Promise.resolve();
   port.on('message', (m: WorkerRequest) => {
     if (m.type === 'close') {
-      void session.release().finally(() => {
+      void previous.then(() => session.release()).finally(() => {
         send({ type: 'closed' });
         port.close();
       });
       return;
     }
-    runSession(session, ort, m.pixels, m.dims).then(
+    previous = previous.then(() => runSession(session, ort, m.pixels, m.dims)).then(
       (r) => send({ type: 'result', id: m.id, outputs: r.outputs, computeMs: r.computeMs }, Object.values(r.outputs).map((o) => o.data.buffer as ArrayBuffer)),
       (e: unknown) => send({ type: 'runError', id: m.id, message: e instanceof Error ? e.message : String(e) }),
     );

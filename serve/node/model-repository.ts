@@ -499,6 +499,9 @@ export class ModelRepository {
       maxQueue: o.maxQueue,
       queueTimeoutMs: o.queueTimeoutMs,
       imageShape: [info.input.height, info.input.width, info.input.channels],
+      // The worker queues a second batch and starts it when the first ends (infer-worker.ts); inline, a second
+      // session.run would compete with the first for the same threads.
+      maxPendingBatches: o.inference === 'worker' ? 2 : 1,
     });
     const labels = { model: name, version };
     batcher.onBatch = (s) => o.metrics.observeBatch(labels, s.images, s.computeMs / 1000, s.queueMs.map((q) => q / 1000));

@@ -1,0 +1,103 @@
+// Pipelined dispatch (issue 17): while a batch computes, a full batch waiting is handed to the runner too (it
+// starts the moment the first ends, without waiting for the event loop); a partial batch waits for the runner;
+// never more than maxPendingBatches are outstanding.
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { DynamicBatcher } from '../../serve/node/batcher.js';
+import type { RunResult } from '../../serve/node/runner.js';
+
+const shape = [1, 1, 1] as const;
+
+/** A runner whose runs finish only when the test says so; records each call's first pixel and size. */
+function controlledRunner() {
+  const calls: Array<{ first: number; n: number; finish: () => void }> = [];
+  const run = (px: Uint8Array, dims: number[]) =>
+    new Promise<RunResult>((resolve) => {
+      const n = dims[0]!;
+      calls.push({ first: px[0]!, n, finish: () => resolve({ outputs: { y: { dims: [n, 1], data: Float32Array.from(px) } }, computeMs: 1 }) });
+    });
+  return { calls, run };
+}
+
+const tick = () => new Promise((r) => setImmediate(r));
+const px = (v: number) => new Uint8Array([v]);
+
+describe('batcher pipelining', { timeout: 10_000 }, () => {
+  it('a full batch goes to the runner while one computes; a partial one waits', async () => {
+    const r = controlledRunner();
+    const b = new DynamicBatcher(r.run, { maxBatch: 2, maxDelayMs: 0, maxQueue: 10, imageShape: shape });
+    const p1 = b.submit(px(1), 1);
+    await tick();
+    assert.equal(r.calls.length, 1, 'the first request runs at once');
+    const p2 = b.submit(px(2), 1);
+    await tick();
+    assert.equal(r.calls.length, 1, 'one waiting image (maxBatch 2) is a partial batch: it waits for the runner');
+    assert.equal(b.pendingBatches, 1);
+    const p3 = b.submit(px(3), 1);
+    await tick();
+    assert.equal(r.calls.length, 2, 'two waiting images are a full batch: handed over behind the computing one');
+    assert.deepEqual([r.calls[1]!.first, r.calls[1]!.n], [2, 2]);
+    assert.equal(b.pendingBatches, 2);
+    assert.equal(b.queuedRequests, 0);
+    // A third full batch waits: at most two batches are outstanding.
+    const p4 = b.submit(px(4), 1);
+    const p5 = b.submit(px(5), 1);
+    await tick();
+    assert.equal(r.calls.length, 2);
+    assert.equal(b.queuedRequests, 2);
+    r.calls[0]!.finish();
+    assert.equal((await p1).outputs.y!.data[0], 1);
+    await tick();
+    assert.equal(r.calls.length, 3, 'a slot freed: the waiting full batch goes');
+    assert.deepEqual([r.calls[2]!.first, r.calls[2]!.n], [4, 2]);
+    r.calls[1]!.finish();
+    r.calls[2]!.finish();
+    const out = await Promise.all([p2, p3, p4, p5]);
+    assert.deepEqual(out.map((o) => o.outputs.y!.data[0]), [2, 3, 4, 5], 'each request gets its own row, in order');
+    await b.close();
+    assert.equal(b.pendingBatches, 0);
+  });
+
+  it('maxPendingBatches 1: strictly one batch at a time, even when a full one waits', async () => {
+    const r = controlledRunner();
+    const b = new DynamicBatcher(r.run, { maxBatch: 1, maxDelayMs: 0, maxQueue: 10, imageShape: shape, maxPendingBatches: 1 });
+    const ps = [1, 2, 3].map((v) => b.submit(px(v), 1));
+    await tick();
+    assert.equal(r.calls.length, 1);
+    r.calls[0]!.finish();
+    await ps[0];
+    await tick();
+    assert.equal(r.calls.length, 2);
+    r.calls[1]!.finish();
+    await tick();
+    await tick();
+    assert.equal(r.calls.length, 3);
+    r.calls[2]!.finish();
+    await Promise.all(ps);
+  });
+
+  it('close() waits for every outstanding batch', async () => {
+    const r = controlledRunner();
+    const b = new DynamicBatcher(r.run, { maxBatch: 1, maxDelayMs: 0, maxQueue: 10, imageShape: shape });
+    const ps = [1, 2].map((v) => b.submit(px(v), 1));
+    // The first hand-over schedules the second on the next turn of the event loop.
+    await tick();
+    await tick();
+    assert.equal(r.calls.length, 2, 'a one-image batch is full: both outstanding');
+    let closed = false;
+    const c = b.close().then(() => (closed = true));
+    r.calls[0]!.finish();
+    await ps[0];
+    await tick();
+    assert.equal(closed, false, 'the second batch is still computing');
+    r.calls[1]!.finish();
+    await c;
+    await Promise.all(ps);
+  });
+
+  it('rejects maxPendingBatches below 1 or fractional', () => {
+    for (const m of [0, 1.5, -1]) {
+      assert.throws(() => new DynamicBatcher(controlledRunner().run, { maxBatch: 1, maxDelayMs: 0, maxQueue: 1, imageShape: shape, maxPendingBatches: m }), /maxPendingBatches/);
+    }
+  });
+});
