@@ -195,9 +195,11 @@ results: build
 test: build
 	node --test --test-concurrency=1 $$(ls dist/tests/*/*.test.js | grep -v '^dist/tests/deploy/' | sort)
 
-# The serve soak test at 2x capacity for 60 s (make test runs it for 15 s).
+# The serve soak test at 2x capacity for 60 s on cnn28 and on ResNet-32 (make test runs it for 15 s on cnn28).
+# SOAK_ARGS="--max-batch 16 --max-queue 32" compares server limits.
 soak: build
-	ECL_SOAK_SECONDS=60 node --test --test-concurrency=1 dist/tests/integration/serve-soak.test.js
+	ECL_SOAK_SECONDS=60 ECL_SOAK_SERVER_ARGS="$(SOAK_ARGS)" node --test --test-concurrency=1 dist/tests/integration/serve-soak.test.js
+	ECL_SOAK_SECONDS=60 ECL_SOAK_MODEL=resnet32 ECL_SOAK_SERVER_ARGS="$(SOAK_ARGS)" node --test --test-concurrency=1 dist/tests/integration/serve-soak.test.js
 
 test-unit: build
 	node --test $$(ls dist/tests/unit/*.test.js | sort)
