@@ -10,7 +10,9 @@
 //     after the body was received; we also count the ones on their way and refuse before the body.
 //   - default_timeout_microseconds -> --queue-timeout-ms, measured from the request's arrival (headers), not
 //     from the enqueue, so body reading and decoding count too; expired requests are shed when a batch is
-//     formed, before they take a slot in it.
+//     formed, before they take a slot in it. Beyond Triton: a request whose expected wait (images ahead of it
+//     times the recent per-image time) already exceeds the deadline is refused on arrival, before its body
+//     is read, instead of being parsed and then shed.
 //   - timeout_action: REJECT (503 + Retry-After), not DELAY: a late answer is wasted model time.
 //   - allow_timeout_override: no. A client cannot extend the deadline (nor shorten it: not needed here).
 //   - Priority levels: none; refusal is of the newest (reject on arrival when full), plus the deadline.
@@ -18,6 +20,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { ServeContext } from './context.js';
+import type { DynamicBatcher } from './batcher.js';
 import { INFERENCE_ROUTES, type ModelTarget, targetOf } from './model-route.js';
 
 export interface AdmissionLimits {
@@ -38,13 +41,13 @@ export const arrivedAt = (req: FastifyRequest): number => (req as unknown as { e
 /** POST paths of the inference routes, as fastify matches them (trailing slash ignored): model, version, query. */
 const INFERENCE_PATH = /^\/(v1\/classify|v2\/models\/([^/?]+)(\/versions\/([^/?]+))?\/infer)\/?(\?.*)?$/;
 
-/** Requests waiting in the batcher of the model version a request addresses (0 when it is not loaded: the route answers 404/503). */
-function queuedFor(ctx: ServeContext, target: () => ModelTarget): number {
+/** The batcher of the model version a request addresses (undefined when it is not loaded: the route answers 404/503). */
+function batcherFor(ctx: ServeContext, target: () => ModelTarget): DynamicBatcher | undefined {
   try {
     const t = target();
-    return ctx.repository.resolve(t.name, t.version).batcher.queuedRequests;
+    return ctx.repository.resolve(t.name, t.version).batcher;
   } catch {
-    return 0;
+    return undefined;
   }
 }
 
@@ -154,8 +157,11 @@ export function installAdmission(app: FastifyInstance, ctx: ServeContext, limits
     if (req.method !== 'POST' || route === undefined || !INFERENCE_ROUTES.has(route)) return;
     if (isDraining()) return refuse(reply, 'shutting_down', 'server is shutting down; retry on another instance', 5, true);
     // --max-queue is per model version (each has its own batcher); the in-flight limits are global.
-    const queued = queuedFor(ctx, () => targetOf(req.params, req.query, ctx.defaultModel));
+    const batcher = batcherFor(ctx, () => targetOf(req.params, req.query, ctx.defaultModel));
+    const queued = batcher?.queuedRequests ?? 0;
     if (queued >= limits.maxQueue) return refuse(reply, 'queue_full', `server busy: the inference queue is full (${queued} requests waiting, --max-queue); retry later`, 1, false);
+    if (batcher?.wouldMissDeadline)
+      return refuse(reply, 'queue_timeout', `server busy: the expected wait (${Math.round(batcher.expectedWaitMs)} ms) exceeds the queue deadline of ${batcher.opts.queueTimeoutMs} ms (--queue-timeout-ms); retry later`, 1, false);
     if (inflight >= limits.maxInflight) return refuse(reply, 'inflight_full', `server busy: ${inflight} requests in flight (--max-inflight); retry later`, 1, false);
     const sock = raw.socket;
     const mine = (sock && perSocket.get(sock)) ?? 0;
@@ -173,16 +179,19 @@ export function installAdmission(app: FastifyInstance, ctx: ServeContext, limits
   };
   const queueFull = prebuilt(`server busy: the inference queue is full (${limits.maxQueue} requests waiting, --max-queue); retry later`);
   const inflightFull = prebuilt(`server busy: ${limits.maxInflight} requests in flight (--max-inflight); retry later`);
+  const deadline = prebuilt('server busy: the expected wait exceeds the queue deadline (--queue-timeout-ms); retry later');
   return {
     shed(req, res) {
       if (req.method !== 'POST' || isDraining()) return false;
       const m = INFERENCE_PATH.exec(req.url ?? '');
       if (!m) return false;
-      const full = queuedFor(ctx, () => targetOfPath(m, ctx.defaultModel)) >= limits.maxQueue;
-      if (!full && inflight < limits.maxInflight) return false;
+      const batcher = batcherFor(ctx, () => targetOfPath(m, ctx.defaultModel));
+      const full = (batcher?.queuedRequests ?? 0) >= limits.maxQueue;
+      const late = !full && batcher !== undefined && batcher.wouldMissDeadline;
+      if (!full && !late && inflight < limits.maxInflight) return false;
       const t0 = performance.now();
-      ctx.metrics.rejected.inc({ reason: full ? 'queue_full' : 'inflight_full' });
-      const r = full ? queueFull : inflightFull;
+      ctx.metrics.rejected.inc({ reason: full ? 'queue_full' : late ? 'queue_timeout' : 'inflight_full' });
+      const r = full ? queueFull : late ? deadline : inflightFull;
       // The unread body is discarded by node after the answer, without parsing; the connection stays open.
       res.writeHead(503, r.headers).end(r.body);
       const route = m[1] === 'v1/classify' ? '/v1/classify' : m[3] ? '/v2/models/:model/versions/:version/infer' : '/v2/models/:model/infer';

@@ -80,6 +80,10 @@ export class DynamicBatcher {
   /** Batches handed to the runner and not yet answered. */
   private running = 0;
   private readonly maxPending: number;
+  /** Images in the batches handed to the runner. */
+  private pendingImages = 0;
+  /** Recent session.run milliseconds per image (exponential average over batches; 0 before the first). */
+  private perImageMs = 0;
   private paused = false;
   private closed = false;
   private expedited = false;
@@ -108,6 +112,19 @@ export class DynamicBatcher {
   }
   get busy(): boolean {
     return this.running > 0;
+  }
+  /**
+   * How long a request arriving now would wait before its batch starts: the images ahead of it (waiting and
+   * handed to the runner) times the recent per-image time. An over-estimate by up to the computing batch's
+   * finished part, which is what a deadline check wants.
+   */
+  get expectedWaitMs(): number {
+    return (this.queuedImagesCount + this.pendingImages) * this.perImageMs;
+  }
+  /** A request arriving now would, by expectedWaitMs, miss the queue deadline: admission refuses it before reading its body. */
+  get wouldMissDeadline(): boolean {
+    const limit = this.opts.queueTimeoutMs ?? 0;
+    return limit > 0 && this.expectedWaitMs > limit;
   }
   /** Batches handed to the runner and not yet answered (at most maxPendingBatches). */
   get pendingBatches(): number {
@@ -223,6 +240,7 @@ export class DynamicBatcher {
       images += j.n;
     }
     this.queuedImagesCount -= images;
+    this.pendingImages += images;
     const started = performance.now();
     const queueMs = jobs.map((j) => started - j.enqueuedAt);
     let batch: Uint8Array;
@@ -250,12 +268,15 @@ export class DynamicBatcher {
         }
         row += j.n;
       });
+      const perImage = r.computeMs / images;
+      this.perImageMs = this.perImageMs === 0 ? perImage : 0.8 * this.perImageMs + 0.2 * perImage;
       this.onBatch?.({ images, requests: jobs.length, computeMs: r.computeMs, queueMs });
     } catch (e) {
       const err = e instanceof Error ? e : new Error(String(e));
       for (const j of jobs) j.reject(err);
     } finally {
       this.running--;
+      this.pendingImages -= images;
       if (this.queue.length) this.schedule();
       else this.notifyIdle();
     }

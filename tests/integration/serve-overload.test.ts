@@ -103,6 +103,35 @@ describe('admission before the body is read', { timeout: 60_000 }, () => {
   });
 });
 
+describe('queue deadline decided on arrival', { timeout: 60_000 }, () => {
+  it('a request whose expected wait exceeds --queue-timeout-ms is refused before its body is read', async () => {
+    const srv = await serve({ queueTimeoutMs: 20, maxBatch: 1 });
+    // One answered request gives the batcher its per-image time.
+    assert.equal((await post(srv.url + INFER, inferBody28())).status, 200);
+    srv.batcher.pause();
+    const perImage = srv.batcher.expectedWaitMs; // nothing waiting yet
+    assert.equal(perImage, 0);
+    const queued: Array<Promise<unknown>> = [];
+    while (!srv.batcher.wouldMissDeadline) {
+      assert.ok(queued.length < 256, 'the expected wait never passed the deadline');
+      queued.push(srv.batcher.submit(new Uint8Array(28 * 28), 1).catch((e: Error) => e));
+    }
+    assert.ok(srv.batcher.expectedWaitMs > 20);
+    const c = await rawConnect(srv.url);
+    await c.write(postHead(INFER, { 'content-type': 'application/json', 'content-length': 4_000_000 }));
+    const head = await c.waitFor(/\r\n\r\n[\s\S]*\}/, 3000);
+    assert.match(head, /^HTTP\/1\.1 503 /);
+    assert.match(head, /\r\nretry-after: 1\r\n/i);
+    assert.match(head, /expected wait exceeds the queue deadline \(--queue-timeout-ms\)/);
+    c.socket.destroy();
+    const metrics = await (await fetch(`${srv.url}/metrics`)).text();
+    assert.match(metrics, /ecl_inference_rejected_total\{reason="queue_timeout"\} 1\b/);
+    srv.batcher.resume();
+    await Promise.all(queued);
+    assert.equal((await post(srv.url + INFER, inferBody28())).status, 200, 'the queue drained: answered again');
+  });
+});
+
 describe('stalled bodies and connection limits', { timeout: 60_000 }, () => {
   it('a stalled body and a dripped body are cut after --body-timeout-ms with a 408', async () => {
     const srv = await serve({ bodyTimeoutMs: 600 });

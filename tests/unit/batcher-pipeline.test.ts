@@ -100,4 +100,35 @@ describe('batcher pipelining', { timeout: 10_000 }, () => {
       assert.throws(() => new DynamicBatcher(controlledRunner().run, { maxBatch: 1, maxDelayMs: 0, maxQueue: 1, imageShape: shape, maxPendingBatches: m }), /maxPendingBatches/);
     }
   });
+
+  it('expectedWaitMs: images waiting and handed over, times the recent per-image time; wouldMissDeadline past --queue-timeout-ms', async () => {
+    const calls: Array<() => void> = [];
+    // Every batch reports 4 ms per image.
+    const run = (_px: Uint8Array, dims: number[]) => new Promise<RunResult>((resolve) => calls.push(() => resolve({ outputs: { y: { dims: [dims[0]!, 1], data: new Float32Array(dims[0]!) } }, computeMs: 4 * dims[0]! })));
+    const b = new DynamicBatcher(run, { maxBatch: 2, maxDelayMs: 0, maxQueue: 10, queueTimeoutMs: 10, imageShape: shape });
+    assert.equal(b.expectedWaitMs, 0, 'no batch has run yet');
+    const first = b.submit(px(1), 1);
+    await tick();
+    calls[0]!();
+    await first;
+    assert.equal(b.expectedWaitMs, 0, 'nothing waiting');
+    const ps = [b.submit(px(2), 1)];
+    await tick();
+    assert.equal(b.pendingBatches, 1);
+    assert.equal(b.expectedWaitMs, 4, 'one image handed over');
+    assert.equal(b.wouldMissDeadline, false);
+    ps.push(b.submit(px(3), 1));
+    assert.equal(b.expectedWaitMs, 8);
+    ps.push(b.submit(px(4), 1), b.submit(px(5), 1));
+    await tick();
+    assert.equal(b.pendingBatches, 2, 'the full batch went behind the computing one');
+    assert.equal(b.expectedWaitMs, 16, '1 + 2 images handed over, 1 waiting');
+    assert.equal(b.wouldMissDeadline, true, '16 ms > the 10 ms deadline');
+    for (let i = 1; i < calls.length; i++) calls[i]!();
+    await tick();
+    for (let i = 1; i < calls.length; i++) calls[i]!();
+    await Promise.all(ps);
+    assert.equal(b.expectedWaitMs, 0);
+    await b.close();
+  });
 });
