@@ -103,9 +103,10 @@ describe('batcher pipelining', { timeout: 10_000 }, () => {
 
   it('expectedWaitMs: images waiting and handed over, times the recent per-image time; wouldMissDeadline past --queue-timeout-ms', async () => {
     const calls: Array<() => void> = [];
-    // Every batch reports 4 ms per image.
-    const run = (_px: Uint8Array, dims: number[]) => new Promise<RunResult>((resolve) => calls.push(() => resolve({ outputs: { y: { dims: [dims[0]!, 1], data: new Float32Array(dims[0]!) } }, computeMs: 4 * dims[0]! })));
-    const b = new DynamicBatcher(run, { maxBatch: 2, maxDelayMs: 0, maxQueue: 10, queueTimeoutMs: 10, imageShape: shape });
+    // Every batch reports 4 s per image, against a 10 s deadline: the expected waits cross it, while the real
+    // waits (milliseconds, however busy the machine) never do.
+    const run = (_px: Uint8Array, dims: number[]) => new Promise<RunResult>((resolve) => calls.push(() => resolve({ outputs: { y: { dims: [dims[0]!, 1], data: new Float32Array(dims[0]!) } }, computeMs: 4000 * dims[0]! })));
+    const b = new DynamicBatcher(run, { maxBatch: 2, maxDelayMs: 0, maxQueue: 10, queueTimeoutMs: 10_000, imageShape: shape });
     assert.equal(b.expectedWaitMs, 0, 'no batch has run yet');
     const first = b.submit(px(1), 1);
     await tick();
@@ -115,15 +116,15 @@ describe('batcher pipelining', { timeout: 10_000 }, () => {
     const ps = [b.submit(px(2), 1)];
     await tick();
     assert.equal(b.pendingBatches, 1);
-    assert.equal(b.expectedWaitMs, 4, 'one image handed over');
+    assert.equal(b.expectedWaitMs, 4000, 'one image handed over');
     assert.equal(b.wouldMissDeadline, false);
     ps.push(b.submit(px(3), 1));
-    assert.equal(b.expectedWaitMs, 8);
+    assert.equal(b.expectedWaitMs, 8000);
     ps.push(b.submit(px(4), 1), b.submit(px(5), 1));
     await tick();
     assert.equal(b.pendingBatches, 2, 'the full batch went behind the computing one');
-    assert.equal(b.expectedWaitMs, 16, '1 + 2 images handed over, 1 waiting');
-    assert.equal(b.wouldMissDeadline, true, '16 ms > the 10 ms deadline');
+    assert.equal(b.expectedWaitMs, 16_000, '1 + 2 images handed over, 1 waiting');
+    assert.equal(b.wouldMissDeadline, true, '16 s > the 10 s deadline');
     for (let i = 1; i < calls.length; i++) calls[i]!();
     await tick();
     for (let i = 1; i < calls.length; i++) calls[i]!();
