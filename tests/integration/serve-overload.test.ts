@@ -105,21 +105,22 @@ describe('admission before the body is read', { timeout: 60_000 }, () => {
 
 describe('queue deadline decided on arrival', { timeout: 60_000 }, () => {
   it('a request whose expected wait exceeds --queue-timeout-ms is refused before its body is read', async () => {
-    const srv = await serve({ queueTimeoutMs: 20, maxBatch: 1 });
+    // The default 2 s deadline: no real request waits that long, however busy the machine; the expected wait of
+    // the queue built below (64-image requests) does.
+    const srv = await serve({ queueTimeoutMs: 2000, maxBatch: 64 });
     // One answered request gives the batcher its per-image time.
     assert.equal((await post(srv.url + INFER, inferBody28())).status, 200);
     srv.batcher.pause();
-    const perImage = srv.batcher.expectedWaitMs; // nothing waiting yet
-    assert.equal(perImage, 0);
+    assert.equal(srv.batcher.expectedWaitMs, 0, 'nothing waiting');
     const queued: Array<Promise<unknown>> = [];
     while (!srv.batcher.wouldMissDeadline) {
-      assert.ok(queued.length < 256, 'the expected wait never passed the deadline');
-      queued.push(srv.batcher.submit(new Uint8Array(28 * 28), 1).catch((e: Error) => e));
+      assert.ok(queued.length < 256, `the expected wait never passed the deadline (${srv.batcher.expectedWaitMs} ms)`);
+      queued.push(srv.batcher.submit(new Uint8Array(64 * 28 * 28), 64).catch((e: Error) => e));
     }
-    assert.ok(srv.batcher.expectedWaitMs > 20);
+    assert.ok(srv.batcher.expectedWaitMs > 2000);
     const c = await rawConnect(srv.url);
     await c.write(postHead(INFER, { 'content-type': 'application/json', 'content-length': 4_000_000 }));
-    const head = await c.waitFor(/\r\n\r\n[\s\S]*\}/, 3000);
+    const head = await c.waitFor(/\r\n\r\n[\s\S]*\}/, 10_000);
     assert.match(head, /^HTTP\/1\.1 503 /);
     assert.match(head, /\r\nretry-after: 1\r\n/i);
     assert.match(head, /expected wait exceeds the queue deadline \(--queue-timeout-ms\)/);
@@ -128,6 +129,7 @@ describe('queue deadline decided on arrival', { timeout: 60_000 }, () => {
     assert.match(metrics, /ecl_inference_rejected_total\{reason="queue_timeout"\} 1\b/);
     srv.batcher.resume();
     await Promise.all(queued);
+    assert.equal(srv.batcher.queuedRequests, 0);
     assert.equal((await post(srv.url + INFER, inferBody28())).status, 200, 'the queue drained: answered again');
   });
 });
