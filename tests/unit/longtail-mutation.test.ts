@@ -30,7 +30,7 @@ describe('longTailCounts: input checks', () => {
     assert.deepEqual(longTailCounts(1, 3, 10), [1, 1, 1]);
   });
 
-  test('a class count that is zero or not an integer is rejected with its message', () => {
+  test('a class count of 0 or 2.5, n_max 2.5 and an infinite imbalance are rejected with their messages', () => {
     assert.throws(() => longTailCounts(10, 0, 10), { message: 'long-tail: number of classes must be a positive integer, got 0' });
     assert.throws(() => longTailCounts(10, 2.5, 10), { message: 'long-tail: number of classes must be a positive integer, got 2.5' });
     assert.throws(() => longTailCounts(2.5, 3, 10), { message: 'long-tail: n_max must be a positive integer, got 2.5' });
