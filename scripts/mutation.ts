@@ -23,8 +23,8 @@ interface Target {
 /** The modules of issue #20, by name. Slow ones (export, batcher) run only when named. */
 const TARGETS: Record<string, Target & { slow?: boolean }> = {
   'classification-metrics': { mutate: ['dist/models/metrics/classification.js'], tests: ['dist/tests/unit/classification-metrics.test.js'] },
-  'parity-metrics': { mutate: ['dist/pipeline/parity/metrics.js'], tests: ['dist/tests/parity/tolerance.test.js', 'dist/tests/parity/metrics.test.js', 'dist/tests/parity/metrics-values.test.js'] },
-  longtail: { mutate: ['dist/pipeline/data/longtail.js'], tests: ['dist/tests/unit/data-longtail.test.js'] },
+  'parity-metrics': { mutate: ['dist/pipeline/parity/metrics.js'], tests: ['dist/tests/parity/tolerance.test.js', 'dist/tests/parity/metrics.test.js', 'dist/tests/parity/metrics-values.test.js', 'dist/tests/parity/metrics-mutation.test.js'] },
+  longtail: { mutate: ['dist/pipeline/data/longtail.js'], tests: ['dist/tests/unit/data-longtail.test.js', 'dist/tests/unit/longtail-mutation.test.js'] },
   'losses-registry': { mutate: ['dist/models/losses/registry.js', 'dist/models/losses/classification.js'], tests: ['dist/tests/unit/classification-metrics.test.js', 'dist/tests/unit/losses-numerics.test.js', 'dist/tests/unit/losses-registry-mutation.test.js'] },
   geometry: { mutate: ['dist/models/metrics/geometry.js'], tests: ['dist/tests/unit/geometry.test.js', 'dist/tests/unit/geometry-mutation.test.js'], timeoutMs: 20_000 },
   preprocess: { mutate: ['dist/serve/shared/preprocess.js'], tests: ['dist/tests/unit/preprocess-policy.test.js', 'dist/tests/integration/serve-preprocess.test.js'], slow: true },

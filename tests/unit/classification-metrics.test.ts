@@ -63,6 +63,8 @@ describe('classificationReport', () => {
     assert.deepEqual(Array.from(argmaxRows([1, 3, 3, -1, -2, -1], 2, 3)), [1, 0]);
     // The next row's first value (9) is larger than anything in row 0: it must not be taken.
     assert.deepEqual(Array.from(argmaxRows([1, 2, 9, 0, 0, 5], 3, 2)), [1, 0, 1]);
+    // Every row's maximum away from column 0, so a row read from the wrong offset shows.
+    assert.deepEqual(Array.from(argmaxRows([0, 1, 2, 0, 7, 1, 3, 4, 8], 3, 3)), [2, 1, 2]);
   });
 });
 

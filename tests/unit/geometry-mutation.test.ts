@@ -226,3 +226,136 @@ describe('input checks', () => {
     assert.throws(() => geometryMetrics({ ...ok, features: [], labels: [] }), { message: 'geometry: classifierWeights is [2, 2], expected [2, 0]' });
   });
 });
+
+describe('Jacobi stopping rule and sweep count', () => {
+  // The sweep stops when the squared upper off-diagonal mass is at most 1e-30 x the squared diagonal mass.
+  const I3 = [1, 0, 0, 0, 1, 0, 0, 0, 1];
+
+  test('below the stopping threshold nothing rotates: diagonal values and identity vectors as given', () => {
+    // diag(2, 2, 2) with A01 = e: off = e^2 = 1.024e-29 <= 1e-30 * 12. The threshold is not crossed only because the
+    // diagonal counts all three squared entries (a diagonal of 8, or of 3 non-zero entries, would rotate).
+    const e = 3.2e-15;
+    const { values, vectors } = symmetricEigen([2, e, 0, e, 2, 0, 0, 0, 2], 3);
+    assert.deepEqual(Array.from(values), [2, 2, 2]);
+    assert.deepEqual(Array.from(vectors), I3);
+  });
+
+  test('exactly at the threshold stops too; just above it rotates', () => {
+    // diag(1e15, 0) with A01 = 1: off 1, diag mass 1e15^2 = 1e30, and 1e-30 * 1e30 is 1 in doubles.
+    const at = symmetricEigen([1e15, 1, 1, 0], 2);
+    assert.deepEqual(Array.from(at.values), [1e15, 0]);
+    assert.deepEqual(Array.from(at.vectors), [1, 0, 0, 1]);
+    // diag(2, 2, 2) with A01 = 4e-15: off 1.6e-29 > 1.2e-29 -> one 45-degree rotation of e0, e1.
+    const above = symmetricEigen([2, 4e-15, 0, 4e-15, 2, 0, 0, 0, 2], 3);
+    close(Math.abs(above.vectors[0]!), Math.SQRT1_2, 'rotated by 45 degrees', 1e-15);
+  });
+
+  test('maxSweeps = 0 returns the diagonal as it is; one sweep diagonalises a 2 x 2 exactly', () => {
+    const a = [1, 0.5, 0.5, 1];
+    const none = symmetricEigen(a, 2, 0);
+    assert.deepEqual(Array.from(none.values), [1, 1]);
+    assert.deepEqual(Array.from(none.vectors), [1, 0, 0, 1]);
+    const one = sorted(symmetricEigen(a, 2, 1).values);
+    close(one[0]!, 0.5, 'lambda min');
+    close(one[1]!, 1.5, 'lambda max');
+  });
+});
+
+describe('NC1 with full Sigma_W and Sigma_B, and the pseudo-inverse cut-off', () => {
+  /** Two samples per class at mean +- offset: the class covariance is offset offset^T. */
+  function pairs(means: number[][], offsets: number[][]): { features: number[][]; labels: number[] } {
+    const features: number[][] = [];
+    const labels: number[] = [];
+    means.forEach((m, c) => {
+      const u = offsets[c]!;
+      features.push([m[0]! + u[0]!, m[1]! + u[1]!], [m[0]! - u[0]!, m[1]! - u[1]!]);
+      labels.push(c, c);
+    });
+    return { features, labels };
+  }
+  const W4 = [
+    [1, 0],
+    [-1, 0],
+    [0, 1],
+    [0, -1],
+  ];
+
+  test('every entry of Sigma_W and Sigma_B is accumulated at its own place', () => {
+    // Means (2, 0), (-2, 0), (0, 1), (0, -1): mu_G = 0, Sigma_B = diag(8, 2) / 4 = diag(2, 0.5).
+    // Offsets (1, 1), (1, 0), (.5, 0), (0, .5): sum u u^T = [[2.25, 1], [1, 1.25]], Sigma_W = that / 4.
+    // NC1 = tr(Sigma_W Sigma_B^-1) / 4 = (0.5625 / 2 + 0.3125 / 0.5) / 4 = 0.2265625.
+    const { features, labels } = pairs(
+      [
+        [2, 0],
+        [-2, 0],
+        [0, 1],
+        [0, -1],
+      ],
+      [
+        [1, 1],
+        [1, 0],
+        [0.5, 0],
+        [0, 0.5],
+      ],
+    );
+    const m = geometryMetrics({ features, labels, numClasses: 4, classifierWeights: W4, prototypes: W4 });
+    close(m.nc1, 0.2265625, 'NC1');
+  });
+
+  /** Means (+-3, 0), (0, +-b); class 0 and 1 spread +-s along y, class 2 and 3 spread +-1 along x. */
+  function cutoff(b: number, s: number): number {
+    const { features, labels } = pairs(
+      [
+        [3, 0],
+        [-3, 0],
+        [0, b],
+        [0, -b],
+      ],
+      [
+        [0, s],
+        [0, s],
+        [1, 0],
+        [1, 0],
+      ],
+    );
+    return geometryMetrics({ features, labels, numClasses: 4, classifierWeights: W4, prototypes: W4 }).nc1;
+  }
+  // Sigma_B = diag(9/2, b^2/2), Sigma_W = diag(1/2, s^2/2); the cut-off is 1e-10 x 4.5 = 4.5e-10.
+
+  test('an eigenvalue of Sigma_B exactly at 1e-10 x the largest is kept', () => {
+    // b = 3e-5: b^2/2 is 4.5e-10 exactly in doubles, so its direction counts: NC1 = (0.5/4.5 + (s^2/2)/(b^2/2)) / 4.
+    const b = 3e-5;
+    const s = 1e-5;
+    close(cutoff(b, s), (0.5 / 4.5 + (s * s) / (b * b)) / 4, 'NC1', 1e-9);
+  });
+
+  test('an eigenvalue below 1e-10 x the largest is a numerical zero and is left out', () => {
+    // b = 2e-5: b^2/2 = 2e-10 < 4.5e-10, dropped: NC1 = (0.5 / 4.5) / 4, however large the spread along y.
+    close(cutoff(2e-5, 1), 0.5 / 4.5 / 4, 'NC1');
+  });
+});
+
+describe('spread statistics under cancellation', () => {
+  test('the classifier-norm CV of rows 1e15, 1e15 + 1, 1e15 + 3 is small and finite (deviations are squared, not b^2 - mean^2)', () => {
+    const W = [[1e15], [1e15 + 1], [1e15 + 3]];
+    const m = geometryMetrics({ features: [[1], [2], [4]], labels: [0, 1, 2], numClasses: 3, classifierWeights: W, prototypes: W });
+    const norms = [1e15, 1e15 + 1, 1e15 + 3];
+    const mean = (norms[0]! + norms[1]! + norms[2]!) / 3;
+    const std = Math.sqrt(norms.reduce((a, x) => a + (x - mean) ** 2, 0) / 3);
+    // std is about 1.25 (sqrt(14/9)) on a mean of 1e15.
+    close(std, Math.sqrt(14 / 9), 'reference std', 0.05);
+    close(m.classifierEquinormCv, std / mean, 'CV', 1e-20);
+  });
+});
+
+describe('flat input checks', () => {
+  test('a negative column count is rejected even when it divides the length', () => {
+    const W = [
+      [1, 0],
+      [0, 1],
+    ];
+    assert.throws(() => geometryMetrics({ features: { data: [1, 0, 0, 1], cols: -2 }, labels: [0, 1], numClasses: 2, classifierWeights: W, prototypes: W }), {
+      message: 'geometry: features has 4 values, not a multiple of -2 columns',
+    });
+  });
+});
