@@ -20,17 +20,21 @@ interface Target {
   timeoutMs?: number;
 }
 
-/** The modules of issue #20, by name. Slow ones (export, batcher) run only when named. */
+/** The modules of issue #20, by name. Slow ones (export, serving) run only when named. */
 const TARGETS: Record<string, Target & { slow?: boolean }> = {
   'classification-metrics': { mutate: ['dist/models/metrics/classification.js'], tests: ['dist/tests/unit/classification-metrics.test.js'] },
   'parity-metrics': { mutate: ['dist/pipeline/parity/metrics.js'], tests: ['dist/tests/parity/tolerance.test.js', 'dist/tests/parity/metrics.test.js', 'dist/tests/parity/metrics-values.test.js', 'dist/tests/parity/metrics-mutation.test.js'] },
   longtail: { mutate: ['dist/pipeline/data/longtail.js'], tests: ['dist/tests/unit/data-longtail.test.js', 'dist/tests/unit/longtail-mutation.test.js'] },
   'losses-registry': { mutate: ['dist/models/losses/registry.js', 'dist/models/losses/classification.js'], tests: ['dist/tests/unit/classification-metrics.test.js', 'dist/tests/unit/losses-numerics.test.js', 'dist/tests/unit/losses-registry-mutation.test.js'] },
   geometry: { mutate: ['dist/models/metrics/geometry.js'], tests: ['dist/tests/unit/geometry.test.js', 'dist/tests/unit/geometry-mutation.test.js'], timeoutMs: 20_000 },
-  preprocess: { mutate: ['dist/serve/shared/preprocess.js'], tests: ['dist/tests/unit/preprocess-policy.test.js', 'dist/tests/integration/serve-preprocess.test.js'], slow: true },
-  contrastive: { mutate: ['dist/models/losses/contrastive.js', 'dist/models/losses/ecl.js'], tests: ['dist/tests/unit/losses-contrastive.test.js', 'dist/tests/unit/losses-ecl.test.js', 'dist/tests/unit/losses-numerics.test.js'], slow: true },
+  // Not preprocess-policy / serve-preprocess: their 4000x3000 and 2000x1500 images take ~30 s per run once instrumented.
+  preprocess: { mutate: ['dist/serve/shared/preprocess.js'], tests: ['dist/tests/unit/preprocess-mutation.test.js', 'dist/tests/unit/exif-orientation.test.js'], timeoutMs: 10_000, slow: true },
+  contrastive: { mutate: ['dist/models/losses/contrastive.js', 'dist/models/losses/ecl.js'], tests: ['dist/tests/unit/losses-contrastive.test.js', 'dist/tests/unit/losses-ecl.test.js', 'dist/tests/unit/losses-numerics.test.js', 'dist/tests/unit/losses-contrastive-mutation.test.js'], slow: true },
   'bn-folding': { mutate: ['dist/export/bn-folding.js'], tests: ['dist/tests/unit/export-graph.test.js', 'dist/tests/unit/bn-folding-mutation.test.js'], slow: true },
-  batcher: { mutate: ['dist/serve/node/batcher.js'], tests: ['dist/tests/integration/serve-batching.test.js'], slow: true },
+  // The batcher's own unit test (fake runner, fake clock): the HTTP integration test takes seconds per mutant.
+  batcher: { mutate: ['dist/serve/node/batcher.js'], tests: ['dist/tests/unit/batcher.test.js', 'dist/tests/unit/batcher-pipeline.test.js'] },
+  // export-graph's corner spec and the small specs of op-mapping-mutation (all checked against tfjs); the families' export tests take too long per mutant.
+  'op-mapping': { mutate: ['dist/export/op-mapping.js'], tests: ['dist/tests/unit/export-graph.test.js', 'dist/tests/unit/op-mapping-mutation.test.js'], timeoutMs: 15_000, slow: true },
 };
 
 const ROOT = resolve(new URL('../..', import.meta.url).pathname);
