@@ -76,7 +76,7 @@ const opts = (o: Partial<ConstructorParameters<typeof DynamicBatcher>[1]> = {}) 
 
 describe('DynamicBatcher: construction and refusals', () => {
   it('validates its options and derives the image size', () => {
-    const msg = /^Error: batcher: maxBatch and maxQueue must be >= 1, maxDelayMs >= 0$/;
+    const msg = /^Error: batcher: maxBatch, maxQueue and maxPendingBatches must be >= 1, maxDelayMs >= 0$/;
     for (const bad of [{ maxBatch: 0 }, { maxQueue: 0 }, { maxDelayMs: -1 }, { maxBatch: NaN }, { maxQueue: NaN }, { maxDelayMs: NaN }])
       assert.throws(() => new DynamicBatcher(fakeRunner([]), opts(bad)), (e: Error) => msg.test(String(e)), JSON.stringify(bad));
     // The smallest legal values are accepted.
@@ -266,7 +266,8 @@ describe('DynamicBatcher: when a batch forms', () => {
         if (calls.length === 0) await new Promise<void>((r) => (release = r));
         return inner(px, dims);
       },
-      opts({ maxBatch: 2 }),
+      // One batch at a time (pipelining, the default 2, is batcher-pipeline.test.ts's).
+      opts({ maxBatch: 2, maxPendingBatches: 1 }),
     );
     await b.drained(); // idle: resolves at once
     const p1 = b.submit(imgs(1, 0), 1);
