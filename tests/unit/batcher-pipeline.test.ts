@@ -133,4 +133,39 @@ describe('batcher pipelining', { timeout: 10_000 }, () => {
     assert.equal(b.expectedWaitMs, 0);
     await b.close();
   });
+
+  it('the per-image time is an exponential average (0.8 old, 0.2 new) of computeMs / images; no deadline, no refusal; equal is not over', async () => {
+    let perImage = 1000;
+    const run = (_px: Uint8Array, dims: number[]) => Promise.resolve<RunResult>({ outputs: { y: { dims: [dims[0]!, 1], data: new Float32Array(dims[0]!) } }, computeMs: perImage * dims[0]! });
+    const deadline = new DynamicBatcher(run, { maxBatch: 4, maxDelayMs: 0, maxQueue: 10, queueTimeoutMs: 6000, imageShape: shape });
+    const none = new DynamicBatcher(run, { maxBatch: 4, maxDelayMs: 0, maxQueue: 10, queueTimeoutMs: 0, imageShape: shape });
+    for (const b of [deadline, none]) {
+      perImage = 1000;
+      await b.submit(new Uint8Array(2), 2); // first batch: 2 images at 1000 ms each -> 1000
+      perImage = 2000;
+      await b.submit(new Uint8Array(4), 4); // 4 images at 2000 ms each -> 0.8 * 1000 + 0.2 * 2000 = 1200
+      b.pause();
+      const waiting = [b.submit(new Uint8Array(4), 4), b.submit(new Uint8Array(1), 1)];
+      assert.equal(b.expectedWaitMs, 5 * 1200, '5 images waiting x 1200 ms');
+      b.resume();
+      await Promise.all(waiting);
+    }
+    // 6000 ms expected against a 6000 ms deadline is not over it (one batch at 1000 ms an image); no deadline never refuses.
+    perImage = 1000;
+    const eq = new DynamicBatcher(run, { maxBatch: 4, maxDelayMs: 0, maxQueue: 10, queueTimeoutMs: 6000, imageShape: shape });
+    await eq.submit(new Uint8Array(1), 1);
+    eq.pause();
+    const w = [eq.submit(new Uint8Array(4), 4), eq.submit(new Uint8Array(2), 2)];
+    assert.equal(eq.expectedWaitMs, 6000);
+    assert.equal(eq.wouldMissDeadline, false, 'equal to the deadline is not past it');
+    w.push(eq.submit(new Uint8Array(1), 1));
+    assert.equal(eq.wouldMissDeadline, true);
+    none.pause();
+    const n = [none.submit(new Uint8Array(4), 4), none.submit(new Uint8Array(4), 4)];
+    assert.ok(none.expectedWaitMs > 0);
+    assert.equal(none.wouldMissDeadline, false, 'queueTimeoutMs 0: no deadline');
+    eq.resume();
+    none.resume();
+    await Promise.all([...w, ...n]);
+  });
 });
