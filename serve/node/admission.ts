@@ -38,6 +38,13 @@ export interface AdmissionLimits {
 /** When the request's headers arrived (performance.now()), for the queue deadline. */
 export const arrivedAt = (req: FastifyRequest): number => (req as unknown as { eclArrivedAt?: number }).eclArrivedAt ?? performance.now();
 
+/** Why a model version's batcher refuses a new request now (null: it has room): a full queue, or an expected wait past the deadline. */
+function batcherRefusal(b: DynamicBatcher | undefined, maxQueue: number): 'queue_full' | 'queue_timeout' | null {
+  if (!b) return null;
+  if (b.queuedRequests >= maxQueue) return 'queue_full';
+  return b.wouldMissDeadline ? 'queue_timeout' : null;
+}
+
 /** POST paths of the inference routes, as fastify matches them (trailing slash ignored): model, version, query. */
 const INFERENCE_PATH = /^\/(v1\/classify|v2\/models\/([^/?]+)(\/versions\/([^/?]+))?\/infer)\/?(\?.*)?$/;
 
@@ -158,10 +165,10 @@ export function installAdmission(app: FastifyInstance, ctx: ServeContext, limits
     if (isDraining()) return refuse(reply, 'shutting_down', 'server is shutting down; retry on another instance', 5, true);
     // --max-queue is per model version (each has its own batcher); the in-flight limits are global.
     const batcher = batcherFor(ctx, () => targetOf(req.params, req.query, ctx.defaultModel));
-    const queued = batcher?.queuedRequests ?? 0;
-    if (queued >= limits.maxQueue) return refuse(reply, 'queue_full', `server busy: the inference queue is full (${queued} requests waiting, --max-queue); retry later`, 1, false);
-    if (batcher?.wouldMissDeadline)
-      return refuse(reply, 'queue_timeout', `server busy: the expected wait (${Math.round(batcher.expectedWaitMs)} ms) exceeds the queue deadline of ${batcher.opts.queueTimeoutMs} ms (--queue-timeout-ms); retry later`, 1, false);
+    const why = batcherRefusal(batcher, limits.maxQueue);
+    if (why === 'queue_full') return refuse(reply, 'queue_full', `server busy: the inference queue is full (${batcher!.queuedRequests} requests waiting, --max-queue); retry later`, 1, false);
+    if (why === 'queue_timeout')
+      return refuse(reply, 'queue_timeout', `server busy: the expected wait (${Math.round(batcher!.expectedWaitMs)} ms) exceeds the queue deadline of ${batcher!.opts.queueTimeoutMs} ms (--queue-timeout-ms); retry later`, 1, false);
     if (inflight >= limits.maxInflight) return refuse(reply, 'inflight_full', `server busy: ${inflight} requests in flight (--max-inflight); retry later`, 1, false);
     const sock = raw.socket;
     const mine = (sock && perSocket.get(sock)) ?? 0;
@@ -186,12 +193,11 @@ export function installAdmission(app: FastifyInstance, ctx: ServeContext, limits
       const m = INFERENCE_PATH.exec(req.url ?? '');
       if (!m) return false;
       const batcher = batcherFor(ctx, () => targetOfPath(m, ctx.defaultModel));
-      const full = (batcher?.queuedRequests ?? 0) >= limits.maxQueue;
-      const late = !full && batcher !== undefined && batcher.wouldMissDeadline;
-      if (!full && !late && inflight < limits.maxInflight) return false;
+      const why = batcherRefusal(batcher, limits.maxQueue) ?? (inflight >= limits.maxInflight ? 'inflight_full' : null);
+      if (!why) return false;
       const t0 = performance.now();
-      ctx.metrics.rejected.inc({ reason: full ? 'queue_full' : late ? 'queue_timeout' : 'inflight_full' });
-      const r = full ? queueFull : late ? deadline : inflightFull;
+      ctx.metrics.rejected.inc({ reason: why });
+      const r = why === 'queue_full' ? queueFull : why === 'queue_timeout' ? deadline : inflightFull;
       // The unread body is discarded by node after the answer, without parsing; the connection stays open.
       res.writeHead(503, r.headers).end(r.body);
       const route = m[1] === 'v1/classify' ? '/v1/classify' : m[3] ? '/v2/models/:model/versions/:version/infer' : '/v2/models/:model/infer';
