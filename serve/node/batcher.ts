@@ -11,6 +11,7 @@
 // A full queue (maxQueue requests waiting, not counting the running batch) refuses new requests with
 // QueueFullError (HTTP 503 + Retry-After); after close() new requests get ShuttingDownError while
 // everything already accepted still runs.
+import { BatchCostModel } from './batch-cost.js';
 import type { OutputTensor, RunResult } from './runner.js';
 
 export interface BatcherOptions {
@@ -82,8 +83,8 @@ export class DynamicBatcher {
   private readonly maxPending: number;
   /** Images in the batches handed to the runner. */
   private pendingImages = 0;
-  /** Recent session.run milliseconds per image (exponential average over batches; 0 before the first). */
-  private perImageMs = 0;
+  /** What a batch of n images takes (batch-cost.ts): calibrated at load, rescaled by every batch. */
+  readonly cost = new BatchCostModel();
   private paused = false;
   private closed = false;
   private expedited = false;
@@ -114,12 +115,13 @@ export class DynamicBatcher {
     return this.running > 0;
   }
   /**
-   * How long a request arriving now would wait before its batch starts: the images ahead of it (waiting and
-   * handed to the runner) times the recent per-image time. An over-estimate by up to the computing batch's
-   * finished part, which is what a deadline check wants.
+   * How long a request arriving now would wait before its batch starts: the batches handed to the runner (run
+   * one after the other) plus the full batches of waiting images ahead of it (it joins the partial one behind
+   * them). An over-estimate by the computing batch's finished part, which is what a deadline check wants.
    */
   get expectedWaitMs(): number {
-    return (this.queuedImagesCount + this.pendingImages) * this.perImageMs;
+    const fullAhead = Math.floor(this.queuedImagesCount / this.opts.maxBatch);
+    return this.cost.timeMs(this.running, this.pendingImages) + this.cost.timeMs(fullAhead, fullAhead * this.opts.maxBatch);
   }
   /** A request arriving now would, by expectedWaitMs, miss the queue deadline: admission refuses it before reading its body. */
   get wouldMissDeadline(): boolean {
@@ -148,6 +150,20 @@ export class DynamicBatcher {
       this.queuedImagesCount += n;
       this.schedule();
     });
+  }
+
+  /**
+   * Times zero-filled batches of 1 and maxBatch images (the fastest of `rounds` each, after one unmeasured
+   * full batch) to give the deadline check the fixed and per-image cost of a batch. Call before any submit.
+   */
+  async calibrate(rounds = 2): Promise<void> {
+    const [h, w, c] = this.opts.imageShape;
+    const sizes = this.opts.maxBatch > 1 ? [1, this.opts.maxBatch] : [1];
+    await this.run(new Uint8Array(this.opts.maxBatch * this.imageBytes), [this.opts.maxBatch, h, w, c]);
+    const timings: Array<{ n: number; ms: number }> = [];
+    for (let k = 0; k < rounds; k++)
+      for (const n of sizes) timings.push({ n, ms: (await this.run(new Uint8Array(n * this.imageBytes), [n, h, w, c])).computeMs });
+    this.cost.calibrate(timings);
   }
 
   /** Test/ops hook: stop starting new batches (the running one finishes). */
@@ -268,8 +284,7 @@ export class DynamicBatcher {
         }
         row += j.n;
       });
-      const perImage = r.computeMs / images;
-      this.perImageMs = this.perImageMs === 0 ? perImage : 0.8 * this.perImageMs + 0.2 * perImage;
+      this.cost.observe(images, r.computeMs);
       this.onBatch?.({ images, requests: jobs.length, computeMs: r.computeMs, queueMs });
     } catch (e) {
       const err = e instanceof Error ? e : new Error(String(e));

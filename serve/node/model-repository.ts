@@ -503,6 +503,13 @@ export class ModelRepository {
       // session.run would compete with the first for the same threads.
       maxPendingBatches: o.inference === 'worker' ? 2 : 1,
     });
+    try {
+      // Only the queue deadline's arrival check uses the batch cost; without a deadline the load stays as fast as before.
+      if ((o.queueTimeoutMs ?? 0) > 0) await batcher.calibrate();
+    } catch (e) {
+      await runner.close();
+      throw e;
+    }
     const labels = { model: name, version };
     batcher.onBatch = (s) => o.metrics.observeBatch(labels, s.images, s.computeMs / 1000, s.queueMs.map((q) => q / 1000));
     o.metrics.modelInfo.set({ ...labels, ep: runner.ep }, 1);

@@ -105,12 +105,14 @@ describe('admission before the body is read', { timeout: 60_000 }, () => {
 
 describe('queue deadline decided on arrival', { timeout: 60_000 }, () => {
   it('a request whose expected wait exceeds --queue-timeout-ms is refused before its body is read', async () => {
-    // The default 2 s deadline: no real request waits that long, however busy the machine; the expected wait of
-    // the queue built below (64-image requests) does.
+    // The default 2 s deadline: no real request waits that long, however busy the machine. The batch cost is
+    // set to 1 s an image (the model is far faster; its own calibration is unit-tested), so that the queue built
+    // below (64-image requests) crosses the deadline whatever the machine's speed.
     const srv = await serve({ queueTimeoutMs: 2000, maxBatch: 64 });
-    // One answered request gives the batcher its per-image time.
+    assert.ok(srv.batcher.cost.isCalibrated, 'the batch cost was measured when the model loaded');
     assert.equal((await post(srv.url + INFER, inferBody28())).status, 200);
     srv.batcher.pause();
+    srv.batcher.cost.calibrate([{ n: 1, ms: 1000 }]);
     assert.equal(srv.batcher.expectedWaitMs, 0, 'nothing waiting');
     const queued: Array<Promise<unknown>> = [];
     while (!srv.batcher.wouldMissDeadline) {

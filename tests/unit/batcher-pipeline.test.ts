@@ -101,7 +101,7 @@ describe('batcher pipelining', { timeout: 10_000 }, () => {
     }
   });
 
-  it('expectedWaitMs: images waiting and handed over, times the recent per-image time; wouldMissDeadline past --queue-timeout-ms', async () => {
+  it('expectedWaitMs: the batches handed over plus the full batches waiting, at the recent per-image time; wouldMissDeadline past --queue-timeout-ms', async () => {
     const calls: Array<() => void> = [];
     // Every batch reports 4 s per image, against a 10 s deadline: the expected waits cross it, while the real
     // waits (milliseconds, however busy the machine) never do.
@@ -119,12 +119,14 @@ describe('batcher pipelining', { timeout: 10_000 }, () => {
     assert.equal(b.expectedWaitMs, 4000, 'one image handed over');
     assert.equal(b.wouldMissDeadline, false);
     ps.push(b.submit(px(3), 1));
-    assert.equal(b.expectedWaitMs, 8000);
+    assert.equal(b.expectedWaitMs, 4000, 'a waiting image that does not fill a batch joins the next one: nothing more ahead');
     ps.push(b.submit(px(4), 1), b.submit(px(5), 1));
     await tick();
     assert.equal(b.pendingBatches, 2, 'the full batch went behind the computing one');
-    assert.equal(b.expectedWaitMs, 16_000, '1 + 2 images handed over, 1 waiting');
-    assert.equal(b.wouldMissDeadline, true, '16 s > the 10 s deadline');
+    assert.equal(b.expectedWaitMs, 12_000, '1 + 2 images handed over, 1 waiting (not a full batch)');
+    assert.equal(b.wouldMissDeadline, true, '12 s > the 10 s deadline');
+    ps.push(b.submit(px(6), 1));
+    assert.equal(b.expectedWaitMs, 20_000, 'now a full batch waits too');
     // Finish every run as it is handed over until all requests are answered.
     let done = false;
     const all = Promise.all(ps).then(() => (done = true));
@@ -146,19 +148,20 @@ describe('batcher pipelining', { timeout: 10_000 }, () => {
       await b.submit(new Uint8Array(4), 4); // 4 images at 2000 ms each -> 0.8 * 1000 + 0.2 * 2000 = 1200
       b.pause();
       const waiting = [b.submit(new Uint8Array(4), 4), b.submit(new Uint8Array(1), 1)];
-      assert.equal(b.expectedWaitMs, 5 * 1200, '5 images waiting x 1200 ms');
+      assert.equal(b.expectedWaitMs, 4 * 1200, '5 images waiting: one full batch of 4 ahead x 1200 ms');
       b.resume();
       await Promise.all(waiting);
     }
-    // 6000 ms expected against a 6000 ms deadline is not over it (one batch at 1000 ms an image); no deadline never refuses.
+    // 4000 ms expected against a 4000 ms deadline is not over it (one full batch at 1000 ms an image); no deadline never refuses.
     perImage = 1000;
-    const eq = new DynamicBatcher(run, { maxBatch: 4, maxDelayMs: 0, maxQueue: 10, queueTimeoutMs: 6000, imageShape: shape });
+    const eq = new DynamicBatcher(run, { maxBatch: 4, maxDelayMs: 0, maxQueue: 10, queueTimeoutMs: 4000, imageShape: shape });
     await eq.submit(new Uint8Array(1), 1);
     eq.pause();
     const w = [eq.submit(new Uint8Array(4), 4), eq.submit(new Uint8Array(2), 2)];
-    assert.equal(eq.expectedWaitMs, 6000);
+    assert.equal(eq.expectedWaitMs, 4000);
     assert.equal(eq.wouldMissDeadline, false, 'equal to the deadline is not past it');
-    w.push(eq.submit(new Uint8Array(1), 1));
+    w.push(eq.submit(new Uint8Array(2), 2));
+    assert.equal(eq.expectedWaitMs, 8000);
     assert.equal(eq.wouldMissDeadline, true);
     none.pause();
     const n = [none.submit(new Uint8Array(4), 4), none.submit(new Uint8Array(4), 4)];
