@@ -32,7 +32,7 @@ const TARGETS: Record<string, Target & { slow?: boolean }> = {
   contrastive: { mutate: ['dist/models/losses/contrastive.js', 'dist/models/losses/ecl.js'], tests: ['dist/tests/unit/losses-contrastive.test.js', 'dist/tests/unit/losses-ecl.test.js', 'dist/tests/unit/losses-numerics.test.js', 'dist/tests/unit/losses-contrastive-mutation.test.js'], slow: true },
   'bn-folding': { mutate: ['dist/export/bn-folding.js'], tests: ['dist/tests/unit/export-graph.test.js', 'dist/tests/unit/bn-folding-mutation.test.js'], slow: true },
   // The batcher's own unit test (fake runner, fake clock): the HTTP integration test takes seconds per mutant.
-  batcher: { mutate: ['dist/serve/node/batcher.js'], tests: ['dist/tests/unit/batcher.test.js', 'dist/tests/unit/batcher-pipeline.test.js'] },
+  batcher: { mutate: ['dist/serve/node/batcher.js', 'dist/serve/node/batch-cost.js'], tests: ['dist/tests/unit/batcher.test.js', 'dist/tests/unit/batcher-pipeline.test.js', 'dist/tests/unit/batch-cost.test.js'] },
   // export-graph's corner spec and the small specs of op-mapping-mutation (all checked against tfjs); the families' export tests take too long per mutant.
   'op-mapping': { mutate: ['dist/export/op-mapping.js'], tests: ['dist/tests/unit/export-graph.test.js', 'dist/tests/unit/op-mapping-mutation.test.js'], timeoutMs: 15_000, slow: true },
 };

@@ -466,4 +466,32 @@ describe('DynamicBatcher: queue deadline (queueTimeoutMs)', () => {
     await b.close();
     assert.equal((await p).outputs.a!.data[0], 8);
   });
+
+  it('a full batch behind a computing one that shedding leaves partial waits for the runner (no partial batch pipelined)', async () => {
+    const calls: Call[] = [];
+    let release: () => void = () => {};
+    const gate = new Promise<void>((r) => (release = r));
+    const inner = fakeRunner(calls);
+    const b = new DynamicBatcher(async (px, dims) => {
+      const r = inner(px, dims);
+      if (calls.length === 1) await gate;
+      return r;
+    }, opts({ maxBatch: 2, queueTimeoutMs: 100, maxPendingBatches: 2 }));
+    const first = b.submit(imgs(1, 1), 1);
+    await flush();
+    assert.equal(b.pendingBatches, 1, 'the first batch computes');
+    // Two waiting images make a full batch, so one is scheduled behind the computing batch; before it is
+    // dispatched (next turn) the older request passes its deadline and is shed, leaving one image.
+    const old = b.submit(imgs(1, 2), 1, -99);
+    const young = b.submit(imgs(1, 3), 1);
+    clock += 2;
+    await assert.rejects(old, /waited 101 ms/);
+    await flush();
+    assert.equal(calls.length, 1, 'the lone image waits for the runner instead of running as a partial batch behind it');
+    assert.deepEqual([b.pendingBatches, b.queuedRequests], [1, 1]);
+    release();
+    assert.equal((await first).outputs.a!.data[0], 1);
+    assert.equal((await young).outputs.a!.data[0], 3);
+    assert.deepEqual(calls.map((c) => c.dims[0]), [1, 1]);
+  });
 });
