@@ -71,17 +71,18 @@ describe('BatchCostModel', () => {
 
 describe('batcher calibration', () => {
   const shape = [2, 2, 1] as const;
-  // A model with 10 ms of fixed cost per batch and 0.5 ms an image.
+  // A model with 10 s of fixed cost per batch and 0.5 s an image (reported, not spent), against a 15 s deadline:
+  // the expected waits cross it while the real waits (milliseconds, however busy the machine) never do.
   const sizes: number[] = [];
   const run = (px: Uint8Array, dims: number[]) => {
     sizes.push(dims[0]!);
     assert.equal(px.length, dims[0]! * 4);
-    return Promise.resolve<RunResult>({ outputs: { y: { dims: [dims[0]!, 1], data: new Float32Array(dims[0]!) } }, computeMs: 10 + 0.5 * dims[0]! });
+    return Promise.resolve<RunResult>({ outputs: { y: { dims: [dims[0]!, 1], data: new Float32Array(dims[0]!) } }, computeMs: 10_000 + 500 * dims[0]! });
   };
 
   it('times one unmeasured full batch, then batches of 1 and maxBatch; the fixed cost counts once per batch', async () => {
     sizes.length = 0;
-    const b = new DynamicBatcher(run, { maxBatch: 16, maxDelayMs: 0, maxQueue: 64, queueTimeoutMs: 15, imageShape: shape });
+    const b = new DynamicBatcher(run, { maxBatch: 16, maxDelayMs: 0, maxQueue: 64, queueTimeoutMs: 15_000, imageShape: shape });
     await b.calibrate(3);
     assert.deepEqual(sizes, [16, 1, 16, 1, 16, 1, 16]);
     b.pause();
@@ -89,19 +90,19 @@ describe('batcher calibration', () => {
     assert.equal(b.expectedWaitMs, 0, '15 waiting images form one batch: nothing ahead of a new one');
     assert.equal(b.wouldMissDeadline, false);
     waiting.push(b.submit(new Uint8Array(4), 1), b.submit(new Uint8Array(4), 1));
-    assert.equal(b.expectedWaitMs, 18, 'one full batch (10 + 16 x 0.5 ms) ahead');
-    assert.equal(b.wouldMissDeadline, true, '18 ms > the 15 ms deadline');
+    assert.equal(b.expectedWaitMs, 18_000, 'one full batch (10 + 16 x 0.5 s) ahead');
+    assert.equal(b.wouldMissDeadline, true, '18 s > the 15 s deadline');
     b.resume();
     await Promise.all(waiting);
     await b.close();
   });
 
   it('uncalibrated, the same single-image history would charge the fixed cost per image', async () => {
-    const b = new DynamicBatcher(run, { maxBatch: 16, maxDelayMs: 0, maxQueue: 64, queueTimeoutMs: 15, imageShape: shape });
-    await b.submit(new Uint8Array(4), 1); // 10.5 ms for one image
+    const b = new DynamicBatcher(run, { maxBatch: 16, maxDelayMs: 0, maxQueue: 64, queueTimeoutMs: 15_000, imageShape: shape });
+    await b.submit(new Uint8Array(4), 1); // 10.5 s for one image
     b.pause();
     const waiting = Array.from({ length: 16 }, () => b.submit(new Uint8Array(4), 1));
-    assert.equal(b.expectedWaitMs, 16 * 10.5);
+    assert.equal(b.expectedWaitMs, 16 * 10_500);
     b.resume();
     await Promise.all(waiting);
     await b.close();
@@ -109,12 +110,12 @@ describe('batcher calibration', () => {
 
   it('maxBatch 1 times single images only', async () => {
     sizes.length = 0;
-    const b = new DynamicBatcher(run, { maxBatch: 1, maxDelayMs: 0, maxQueue: 8, queueTimeoutMs: 15, imageShape: shape });
+    const b = new DynamicBatcher(run, { maxBatch: 1, maxDelayMs: 0, maxQueue: 8, queueTimeoutMs: 15_000, imageShape: shape });
     await b.calibrate();
     assert.deepEqual(sizes, [1, 1, 1]);
     b.pause();
     const waiting = [b.submit(new Uint8Array(4), 1), b.submit(new Uint8Array(4), 1)];
-    assert.equal(b.expectedWaitMs, 2 * 10.5, 'two single-image batches ahead');
+    assert.equal(b.expectedWaitMs, 2 * 10_500, 'two single-image batches ahead');
     b.resume();
     await Promise.all(waiting);
     await b.close();
