@@ -10,11 +10,12 @@ describe('BatchCostModel', () => {
   it('calibrate fits the fixed and per-image parts from the fastest timing of each size', () => {
     const m = new BatchCostModel();
     assert.equal(m.timeMs(3, 10), 0, 'nothing known yet');
+    // The large batch first: the sizes are sorted, not taken in order.
     m.calibrate([
-      { n: 1, ms: 13 },
       { n: 16, ms: 19 },
-      { n: 1, ms: 10.5 },
+      { n: 1, ms: 13 },
       { n: 16, ms: 18 },
+      { n: 1, ms: 10.5 },
     ]);
     assert.ok(m.isCalibrated);
     // 10.5 at 1 and 18 at 16: 0.5 ms an image, 10 ms a batch.
@@ -57,6 +58,16 @@ describe('BatchCostModel', () => {
     m.observe(0, 5);
     m.observe(4, NaN);
     assert.ok(Math.abs(m.timeMs(1, 16) - 1.2 * 18) < 1e-9, 'nonsense timings are ignored');
+    m.observe(16, 18); // as calibrated -> 0.8 * 1.2 + 0.2 = 1.16
+    assert.ok(Math.abs(m.timeMs(1, 16) - 1.16 * 18) < 1e-9);
+  });
+
+  it('a calibration of zero times stays zero (no division by a zero prediction)', () => {
+    const m = new BatchCostModel();
+    m.calibrate([{ n: 1, ms: 0 }]);
+    m.observe(1, 5);
+    assert.equal(m.timeMs(1, 1), 0);
+    assert.equal(m.timeMs(3, 40), 0);
   });
 
   it('without calibration the per-image time is learnt from batches (first, then 0.8 old + 0.2 new), no fixed part', () => {
