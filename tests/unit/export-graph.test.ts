@@ -137,6 +137,8 @@ test('corner-case spec: every mapping branch matches tfjs', async (t) => {
   const built = buildOnnxModel(spec, params, { embedding: true });
   const g = decodeModel(built.bytes).graph!;
   assert.equal(g.node!.filter((n) => n.opType === 'BatchNormalization').length, 0);
+  // A Conv/Gemm with BatchNorms folded in is named after all its layers, as Netron and profiles show it.
+  assert.deepEqual(g.node!.filter((n) => n.name!.includes('+')).map((n) => `${n.opType} ${n.name}`).sort(), ['Conv c1+b1', 'Conv res2_conv+res2_bn', 'Gemm fc+fc_bn', 'Gemm proj1+proj_bn']);
   assert.equal(g.node!.filter((n) => n.opType === 'Transpose').length, 1);
   const conv1 = g.node!.find((n) => n.opType === 'Conv' && n.name!.startsWith('c1'))!;
   assert.deepEqual(conv1.attribute!.find((a) => a.name === 'pads')!.ints!.map(Number), [1, 1, 2, 2]);

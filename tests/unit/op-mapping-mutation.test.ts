@@ -165,6 +165,16 @@ test('a cosine column of zeros: the norm is floored at epsilon (zero logits, no 
   assert.deepEqual(g.output!.map((o) => o.name), ['logits', 'probs']);
 });
 
+test('a cosine layer ending the projector is a flat [N, units] embedding (tfjs parity)', async () => {
+  const spec: ModelSpec = { ...cosineSpec(), projector: [{ kind: 'cosinedense', name: 'pcos', units: 5, scale: 3, epsilon: 1e-12 }] };
+  const params = await perturbedParams(spec, 12);
+  const g = graphOf(spec, params, true);
+  assert.deepEqual(valueInfoShape(g.output!.find((o) => o.name === 'embedding')!), ['N', 5]);
+  const { images, labels } = randomImages(spec, 16, 4);
+  const r = await compareWithTfjs({ spec, params }, images, 16, { labels, backend: 'cpu' });
+  assert.ok(r.maxAbsLogitDiff <= 1e-4 && r.maxAbsEmbeddingDiff !== null && r.maxAbsEmbeddingDiff <= 1e-5, JSON.stringify(r));
+});
+
 test('residual over flat features held in different orders: Gather to tfjs order, tfjs parity', async () => {
   const spec = residualSpec();
   const params = await perturbedParams(spec, 6);
