@@ -60,6 +60,10 @@ describe('BatchCostModel', () => {
     assert.ok(Math.abs(m.timeMs(1, 16) - 1.2 * 18) < 1e-9, 'nonsense timings are ignored');
     m.observe(16, 18); // as calibrated -> 0.8 * 1.2 + 0.2 = 1.16
     assert.ok(Math.abs(m.timeMs(1, 16) - 1.16 * 18) < 1e-9);
+    m.observe(4, -5);
+    assert.ok(Math.abs(m.timeMs(1, 16) - 1.16 * 18) < 1e-9, 'a negative time is ignored');
+    m.observe(16, 0); // a batch under the timer's resolution counts: 0.8 * 1.16
+    assert.ok(Math.abs(m.timeMs(1, 16) - 0.928 * 18) < 1e-9);
   });
 
   it('a calibration of zero times stays zero (no division by a zero prediction)', () => {

@@ -467,6 +467,33 @@ describe('DynamicBatcher: queue deadline (queueTimeoutMs)', () => {
     assert.equal((await p).outputs.a!.data[0], 8);
   });
 
+  it('arrivals do not scan the queue: a request past its deadline is shed when its batch would form, not by later arrivals', async () => {
+    // Shedding walks the whole queue; on every arrival it would make a refusal-heavy overload cost O(queue) per request.
+    const calls: Call[] = [];
+    let release: () => void = () => {};
+    const gate = new Promise<void>((r) => (release = r));
+    const inner = fakeRunner(calls);
+    const b = new DynamicBatcher(async (px, dims) => {
+      const r = inner(px, dims);
+      if (calls.length === 1) await gate;
+      return r;
+    }, opts({ maxBatch: 4, queueTimeoutMs: 100, maxPendingBatches: 2 }));
+    const first = b.submit(imgs(1, 1), 1);
+    await flush();
+    let shed = false;
+    const old = b.submit(imgs(1, 2), 1).catch((e: Error) => ((shed = true), e));
+    await advance(150); // `old` is past its deadline while the first batch computes
+    const young = b.submit(imgs(1, 3), 1);
+    await flush();
+    assert.equal(shed, false, 'not shed by the arrival of another request');
+    assert.deepEqual([b.queuedRequests, b.pendingBatches], [2, 1]);
+    release();
+    assert.equal((await first).outputs.a!.data[0], 1);
+    assert.match(String(await old), /waited 150 ms/);
+    assert.equal((await young).outputs.a!.data[0], 3);
+    assert.deepEqual(calls.map((c) => c.dims[0]), [1, 1]);
+  });
+
   it('a full batch behind a computing one that shedding leaves partial waits for the runner (no partial batch pipelined)', async () => {
     const calls: Call[] = [];
     let release: () => void = () => {};
