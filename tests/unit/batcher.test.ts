@@ -406,6 +406,20 @@ describe('DynamicBatcher: results', () => {
   });
 });
 
+/** A batcher (100 ms deadline, two pending batches) whose first batch computes until release() is called. */
+function firstBatchHeld(maxBatch: number) {
+  const calls: Call[] = [];
+  let release: () => void = () => {};
+  const gate = new Promise<void>((r) => (release = r));
+  const inner = fakeRunner(calls);
+  const b = new DynamicBatcher(async (px, dims) => {
+    const r = inner(px, dims);
+    if (calls.length === 1) await gate;
+    return r;
+  }, opts({ maxBatch, queueTimeoutMs: 100, maxPendingBatches: 2 }));
+  return { calls, release, b };
+}
+
 describe('DynamicBatcher: queue deadline (queueTimeoutMs)', () => {
   it('refuses at submit a request that arrived longer ago than the deadline (exactly the deadline is fine)', async () => {
     clock = 1000;
@@ -469,15 +483,7 @@ describe('DynamicBatcher: queue deadline (queueTimeoutMs)', () => {
 
   it('arrivals do not scan the queue: a request past its deadline is shed when its batch would form, not by later arrivals', async () => {
     // Shedding walks the whole queue; on every arrival it would make a refusal-heavy overload cost O(queue) per request.
-    const calls: Call[] = [];
-    let release: () => void = () => {};
-    const gate = new Promise<void>((r) => (release = r));
-    const inner = fakeRunner(calls);
-    const b = new DynamicBatcher(async (px, dims) => {
-      const r = inner(px, dims);
-      if (calls.length === 1) await gate;
-      return r;
-    }, opts({ maxBatch: 4, queueTimeoutMs: 100, maxPendingBatches: 2 }));
+    const { calls, release, b } = firstBatchHeld(4);
     const first = b.submit(imgs(1, 1), 1);
     await flush();
     let shed = false;
@@ -495,15 +501,7 @@ describe('DynamicBatcher: queue deadline (queueTimeoutMs)', () => {
   });
 
   it('a full batch behind a computing one that shedding leaves partial waits for the runner (no partial batch pipelined)', async () => {
-    const calls: Call[] = [];
-    let release: () => void = () => {};
-    const gate = new Promise<void>((r) => (release = r));
-    const inner = fakeRunner(calls);
-    const b = new DynamicBatcher(async (px, dims) => {
-      const r = inner(px, dims);
-      if (calls.length === 1) await gate;
-      return r;
-    }, opts({ maxBatch: 2, queueTimeoutMs: 100, maxPendingBatches: 2 }));
+    const { calls, release, b } = firstBatchHeld(2);
     const first = b.submit(imgs(1, 1), 1);
     await flush();
     assert.equal(b.pendingBatches, 1, 'the first batch computes');
