@@ -10,9 +10,9 @@
 //     after the body was received; we also count the ones on their way and refuse before the body.
 //   - default_timeout_microseconds -> --queue-timeout-ms, measured from the request's arrival (headers), not
 //     from the enqueue, so body reading and decoding count too; expired requests are shed when a batch is
-//     formed, before they take a slot in it. Beyond Triton: a request whose expected wait (images ahead of it
-//     times the recent per-image time) already exceeds the deadline is refused on arrival, before its body
-//     is read, instead of being parsed and then shed.
+//     formed, before they take a slot in it. Beyond Triton: a request whose expected wait (the batches ahead of
+//     it at their calibrated cost, batch-cost.ts) already exceeds the deadline is refused on arrival, before
+//     its body is read, instead of being parsed and then shed.
 //   - timeout_action: REJECT (503 + Retry-After), not DELAY: a late answer is wasted model time.
 //   - allow_timeout_override: no. A client cannot extend the deadline (nor shorten it: not needed here).
 //   - Priority levels: none; refusal is of the newest (reject on arrival when full), plus the deadline.
