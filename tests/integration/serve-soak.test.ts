@@ -76,7 +76,16 @@ describe(BENCH ? 'soak: 2x capacity, open loop' : 'soak: closed loop on more con
     );
     const expected: number[][] = [];
     for (const b of bodies) {
-      const r = await fetch(url, { method: 'POST', headers: { 'content-type': 'application/json' }, body: b, signal: AbortSignal.timeout(10_000) });
+      // A cold server can refuse its first requests under a short --queue-timeout-ms (the deadline counts from
+      // arrival, and the first JSON parses are slow): retry those.
+      let r: Response;
+      for (let tries = 0; ; tries++) {
+        r = await fetch(url, { method: 'POST', headers: { 'content-type': 'application/json' }, body: b, signal: AbortSignal.timeout(10_000) });
+        if (r.status !== 503 || tries === 20) break;
+        await r.arrayBuffer();
+        await sleep(50);
+      }
+      assert.equal(r.status, 200, `reference answer: ${r.status} ${await r.clone().text()}`);
       expected.push(((await r.json()) as { outputs: Array<{ data: number[] }> }).outputs[0]!.data);
     }
     const pid = srv.proc.pid!;
