@@ -35,8 +35,21 @@ export interface AdmissionLimits {
 }
 
 
-/** When the request's headers arrived (performance.now()), for the queue deadline. */
-export const arrivedAt = (req: FastifyRequest): number => (req as unknown as { eclArrivedAt?: number }).eclArrivedAt ?? performance.now();
+interface AdmittedRequest {
+  eclArrivedAt?: number;
+  eclRelease?: () => void;
+}
+
+/**
+ * For the route, just before it submits to the batcher: when the request's headers arrived (performance.now(),
+ * for the queue deadline). Also ends the request's reservation in its batcher's queue (batcher.reserve), which
+ * the submit replaces with the request's real images.
+ */
+export const submitting = (req: FastifyRequest): number => {
+  const r = req as unknown as AdmittedRequest;
+  r.eclRelease?.();
+  return r.eclArrivedAt ?? performance.now();
+};
 
 /** Why a model version's batcher refuses a new request now (null: it has room): a full queue, or an expected wait past the deadline. */
 function batcherRefusal(b: DynamicBatcher | undefined, maxQueue: number): 'queue_full' | 'queue_timeout' | null {
@@ -168,7 +181,7 @@ export function installAdmission(app: FastifyInstance, ctx: ServeContext, limits
     const why = batcherRefusal(batcher, limits.maxQueue);
     if (why === 'queue_full') return refuse(reply, 'queue_full', `server busy: the inference queue is full (${batcher!.queuedRequests} requests waiting, --max-queue); retry later`, 1, false);
     if (why === 'queue_timeout')
-      return refuse(reply, 'queue_timeout', `server busy: the expected wait (${Math.round(batcher!.expectedWaitMs)} ms) exceeds the queue deadline of ${batcher!.opts.queueTimeoutMs} ms (--queue-timeout-ms); retry later`, 1, false);
+      return refuse(reply, 'queue_timeout', `server busy: the expected wait (${Math.round(batcher!.expectedWaitMs)} ms) exceeds the admission limit of ${Math.round(batcher!.admissionLimitMs)} ms (--admission-wait-ms, --queue-timeout-ms); retry later`, 1, false);
     if (inflight >= limits.maxInflight) return refuse(reply, 'inflight_full', `server busy: ${inflight} requests in flight (--max-inflight); retry later`, 1, false);
     const sock = raw.socket;
     const mine = (sock && perSocket.get(sock)) ?? 0;
@@ -177,7 +190,14 @@ export function installAdmission(app: FastifyInstance, ctx: ServeContext, limits
     counted = true;
     inflight++;
     if (sock) perSocket.set(sock, mine + 1);
-    (req as unknown as { eclArrivedAt: number }).eclArrivedAt = performance.now();
+    const admitted = req as unknown as AdmittedRequest;
+    admitted.eclArrivedAt = performance.now();
+    if (batcher) {
+      // Released at submit (submitting) or, for a request that never gets there (bad body, timeout), at its end.
+      const release = batcher.reserve();
+      admitted.eclRelease = release;
+      res.once('close', release);
+    }
   });
 
   const prebuilt = (error: string) => {
@@ -186,7 +206,7 @@ export function installAdmission(app: FastifyInstance, ctx: ServeContext, limits
   };
   const queueFull = prebuilt(`server busy: the inference queue is full (${limits.maxQueue} requests waiting, --max-queue); retry later`);
   const inflightFull = prebuilt(`server busy: ${limits.maxInflight} requests in flight (--max-inflight); retry later`);
-  const deadline = prebuilt('server busy: the expected wait exceeds the queue deadline (--queue-timeout-ms); retry later');
+  const deadline = prebuilt('server busy: the expected wait exceeds the admission limit (--admission-wait-ms, --queue-timeout-ms); retry later');
   return {
     shed(req, res) {
       if (req.method !== 'POST' || isDraining()) return false;

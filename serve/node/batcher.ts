@@ -1,7 +1,8 @@
 // Dynamic batching. Requests (each holding 1..maxBatch images) wait in a bounded FIFO. When the runner is
-// idle the batcher takes, in arrival order, as many whole requests as fit in maxBatch images and runs them
-// together:
-//   - at once when maxBatch images are waiting, or when maxDelayMs is 0 ("run as soon as idle": under
+// idle the batcher takes, in arrival order, as many whole requests as fit in the preferred batch size
+// (preferredBatch, by default the knee of the calibrated per-image cost; a single bigger request runs alone)
+// and runs them together:
+//   - at once when a preferred batch's images are waiting, or when maxDelayMs is 0 ("run as soon as idle": under
 //     load, everything that arrived while the previous batch computed forms the next batch);
 //   - otherwise when the oldest waiting request has waited maxDelayMs.
 // Pipelining (maxPendingBatches, default 2): while a batch computes, a *full* batch waiting is handed to the
@@ -11,11 +12,26 @@
 // A full queue (maxQueue requests waiting, not counting the running batch) refuses new requests with
 // QueueFullError (HTTP 503 + Retry-After); after close() new requests get ShuttingDownError while
 // everything already accepted still runs.
-import { BatchCostModel } from './batch-cost.js';
+import { BatchCostModel, type BatchTiming, kneeBatch } from './batch-cost.js';
 import type { OutputTensor, RunResult } from './runner.js';
 
 export interface BatcherOptions {
+  /** Most images in one request, and in one batch when a single request is that big. */
   maxBatch: number;
+  /**
+   * Images per batch the batcher forms from several requests (default maxBatch). 'auto': the knee of the
+   * per-image cost timed by calibrate() (kneeBatch), maxBatch until then. A request bigger than this runs alone.
+   */
+  preferredBatch?: number | 'auto';
+  /**
+   * Refuse a request on arrival, before its body is read, when its expected wait exceeds this (ms; 0 = only
+   * the queue deadline's check). 'auto': 1.5 x the preferred batch's time, so under overload at most about one
+   * full batch waits behind the computing one: the model is kept busy and an admitted request waits less than
+   * two batches. (Adding the event loop's turn length, so that the queue outlasts a long turn, fed back: more
+   * admitted, a bigger heap, longer turns; p99 at 2x load went from ~40 to 110-350 ms in a third of the runs.)
+   * Until calibrate() has run, 'auto' does not refuse. Default 0.
+   */
+  admissionWaitMs?: number | 'auto';
   maxDelayMs: number;
   maxQueue: number;
   /** Shed a request that arrived longer ago than this when its batch would form (0 = never; Triton's default_timeout_microseconds with REJECT). */
@@ -24,6 +40,14 @@ export interface BatcherOptions {
   imageShape: readonly [number, number, number];
   /** Batches handed to the runner at once: 1 = strictly one at a time; 2 (default) = a full batch may wait in the runner behind the computing one. */
   maxPendingBatches?: number;
+}
+
+export interface BatchCalibration {
+  timings: BatchTiming[];
+  preferredBatch: number;
+  /** Calibrated time of one preferred-size batch. */
+  batchMs: number;
+  admissionLimitMs: number;
 }
 
 export interface BatchStats {
@@ -92,6 +116,18 @@ export class DynamicBatcher {
   private immediate: NodeJS.Immediate | null = null;
   private idleWaiters: Array<() => void> = [];
   readonly imageBytes: number;
+  private preferred: number;
+  /** When the runner's oldest pending batch was handed to it (or the one before it was answered). */
+  private busySince = 0;
+  /** Requests admitted (by admission.ts, before their bodies are read) and not yet submitted, oldest first. */
+  private reservations: Array<{ at: number; live: boolean }> = [];
+  private liveReservations = 0;
+  /**
+   * How long a reservation counts. It stands for a body that is already here or about to be (parsed within
+   * the same few event-loop turns); a slow upload must not hold a place the model could use, so past this it
+   * counts no more (its request queues normally when its body has arrived).
+   */
+  reservationTtlMs = 250;
   /** Called after every batch (metrics). */
   onBatch: ((s: BatchStats) => void) | null = null;
 
@@ -102,6 +138,11 @@ export class DynamicBatcher {
     this.maxPending = opts.maxPendingBatches ?? 2;
     if (!(opts.maxBatch >= 1) || !(opts.maxQueue >= 1) || !(opts.maxDelayMs >= 0) || !(Number.isInteger(this.maxPending) && this.maxPending >= 1))
       throw new Error('batcher: maxBatch, maxQueue and maxPendingBatches must be >= 1, maxDelayMs >= 0');
+    const pref = opts.preferredBatch ?? opts.maxBatch;
+    if (pref !== 'auto' && !(Number.isInteger(pref) && pref >= 1 && pref <= opts.maxBatch)) throw new Error(`batcher: preferredBatch must be 'auto' or an integer 1..maxBatch (${opts.maxBatch}), got ${pref}`);
+    const adm = opts.admissionWaitMs ?? 0;
+    if (adm !== 'auto' && !(adm >= 0 && Number.isFinite(adm))) throw new Error(`batcher: admissionWaitMs must be 'auto' or a number >= 0, got ${adm}`);
+    this.preferred = pref === 'auto' ? opts.maxBatch : pref;
     this.imageBytes = opts.imageShape[0] * opts.imageShape[1] * opts.imageShape[2];
   }
 
@@ -115,18 +156,63 @@ export class DynamicBatcher {
     return this.running > 0;
   }
   /**
-   * How long a request arriving now would wait before its batch starts: the batches handed to the runner (run
-   * one after the other) plus the full batches of waiting images ahead of it (it joins the partial one behind
-   * them). An over-estimate by the computing batch's finished part, which is what a deadline check wants.
+   * How long a request arriving now would wait before its batch starts: what is left of the batches handed to
+   * the runner (run one after the other, predicted by the cost model, less the time since the oldest started)
+   * plus the full batches of waiting images and reservations ahead of it (it joins the partial one behind them).
    */
   get expectedWaitMs(): number {
-    const fullAhead = Math.floor(this.queuedImagesCount / this.opts.maxBatch);
-    return this.cost.timeMs(this.running, this.pendingImages) + this.cost.timeMs(fullAhead, fullAhead * this.opts.maxBatch);
+    const fullAhead = Math.floor((this.queuedImagesCount + this.reservedRequests) / this.preferred);
+    // What the runner still has to do: its batches less the time it has been at them. Counting the whole
+    // batches refused everything while a finished batch's answer waited for a busy event loop (cnn28 at 2x
+    // load: the model idle 74% of the time, goodput 0.43x).
+    const busy = this.running > 0 ? performance.now() - this.busySince : 0;
+    return Math.max(0, this.cost.timeMs(this.running, this.pendingImages) - busy) + this.cost.timeMs(fullAhead, fullAhead * this.preferred);
   }
-  /** A request arriving now would, by expectedWaitMs, miss the queue deadline: admission refuses it before reading its body. */
+  /** Admitted requests still reading their bodies (reserve), younger than reservationTtlMs. */
+  get reservedRequests(): number {
+    const old = performance.now() - this.reservationTtlMs;
+    const rs = this.reservations;
+    let head = 0;
+    for (; head < rs.length && (!rs[head]!.live || rs[head]!.at < old); head++) {
+      if (rs[head]!.live) {
+        rs[head]!.live = false;
+        this.liveReservations--;
+      }
+    }
+    if (head > 0) rs.splice(0, head);
+    return this.liveReservations;
+  }
+  /** Images per batch formed from several requests (after calibrate() when 'auto'). */
+  get preferredBatch(): number {
+    return this.preferred;
+  }
+  /** The expected wait beyond which a request is refused on arrival: the smaller of the admission wait and the queue deadline (0 = none). */
+  get admissionLimitMs(): number {
+    const a = this.opts.admissionWaitMs ?? 0;
+    const adm = a === 'auto' ? (this.cost.isCalibrated ? 1.5 * this.cost.timeMs(1, this.preferred) : 0) : a;
+    const limits = [adm, this.opts.queueTimeoutMs ?? 0].filter((x) => x > 0);
+    return limits.length ? Math.min(...limits) : 0;
+  }
+  /** A request arriving now would, by expectedWaitMs, wait longer than admissionLimitMs: admission refuses it before reading its body. */
   get wouldMissDeadline(): boolean {
-    const limit = this.opts.queueTimeoutMs ?? 0;
+    const limit = this.admissionLimitMs;
     return limit > 0 && this.expectedWaitMs > limit;
+  }
+  /**
+   * Counts an admitted request whose body is still being read as one waiting image, until the returned
+   * function (idempotent) is called at its submit or its end, or reservationTtlMs has passed. Without it every
+   * request of one event-loop turn passes the arrival check against the same queue, and the queue overshoots
+   * the admission wait.
+   */
+  reserve(): () => void {
+    const r = { at: performance.now(), live: true };
+    this.reservations.push(r);
+    this.liveReservations++;
+    return () => {
+      if (!r.live) return;
+      r.live = false;
+      this.liveReservations--;
+    };
   }
   /** Batches handed to the runner and not yet answered (at most maxPendingBatches). */
   get pendingBatches(): number {
@@ -153,17 +239,24 @@ export class DynamicBatcher {
   }
 
   /**
-   * Times zero-filled batches of 1 and maxBatch images (the fastest of `rounds` each, after one unmeasured
-   * full batch) to give the deadline check the fixed and per-image cost of a batch. Call before any submit.
+   * Times zero-filled batches (the fastest of `rounds` each, after one unmeasured maxBatch batch): picks the
+   * preferred batch size when 'auto' (1, 2, 4, ..., maxBatch: kneeBatch) and gives the arrival check the fixed
+   * and per-image cost of a batch. Call before any submit.
    */
-  async calibrate(rounds = 2): Promise<void> {
+  async calibrate(rounds = 3): Promise<BatchCalibration> {
     const [h, w, c] = this.opts.imageShape;
-    const sizes = this.opts.maxBatch > 1 ? [1, this.opts.maxBatch] : [1];
-    await this.run(new Uint8Array(this.opts.maxBatch * this.imageBytes), [this.opts.maxBatch, h, w, c]);
-    const timings: Array<{ n: number; ms: number }> = [];
+    const max = this.opts.maxBatch;
+    const auto = this.opts.preferredBatch === 'auto';
+    // 'auto' times 1, 2, 4, ... and maxBatch to find the knee; a fixed size needs only 1 and itself.
+    const sizes = auto ? [...new Set([...Array.from({ length: Math.floor(Math.log2(max)) + 1 }, (_, k) => 2 ** k), max])] : [...new Set([1, this.preferred])];
+    await this.run(new Uint8Array(max * this.imageBytes), [max, h, w, c]);
+    const timings: BatchTiming[] = [];
     for (let k = 0; k < rounds; k++)
       for (const n of sizes) timings.push({ n, ms: (await this.run(new Uint8Array(n * this.imageBytes), [n, h, w, c])).computeMs });
-    this.cost.calibrate(timings);
+    if (auto) this.preferred = kneeBatch(timings);
+    // The linear cost model is fitted where the batcher works: between single images and its batch size.
+    this.cost.calibrate(timings.filter((t) => t.n === 1 || t.n === this.preferred));
+    return { timings, preferredBatch: this.preferred, batchMs: this.cost.timeMs(1, this.preferred), admissionLimitMs: this.admissionLimitMs };
   }
 
   /** Test/ops hook: stop starting new batches (the running one finishes). */
@@ -207,7 +300,7 @@ export class DynamicBatcher {
 
   private schedule(): void {
     if (this.paused || this.queue.length === 0 || this.immediate) return;
-    const full = this.queuedImagesCount >= this.opts.maxBatch;
+    const full = this.queuedImagesCount >= this.preferred;
     // Behind a computing batch only a full one goes (pipelining); a partial one waits for the runner.
     if (this.running >= this.maxPending || (this.running > 0 && !full)) return;
     const wait = this.opts.maxDelayMs - (performance.now() - this.queue[0]!.enqueuedAt);
@@ -246,11 +339,13 @@ export class DynamicBatcher {
     if (this.paused || this.running >= this.maxPending) return;
     this.shedExpired();
     if (this.queue.length === 0) return this.notifyIdle();
-    if (this.running > 0 && this.queuedImagesCount < this.opts.maxBatch) return;
+    if (this.running > 0 && this.queuedImagesCount < this.preferred) return;
+    if (this.running === 0) this.busySince = performance.now();
     this.running++;
     const jobs: Job[] = [];
     let images = 0;
-    while (this.queue.length && images + this.queue[0]!.n <= this.opts.maxBatch) {
+    // Whole requests up to the preferred size; a request bigger than that (up to maxBatch) runs alone.
+    while (this.queue.length && (jobs.length === 0 || images + this.queue[0]!.n <= this.preferred)) {
       const j = this.queue.shift()!;
       jobs.push(j);
       images += j.n;
@@ -291,6 +386,7 @@ export class DynamicBatcher {
       for (const j of jobs) j.reject(err);
     } finally {
       this.running--;
+      if (this.running > 0) this.busySince = performance.now();
       this.pendingImages -= images;
       if (this.queue.length) this.schedule();
       else this.notifyIdle();

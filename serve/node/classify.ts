@@ -10,7 +10,7 @@ import type { MultipartFile } from '@fastify/multipart';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { ModelInfo } from '../../models/onnx-contract.js';
 import { preprocessImage } from '../shared/preprocess.js';
-import { arrivedAt } from './admission.js';
+import { submitting } from './admission.js';
 import type { ServeContext } from './context.js';
 import { HttpError, badRequest, errorMessage, tooLarge, unsupportedMedia } from './errors.js';
 import { type DecodedImage, ImageDecodeError, decodeImageBytes } from './image-decode.js';
@@ -117,7 +117,7 @@ export function registerClassifyRoute(app: FastifyInstance, ctx: ServeContext, a
     }
     let result;
     try {
-      result = await model.batcher.submit(pixels, decoded.length, arrivedAt(req));
+      result = await model.batcher.submit(pixels, decoded.length, submitting(req));
     } catch (e) {
       throw submitError(e, ctx);
     }

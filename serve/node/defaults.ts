@@ -9,6 +9,8 @@ export const SERVE_DEFAULTS = {
   port: 8000,
   ep: 'auto' as EpChoice,
   maxBatch: 64,
+  preferredBatch: 'auto' as number | 'auto',
+  admissionWaitMs: 'auto' as number | 'auto',
   maxDelayMs: 0,
   maxQueue: 256,
   maxInflight: 512,

@@ -105,6 +105,8 @@ export interface ModelRepositoryOptions {
   intraOpThreads: number;
   ortSpin: boolean;
   maxBatch: number;
+  preferredBatch: number | 'auto';
+  admissionWaitMs: number | 'auto';
   maxDelayMs: number;
   maxQueue: number;
   queueTimeoutMs: number;
@@ -495,6 +497,8 @@ export class ModelRepository {
     }
     const batcher = new DynamicBatcher((px, dims) => runner.run(px, dims), {
       maxBatch: o.maxBatch,
+      preferredBatch: o.preferredBatch,
+      admissionWaitMs: o.admissionWaitMs,
       maxDelayMs: o.maxDelayMs,
       maxQueue: o.maxQueue,
       queueTimeoutMs: o.queueTimeoutMs,
@@ -504,8 +508,16 @@ export class ModelRepository {
       maxPendingBatches: o.inference === 'worker' ? 2 : 1,
     });
     try {
-      // Only the queue deadline's arrival check uses the batch cost; without a deadline the load stays as fast as before.
-      if ((o.queueTimeoutMs ?? 0) > 0) await batcher.calibrate();
+      // The arrival check and 'auto' batch size need the batch cost; with neither the load skips the timing.
+      if (o.preferredBatch === 'auto' || o.admissionWaitMs === 'auto' || (o.queueTimeoutMs ?? 0) > 0) {
+        const cal = await batcher.calibrate();
+        const per = (n: number) => Math.min(...cal.timings.filter((t) => t.n === n).map((t) => t.ms));
+        const sizes = [...new Set(cal.timings.map((t) => t.n))];
+        this.log(
+          `model ${name}/${version}: batches of ${cal.preferredBatch} images${o.preferredBatch === 'auto' ? ' (auto: the smallest within 15% of the best time per image)' : ''}, ${cal.batchMs.toFixed(1)} ms each; ` +
+            `refuse on arrival beyond an expected wait of ${cal.admissionLimitMs > 0 ? `${cal.admissionLimitMs.toFixed(1)} ms` : 'no limit'}; timed ms per image: ${sizes.map((n) => `${n}:${(per(n) / n).toFixed(3)}`).join(' ')}`,
+        );
+      }
     } catch (e) {
       await runner.close();
       throw e;

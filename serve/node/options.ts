@@ -18,6 +18,8 @@ export interface ServeArgs {
   port: number;
   ep: string;
   'max-batch': number;
+  'preferred-batch': number | 'auto';
+  'admission-wait-ms': number | 'auto';
   'max-delay-ms': number;
   'max-queue': number;
   'body-limit': number;
@@ -51,6 +53,18 @@ function num(name: string, o: { min: number; max?: number; int?: boolean; above?
     const ok = typeof x === 'number' && Number.isFinite(x) && (o.above ? x > o.min : x >= o.min) && (o.max === undefined || x <= o.max) && (!o.int || Number.isInteger(x));
     if (!ok) throw new Error(`--${name} must be ${what}, got ${typeof x === 'number' && Number.isNaN(x) ? 'a non-number' : JSON.stringify(x)}`);
     return x;
+  };
+}
+
+/** 'auto' or a number checked like num(): yargs keeps the option a string so that 'auto' passes. */
+function autoOr(name: string, o: { min: number; int?: boolean }) {
+  const check = num(name, o);
+  return (v: unknown): number | 'auto' => {
+    const x = Array.isArray(v) ? v.at(-1) : v;
+    if (x === 'auto') return 'auto';
+    const n = typeof x === 'string' && /^\s*[-+]?(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?\s*$/.test(x) ? Number(x) : x;
+    if (typeof n !== 'number') throw new Error(`--${name} must be 'auto' or ${o.int ? 'an integer' : 'a finite number'} >= ${o.min}, got ${JSON.stringify(x)}`);
+    return check(n);
   };
 }
 
@@ -110,6 +124,18 @@ export const serveOptions = <T>(y: Argv<T>, cmd = '$0', listen = listenDefaults(
     .option('grpc-host', { type: 'string', describe: 'address for gRPC (default: --host)' })
     .group(['grpc-port', 'grpc-host'], 'gRPC (KServe v2 / Open Inference Protocol):')
     .option('max-batch', { type: 'number', default: SERVE_DEFAULTS.maxBatch, coerce: num('max-batch', { min: 1, int: true }), describe: 'most images per request and per onnxruntime run' })
+    .option('preferred-batch', {
+      type: 'string',
+      default: String(SERVE_DEFAULTS.preferredBatch),
+      coerce: autoOr('preferred-batch', { min: 1, int: true }),
+      describe: "images per batch formed from several requests (<= --max-batch); auto: timed at load, the smallest size within 15% of the best time per image",
+    })
+    .option('admission-wait-ms', {
+      type: 'string',
+      default: String(SERVE_DEFAULTS.admissionWaitMs),
+      coerce: autoOr('admission-wait-ms', { min: 0 }),
+      describe: 'refuse a request before its body is read (503) when the batches ahead would take longer than this; auto: 1.5 x one batch (about one full batch waits behind the computing one); 0: only --queue-timeout-ms',
+    })
     .option('max-delay-ms', {
       type: 'number',
       default: SERVE_DEFAULTS.maxDelayMs,
@@ -120,7 +146,7 @@ export const serveOptions = <T>(y: Argv<T>, cmd = '$0', listen = listenDefaults(
     .option('max-inflight', { type: 'number', default: SERVE_DEFAULTS.maxInflight, coerce: num('max-inflight', { min: 1, int: true }), describe: 'inference requests admitted and not yet answered; beyond, 503 + Retry-After before the body is read' })
     .option('max-inflight-per-connection', { type: 'number', default: SERVE_DEFAULTS.maxInflightPerConnection, coerce: num('max-inflight-per-connection', { min: 1, int: true }), describe: 'inference requests in flight on one connection (pipelining); beyond, 503' })
     .option('queue-timeout-ms', { type: 'number', default: SERVE_DEFAULTS.queueTimeoutMs, coerce: num('queue-timeout-ms', { min: 0, int: true }), describe: 'shed a request that arrived longer ago than this when its batch forms: 503 (0 = no deadline)' })
-    .group(['max-batch', 'max-delay-ms', 'max-queue', 'max-inflight', 'max-inflight-per-connection', 'queue-timeout-ms'], 'Batching and admission:')
+    .group(['max-batch', 'preferred-batch', 'admission-wait-ms', 'max-delay-ms', 'max-queue', 'max-inflight', 'max-inflight-per-connection', 'queue-timeout-ms'], 'Batching and admission:')
     .option('ep', { type: 'string', choices: EP_CHOICES as unknown as string[], default: SERVE_DEFAULTS.ep, describe: 'execution provider: auto tries cuda then cpu' })
     .option('inference', { type: 'string', choices: ['worker', 'inline'], default: SERVE_DEFAULTS.inference, describe: 'run onnxruntime in a worker thread or on the event loop' })
     .option('intra-op-threads', { type: 'number', default: SERVE_DEFAULTS.intraOpThreads, coerce: num('intra-op-threads', { min: 0, int: true }), describe: 'onnxruntime intra-op threads (0 = its default)' })
@@ -154,6 +180,8 @@ export function serveOptionsFromArgs(a: ServeArgs, log?: (line: string) => void)
     port: a.port,
     ep: a.ep as EpChoice,
     maxBatch: a['max-batch'],
+    preferredBatch: a['preferred-batch'],
+    admissionWaitMs: a['admission-wait-ms'],
     maxDelayMs: a['max-delay-ms'],
     maxQueue: a['max-queue'],
     bodyLimit: a['body-limit'],

@@ -40,6 +40,10 @@ export interface ServeOptions {
   maxBatch?: number;
   /** How long the oldest queued request may wait for companions (0 = run whatever is queued as soon as idle). */
   maxDelayMs?: number;
+  /** Images per batch formed from several requests; 'auto' (default): the knee of the per-image cost timed at load. */
+  preferredBatch?: number | 'auto';
+  /** Refuse on arrival (before the body) when the expected wait exceeds this (ms); 'auto' (default): 1.5 x a preferred batch's time; 0: only --queue-timeout-ms. */
+  admissionWaitMs?: number | 'auto';
   /** Most requests waiting (not running); beyond: 503 + Retry-After. */
   maxQueue?: number;
   /** Request body bytes (JSON, raw image, each multipart file). */
@@ -305,6 +309,11 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
   positiveInt('max-inflight', o.maxInflight);
   positiveInt('max-inflight-per-connection', o.maxInflightPerConnection);
   positiveInt('queue-timeout-ms', o.queueTimeoutMs, 0);
+  if (o.preferredBatch !== 'auto') {
+    positiveInt('preferred-batch', o.preferredBatch);
+    if (o.preferredBatch > o.maxBatch) throw new ServeUsageError(`--preferred-batch (${o.preferredBatch}) must be <= --max-batch (${o.maxBatch})`);
+  }
+  if (o.admissionWaitMs !== 'auto' && !(Number.isFinite(o.admissionWaitMs) && o.admissionWaitMs >= 0)) throw new ServeUsageError(`--admission-wait-ms must be 'auto' or a number >= 0, got ${o.admissionWaitMs}`);
   positiveInt('body-timeout-ms', o.bodyTimeoutMs);
   positiveInt('max-connections', o.maxConnections);
   positiveInt('drain-grace-ms', o.drainGraceMs, 0);
@@ -330,6 +339,8 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
     intraOpThreads: o.intraOpThreads,
     ortSpin: o.ortSpin,
     maxBatch: o.maxBatch,
+    preferredBatch: o.preferredBatch,
+    admissionWaitMs: o.admissionWaitMs,
     maxDelayMs: o.maxDelayMs,
     maxQueue: o.maxQueue,
     queueTimeoutMs: o.queueTimeoutMs,

@@ -13,7 +13,7 @@
 // may be flat (row-major) or nested exactly like the shape.
 import { randomUUID } from 'node:crypto';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import { arrivedAt } from './admission.js';
+import { submitting } from './admission.js';
 import { QueueFullError, QueueTimeoutError, ShuttingDownError } from './batcher.js';
 import type { ServeContext, ServeLimits } from './context.js';
 import { HttpError, badRequest, errorMessage, tooLarge, unavailable, unsupportedMedia } from './errors.js';
@@ -314,7 +314,7 @@ export function registerV2Routes(app: FastifyInstance, ctx: ServeContext, allow:
     const parsed = parseInferRequest(body, binary, model, ctx.limits);
     let result;
     try {
-      result = await model.batcher.submit(parsed.pixels, parsed.n, arrivedAt(req));
+      result = await model.batcher.submit(parsed.pixels, parsed.n, submitting(req));
     } catch (e) {
       throw submitError(e, ctx);
     }

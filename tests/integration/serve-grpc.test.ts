@@ -269,7 +269,7 @@ describe('gRPC shutdown', () => {
 
   it('prints the gRPC address; SIGTERM answers every call in flight, then refuses new ones (UNAVAILABLE), exits 0', async () => {
     // A batch that never fills and a long delay keep every call queued until the signal.
-    const child = await startChildServer(['--model', model.modelPath, '--ep', 'cpu', '--grpc-port', '0', '--max-batch', '64', '--max-delay-ms', '8000', '--max-queue', '100']);
+    const child = await startChildServer(['--model', model.modelPath, '--ep', 'cpu', '--grpc-port', '0', '--max-batch', '64', '--preferred-batch', '64', '--max-delay-ms', '8000', '--max-queue', '100']);
     children.push(child);
     assert.match(child.grpc!, /^127\.0\.0\.1:\d+$/);
     const c = connect(child.grpc!);

@@ -125,7 +125,7 @@ describe('queue deadline decided on arrival', { timeout: 60_000 }, () => {
     const head = await c.waitFor(/\r\n\r\n[\s\S]*\}/, 10_000);
     assert.match(head, /^HTTP\/1\.1 503 /);
     assert.match(head, /\r\nretry-after: 1\r\n/i);
-    assert.match(head, /expected wait exceeds the queue deadline \(--queue-timeout-ms\)/);
+    assert.match(head, /expected wait exceeds the admission limit \(--admission-wait-ms, --queue-timeout-ms\)/);
     c.socket.destroy();
     const metrics = await (await fetch(`${srv.url}/metrics`)).text();
     assert.match(metrics, /ecl_inference_rejected_total\{reason="queue_timeout"\} 1\b/);
@@ -133,6 +133,46 @@ describe('queue deadline decided on arrival', { timeout: 60_000 }, () => {
     await Promise.all(queued);
     assert.equal(srv.batcher.queuedRequests, 0);
     assert.equal((await post(srv.url + INFER, inferBody28())).status, 200, 'the queue drained: answered again');
+  });
+});
+
+describe('admission wait: requests still sending their bodies count', { timeout: 60_000 }, () => {
+  it('16 admitted bodies in flight fill two batches: the 17th is refused before its body; closing them releases their places', async () => {
+    // 1 s an image (set below), batches of 8: the auto admission limit is 1.5 x 8 s = 12 s. Each request whose
+    // headers were admitted counts as one waiting image until its body is parsed and queued: without that, every
+    // request of one event-loop turn passed the check against the same (empty) queue.
+    const srv = await serve({ preferredBatch: 8, admissionWaitMs: 'auto', queueTimeoutMs: 0, maxBatch: 64 });
+    srv.batcher.cost.calibrate([{ n: 1, ms: 1000 }]);
+    srv.batcher.reservationTtlMs = 60_000; // the test's own pace must not expire them (the expiry is unit-tested)
+    assert.equal(srv.batcher.admissionLimitMs, 12_000);
+    const body = inferBody28();
+    const head = postHead(INFER, { 'content-type': 'application/json', 'content-length': body.length });
+    const open = [];
+    for (let i = 0; i < 16; i++) {
+      const c = await rawConnect(srv.url);
+      await c.write(head);
+      open.push(c);
+      for (let t0 = Date.now(); srv.batcher.reservedRequests < i + 1; await sleep(5)) assert.ok(Date.now() - t0 < 10_000, `request ${i + 1} not admitted`);
+    }
+    assert.equal(srv.batcher.queuedRequests, 0, 'no body sent: nothing queued yet');
+    assert.equal(srv.batcher.expectedWaitMs, 16_000, 'two full batches of reserved images ahead');
+    const refused = await post(srv.url + INFER, body);
+    assert.equal(refused.status, 503);
+    assert.match(((await refused.json()) as { error: string }).error, /expected wait exceeds the admission limit \(--admission-wait-ms, --queue-timeout-ms\)/);
+    // One body completes: its reservation becomes a queued request (answered), the others are closed unsent.
+    await open[0]!.write(body);
+    assert.match(await open[0]!.waitFor(/\r\n\r\n[\s\S]*\}$/, 10_000), /^HTTP\/1\.1 200 /);
+    for (const c of open) c.socket.destroy();
+    for (let t0 = Date.now(); srv.batcher.reservedRequests > 0; await sleep(10)) assert.ok(Date.now() - t0 < 10_000, `${srv.batcher.reservedRequests} reservations left`);
+    assert.equal(srv.batcher.expectedWaitMs, 0);
+    assert.equal((await post(srv.url + INFER, body)).status, 200);
+  });
+
+  it('bad bodies release their places too', async () => {
+    const srv = await serve({});
+    const bad = await Promise.all(Array.from({ length: 20 }, (_, i) => post(srv.url + INFER, i % 2 ? '{"inputs": [' : JSON.stringify({ inputs: [{ name: 'pixels', shape: [1, 28, 28, 1], datatype: 'UINT8', data: [1, 2] }] }))));
+    assert.deepEqual([...new Set(bad.map((r) => r.status))], [400]);
+    for (let t0 = Date.now(); srv.batcher.reservedRequests > 0; await sleep(10)) assert.ok(Date.now() - t0 < 10_000, `${srv.batcher.reservedRequests} reservations left`);
   });
 });
 
@@ -159,7 +199,8 @@ describe('stalled bodies and connection limits', { timeout: 60_000 }, () => {
   it('40 stalled 1 MB bodies: the connections are closed and their memory released', async () => {
     setFlagsFromString('--expose-gc');
     const gc = runInNewContext('gc') as () => void;
-    const srv = await serve({ bodyTimeoutMs: 1500, bodyLimit: 2 << 20 });
+    // No admission wait: all 40 are admitted (with it, the ones past two batches' worth are refused unread).
+    const srv = await serve({ bodyTimeoutMs: 1500, bodyLimit: 2 << 20, admissionWaitMs: 0 });
     const heapish = () => {
       gc();
       return process.memoryUsage().arrayBuffers;

@@ -38,7 +38,7 @@ describe('SIGTERM', () => {
     // A batch that can never fill (64 > the 48 images sent) and a long delay keep every request queued until
     // the signal: SIGTERM must then run them all. (Waiting for only part of them raced with requests whose
     // connections were not yet accepted when the listener closed.)
-    const srv = await startChildServer(['--model', model.modelPath, '--ep', 'cpu', '--max-batch', '64', '--max-delay-ms', '8000', '--max-queue', '100']);
+    const srv = await startChildServer(['--model', model.modelPath, '--ep', 'cpu', '--max-batch', '64', '--preferred-batch', '64', '--max-delay-ms', '8000', '--max-queue', '100']);
     children.push(srv);
     const url = `${srv.url}/v2/models/fmnist-term/infer`;
     const pending = Array.from({ length: 24 }, (_, i) =>

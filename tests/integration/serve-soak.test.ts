@@ -91,19 +91,16 @@ describe(BENCH ? 'soak: 2x capacity, open loop' : 'soak: closed loop on more con
     const pid = srv.proc.pid!;
     const unloaded = await closedLoop(url, bodies, 1, 2);
     const p99Unloaded = percentile(unloaded.shots.filter((s) => s.status === 200).map((s) => s.ms), 99);
-    // Capacity: the best throughput of a closed loop with the same (cheap) generator as the overload, over the
-    // two highest concurrencies (256, 128, ...) the server answers without refusals: with small --max-queue /
-    // --max-batch a closed loop on many connections is itself an overload, whose goodput is not the capacity,
-    // and too few connections cannot keep a full batch waiting behind the computing one.
+    // Capacity: the best rate of 200s of a closed loop with the same (cheap) generator as the overload, over
+    // concurrencies 256 ... 4, refusals or not: the admission wait refuses part of a closed loop on many
+    // connections (itself an overload), and counting only refusal-free levels measured capacity too low, which
+    // flattered the goodput ratio. The highest is the fairest denominator.
     let capacity = 0;
     let capacityConnections = 0;
-    let clean = 0;
-    for (const c of [256, 128, 64, 32, 16, 8, 4, 2, 1]) {
+    for (const c of [256, 128, 64, 32, 16, 8, 4]) {
       const cap = await openLoop(url, bodies, 0, 3, c, false);
-      if (cap.shots.filter((s) => s.status !== 200).length > 0.005 * cap.shots.length) continue;
       const rps = cap.shots.filter((s) => s.status === 200).length / cap.seconds;
       if (rps > capacity) [capacity, capacityConnections] = [rps, c];
-      if (++clean === 2) break;
     }
     // RSS baseline after a short overload warm-up: V8 grows its heap once under load and keeps it, which is
     // not a leak; what must not happen is growth with the time spent under load.

@@ -2,7 +2,7 @@
 // calibration: a fixed cost per batch must not be charged once per image.
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { BatchCostModel } from '../../serve/node/batch-cost.js';
+import { BatchCostModel, kneeBatch } from '../../serve/node/batch-cost.js';
 import { DynamicBatcher } from '../../serve/node/batcher.js';
 import type { RunResult } from '../../serve/node/runner.js';
 
@@ -127,12 +127,174 @@ describe('batcher calibration', () => {
     sizes.length = 0;
     const b = new DynamicBatcher(run, { maxBatch: 1, maxDelayMs: 0, maxQueue: 8, queueTimeoutMs: 15_000, imageShape: shape });
     await b.calibrate();
-    assert.deepEqual(sizes, [1, 1, 1]);
+    assert.deepEqual(sizes, [1, 1, 1, 1], 'one unmeasured, then the default 3 rounds');
     b.pause();
     const waiting = [b.submit(new Uint8Array(4), 1), b.submit(new Uint8Array(4), 1)];
     assert.equal(b.expectedWaitMs, 2 * 10_500, 'two single-image batches ahead');
     b.resume();
     await Promise.all(waiting);
     await b.close();
+  });
+});
+
+describe('kneeBatch', () => {
+  it('the smallest size within 15% of the best time per image (the fastest timing of each size)', () => {
+    // ResNet-32 on 2 cores, ms: single images cost twice as much per image as batches of 8 and more.
+    const resnet = [{ n: 1, ms: 1.3 }, { n: 2, ms: 2.57 }, { n: 4, ms: 9.1 }, { n: 8, ms: 5.04 }, { n: 16, ms: 9.99 }, { n: 32, ms: 19.5 }, { n: 64, ms: 39.2 }];
+    assert.equal(kneeBatch(resnet), 8);
+    // cnn28: the per-image time falls slowly; 8 is 7% above the best (0.041 ms at 32 and 64).
+    const cnn = [{ n: 1, ms: 0.1 }, { n: 2, ms: 0.14 }, { n: 4, ms: 0.21 }, { n: 8, ms: 0.35 }, { n: 16, ms: 0.66 }, { n: 32, ms: 1.3 }, { n: 64, ms: 2.62 }];
+    assert.equal(kneeBatch(cnn), 8);
+    assert.equal(kneeBatch(cnn, 0.05), 16, 'a tighter tolerance asks for a bigger batch');
+    assert.equal(kneeBatch(cnn, 0), 32, 'tolerance 0: the smallest of the best');
+    // A slow outlier of a size does not count against it: its fastest timing does.
+    assert.equal(kneeBatch([{ n: 1, ms: 10 }, { n: 4, ms: 90 }, { n: 4, ms: 12 }, { n: 16, ms: 44 }]), 4);
+    // Fixed cost only (a GPU at small sizes): the largest size.
+    assert.equal(kneeBatch([{ n: 1, ms: 5 }, { n: 2, ms: 5 }, { n: 4, ms: 5 }, { n: 8, ms: 5 }]), 8);
+    // Exactly at the tolerance counts as within it.
+    assert.equal(kneeBatch([{ n: 1, ms: 1.15 }, { n: 2, ms: 2 }]), 1);
+    assert.equal(kneeBatch([{ n: 3, ms: 3 }]), 3);
+  });
+
+  it('rejects bad timings', () => {
+    assert.throws(() => kneeBatch([]), /no timings/);
+    assert.throws(() => kneeBatch([{ n: 1.5, ms: 1 }]), /batch timing 1.5 images/);
+    assert.throws(() => kneeBatch([{ n: 2, ms: Infinity }]), /batch timing 2 images in Infinity ms/);
+    assert.throws(() => kneeBatch([{ n: 2, ms: -1 }]), /batch timing/);
+  });
+});
+
+describe("batcher: 'auto' batch size and admission wait", () => {
+  const shape = [2, 2, 1] as const;
+  // Reported times (not spent) of the ResNet-32 table above, in seconds instead of ms, so that no real delay matters.
+  const table: Record<number, number> = { 1: 1300, 2: 2570, 4: 9100, 8: 5040, 16: 9990, 32: 19_500, 64: 39_200 };
+  const sizes: number[] = [];
+  const run = (px: Uint8Array, dims: number[]) => {
+    sizes.push(dims[0]!);
+    const n = dims[0]!;
+    return Promise.resolve<RunResult>({ outputs: { y: { dims: [n, 1], data: new Float32Array(n) } }, computeMs: table[n] ?? 600 * n });
+  };
+
+  it('times 1, 2, 4, ... maxBatch, forms batches of the knee, refuses beyond 1.5 batches of expected wait', async () => {
+    sizes.length = 0;
+    const b = new DynamicBatcher(run, { maxBatch: 64, preferredBatch: 'auto', admissionWaitMs: 'auto', maxDelayMs: 0, maxQueue: 100, imageShape: shape });
+    assert.equal(b.preferredBatch, 64, 'maxBatch until calibrated');
+    assert.equal(b.admissionLimitMs, 0, "'auto' refuses nothing before calibration");
+    const cal = await b.calibrate(2);
+    assert.deepEqual(sizes, [64, 1, 2, 4, 8, 16, 32, 64, 1, 2, 4, 8, 16, 32, 64]);
+    assert.equal(cal.preferredBatch, 8);
+    assert.equal(b.preferredBatch, 8);
+    // The cost model is fitted on 1 and 8 images: t(8) = 5.04 s, the admission limit 1.5 x that.
+    assert.ok(Math.abs(cal.batchMs - 5040) < 1e-6, `${cal.batchMs}`);
+    assert.ok(Math.abs(b.admissionLimitMs - 7560) < 1e-6, `${b.admissionLimitMs}`);
+    assert.equal(cal.admissionLimitMs, b.admissionLimitMs);
+    // 20 single-image requests and one of 12 images: batches of 8, 8, then the 4 left, then the big one alone.
+    sizes.length = 0;
+    b.pause();
+    const waiting = Array.from({ length: 20 }, () => b.submit(new Uint8Array(4), 1));
+    waiting.push(b.submit(new Uint8Array(12 * 4), 12));
+    b.resume();
+    await Promise.all(waiting);
+    assert.deepEqual(sizes, [8, 8, 4, 12]);
+    await b.close();
+  });
+
+  it('reservations (admitted, body not yet read) count as waiting images until released, once', async () => {
+    const b = new DynamicBatcher(run, { maxBatch: 64, preferredBatch: 8, admissionWaitMs: 'auto', maxDelayMs: 0, maxQueue: 100, imageShape: shape });
+    await b.calibrate(1);
+    assert.ok(Math.abs(b.admissionLimitMs - 7560) < 1e-6);
+    const releases = Array.from({ length: 7 }, () => b.reserve());
+    assert.equal(b.expectedWaitMs, 0, '7 reserved images: a partial batch, nothing ahead');
+    assert.equal(b.wouldMissDeadline, false);
+    releases.push(b.reserve());
+    assert.ok(Math.abs(b.expectedWaitMs - 5040) < 1e-6, 'a full batch ahead');
+    assert.equal(b.wouldMissDeadline, false, '5.04 s <= 7.56 s');
+    for (let i = 0; i < 8; i++) releases.push(b.reserve());
+    assert.ok(Math.abs(b.expectedWaitMs - 10_080) < 1e-6, 'two full batches ahead');
+    assert.equal(b.wouldMissDeadline, true);
+    releases[0]!();
+    releases[0]!();
+    assert.ok(Math.abs(b.expectedWaitMs - 5040) < 1e-6, 'released once, however often called: 15 left, one full batch');
+    for (const r of releases) r();
+    assert.equal(b.expectedWaitMs, 0);
+    await b.close();
+  });
+
+  it('a reservation counts for reservationTtlMs at most (a slow upload does not hold a place)', async (t) => {
+    let clock = 1000;
+    t.mock.method(performance, 'now', () => clock);
+    const b = new DynamicBatcher(run, { maxBatch: 8, preferredBatch: 2, maxDelayMs: 0, maxQueue: 10, imageShape: shape });
+    assert.equal(b.reservationTtlMs, 250);
+    const r1 = b.reserve();
+    clock += 100;
+    b.reserve();
+    b.reserve();
+    assert.equal(b.reservedRequests, 3);
+    clock += 150; // r1 is 250 ms old: still counts
+    assert.equal(b.reservedRequests, 3);
+    clock += 1;
+    assert.equal(b.reservedRequests, 2, 'r1 expired');
+    r1(); // releasing an expired one changes nothing
+    assert.equal(b.reservedRequests, 2);
+    clock += 100;
+    assert.equal(b.reservedRequests, 0);
+    const r4 = b.reserve();
+    const r5 = b.reserve();
+    r4();
+    assert.equal(b.reservedRequests, 1);
+    r5();
+    assert.equal(b.reservedRequests, 0);
+    await b.close();
+  });
+
+  it('the running batches count for what is left of them: their predicted time less the time since they started', async (t) => {
+    let clock = 0;
+    t.mock.method(performance, 'now', () => clock);
+    const finish: Array<() => void> = [];
+    const slow = (px: Uint8Array, dims: number[]) =>
+      new Promise<RunResult>((resolve) => {
+        const n = dims[0]!;
+        finish.push(() => resolve({ outputs: { y: { dims: [n, 1], data: new Float32Array(n) } }, computeMs: table[n] ?? 600 * n }));
+      });
+    const b = new DynamicBatcher(slow, { maxBatch: 8, preferredBatch: 8, maxDelayMs: 0, maxQueue: 100, imageShape: shape, maxPendingBatches: 2 });
+    const cal = b.calibrate(1);
+    for (let i = 0; i < 3; i++) {
+      await new Promise((r) => setImmediate(r));
+      finish.shift()!();
+    }
+    await cal; // t(8) = 5040 ms
+    const ps = Array.from({ length: 16 }, () => b.submit(new Uint8Array(4), 1));
+    await new Promise((r) => setImmediate(r));
+    await new Promise((r) => setImmediate(r));
+    assert.equal(b.pendingBatches, 2, 'two full batches handed to the runner');
+    assert.ok(Math.abs(b.expectedWaitMs - 10_080) < 1e-6, `${b.expectedWaitMs}`);
+    clock += 3000;
+    assert.ok(Math.abs(b.expectedWaitMs - 7080) < 1e-6, `3 s into the first: ${b.expectedWaitMs}`);
+    clock += 9000;
+    assert.equal(b.expectedWaitMs, 0, 'past their predicted time (their answers not yet handled): nothing left');
+    finish.shift()!();
+    await new Promise((r) => setImmediate(r));
+    assert.equal(b.pendingBatches, 1);
+    assert.ok(Math.abs(b.expectedWaitMs - 5040) < 1e-6, 'the second counts from when the first was answered');
+    finish.shift()!();
+    await Promise.all(ps);
+    assert.equal(b.expectedWaitMs, 0);
+    await b.close();
+  });
+
+  it('an explicit admission wait, and the smaller of it and the queue deadline; 0 leaves only the deadline', async () => {
+    const mk = (admissionWaitMs: number | 'auto', queueTimeoutMs?: number) =>
+      new DynamicBatcher(run, { maxBatch: 8, preferredBatch: 8, admissionWaitMs, ...(queueTimeoutMs !== undefined ? { queueTimeoutMs } : {}), maxDelayMs: 0, maxQueue: 10, imageShape: shape });
+    assert.equal(mk(3000).admissionLimitMs, 3000);
+    assert.equal(mk(3000, 2000).admissionLimitMs, 2000);
+    assert.equal(mk(0, 2000).admissionLimitMs, 2000);
+    assert.equal(mk(0).admissionLimitMs, 0);
+    const auto = mk('auto', 2000);
+    assert.equal(auto.admissionLimitMs, 2000, 'before calibration only the deadline');
+    await auto.calibrate(1);
+    assert.equal(auto.admissionLimitMs, 2000, 'the deadline is smaller than 1.5 x 5.04 s');
+    assert.throws(() => mk(-1), /admissionWaitMs must be 'auto' or a number >= 0, got -1/);
+    assert.throws(() => new DynamicBatcher(run, { maxBatch: 8, preferredBatch: 9, maxDelayMs: 0, maxQueue: 1, imageShape: shape }), /preferredBatch must be 'auto' or an integer 1..maxBatch \(8\), got 9/);
+    assert.throws(() => new DynamicBatcher(run, { maxBatch: 8, preferredBatch: 0, maxDelayMs: 0, maxQueue: 1, imageShape: shape }), /got 0/);
   });
 });
