@@ -230,6 +230,10 @@ export function modelMetadata(model: ServedModel, ctx: ServeContext): Record<str
       input_layout: info.input.layout,
       input_size: [info.input.height, info.input.width, info.input.channels],
       max_batch_size: ctx.limits.maxBatch,
+      // What the load-time timing chose (--preferred-batch / --admission-wait-ms auto): batches formed, and the
+      // expected wait beyond which a request is refused on arrival (0 = none).
+      preferred_batch_size: model.batcher.preferredBatch,
+      admission_limit_ms: Math.round(model.batcher.admissionLimitMs * 10) / 10,
       class_labels: info.labels,
       ...(info.normalization ? { normalization: info.normalization } : {}),
     },

@@ -120,6 +120,12 @@ describe('KServe v2 metadata and health', () => {
       assert.equal(tried[0]!.ok, false);
       assert.ok(tried[0]!.reason.length > 10);
       assert.deepEqual(j.parameters.class_labels, model.labels);
+      // The batch size and admission limit the load-time timing chose (defaults: both auto), as the batcher has them.
+      assert.equal(j.parameters.max_batch_size, MAX_BATCH);
+      assert.equal(j.parameters.preferred_batch_size, srv.batcher.preferredBatch);
+      assert.ok(Number.isInteger(j.parameters.preferred_batch_size) && (j.parameters.preferred_batch_size as number) >= 1 && (j.parameters.preferred_batch_size as number) <= MAX_BATCH);
+      assert.equal(j.parameters.admission_limit_ms, Math.round(srv.batcher.admissionLimitMs * 10) / 10);
+      assert.ok((j.parameters.admission_limit_ms as number) > 0, 'auto: calibrated at load, so a limit is set');
     }
   });
 });
