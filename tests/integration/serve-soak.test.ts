@@ -91,17 +91,20 @@ describe(BENCH ? 'soak: 2x capacity, open loop' : 'soak: closed loop on more con
     const pid = srv.proc.pid!;
     const unloaded = await closedLoop(url, bodies, 1, 2);
     const p99Unloaded = percentile(unloaded.shots.filter((s) => s.status === 200).map((s) => s.ms), 99);
-    // Capacity: the best rate of 200s of a closed loop with the same (cheap) generator as the overload, over
-    // concurrencies 256 ... 4, refusals or not: the admission wait refuses part of a closed loop on many
-    // connections (itself an overload), and counting only refusal-free levels measured capacity too low, which
-    // flattered the goodput ratio. The highest is the fairest denominator.
-    let capacity = 0;
+    // Capacity: a scan of closed loops at 256 ... 4 connections (the same cheap generator as the overload) finds
+    // the concurrency with the best rate of 200s, refusals or not (the admission wait refuses part of a closed loop
+    // on many connections, and counting only refusal-free levels measured capacity too low, flattering the
+    // ratio); then a sustained run at that concurrency measures it, since the best of seven 3 s samples is
+    // biased up by their noise (ResNet-32: 1,020-1,215 req/s between runs).
+    let scanBest = 0;
     let capacityConnections = 0;
     for (const c of [256, 128, 64, 32, 16, 8, 4]) {
       const cap = await openLoop(url, bodies, 0, 3, c, false);
       const rps = cap.shots.filter((s) => s.status === 200).length / cap.seconds;
-      if (rps > capacity) [capacity, capacityConnections] = [rps, c];
+      if (rps > scanBest) [scanBest, capacityConnections] = [rps, c];
     }
+    const sustained = await openLoop(url, bodies, 0, BENCH ? 15 : 3, capacityConnections, false);
+    const capacity = sustained.shots.filter((s) => s.status === 200).length / sustained.seconds;
     // RSS baseline after a short overload warm-up: V8 grows its heap once under load and keeps it, which is
     // not a leak; what must not happen is growth with the time spent under load.
     const port = Number(new URL(url).port);
@@ -139,6 +142,7 @@ describe(BENCH ? 'soak: 2x capacity, open loop' : 'soak: closed loop on more con
       serverArgs: settings.soakServerArgs().join(' '),
       capacityRps: Math.round(capacity),
       capacityConnections,
+      capacityScanBestRps: Math.round(scanBest),
       unloadedP99Ms: +p99Unloaded.toFixed(1),
       offeredRps: Math.round(load.sent / SOAK_S),
       goodputRps: Math.round(goodput),
