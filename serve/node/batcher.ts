@@ -27,9 +27,7 @@ export interface BatcherOptions {
    * Refuse a request on arrival, before its body is read, when its expected wait exceeds this (ms; 0 = only
    * the queue deadline's check). 'auto': 1.5 x the preferred batch's time, so under overload at most about one
    * full batch waits behind the computing one: the model is kept busy and an admitted request waits less than
-   * two batches. (Adding the event loop's turn length, so that the queue outlasts a long turn, fed back: more
-   * admitted, a bigger heap, longer turns; p99 at 2x load went from ~40 to 110-350 ms in a third of the runs.)
-   * Until calibrate() has run, 'auto' does not refuse. Default 0.
+   * two batches. Until calibrate() has run, 'auto' does not refuse. Default 0.
    */
   admissionWaitMs?: number | 'auto';
   maxDelayMs: number;
@@ -239,20 +237,30 @@ export class DynamicBatcher {
   }
 
   /**
-   * Times zero-filled batches (the fastest of `rounds` each, after one unmeasured maxBatch batch): picks the
+   * Times zero-filled batches (the fastest of `rounds` each, after one unmeasured single image): picks the
    * preferred batch size when 'auto' (1, 2, 4, ..., maxBatch: kneeBatch) and gives the arrival check the fixed
-   * and per-image cost of a batch. Call before any submit.
+   * and per-image cost of a batch. 'auto' stops growing the batch once the timings have taken `budgetMs`: on a
+   * slow model (a ResNet-50 on a CPU: ~50 ms an image) the big batches would cost tens of seconds at start-up
+   * and buy little. Call before any submit.
    */
-  async calibrate(rounds = 3): Promise<BatchCalibration> {
+  async calibrate(rounds = 3, budgetMs = 2000): Promise<BatchCalibration> {
     const [h, w, c] = this.opts.imageShape;
     const max = this.opts.maxBatch;
     const auto = this.opts.preferredBatch === 'auto';
     // 'auto' times 1, 2, 4, ... and maxBatch to find the knee; a fixed size needs only 1 and itself.
     const sizes = auto ? [...new Set([...Array.from({ length: Math.floor(Math.log2(max)) + 1 }, (_, k) => 2 ** k), max])] : [...new Set([1, this.preferred])];
-    await this.run(new Uint8Array(max * this.imageBytes), [max, h, w, c]);
+    const time = async (n: number) => (await this.run(new Uint8Array(n * this.imageBytes), [n, h, w, c])).computeMs;
+    await time(1);
     const timings: BatchTiming[] = [];
-    for (let k = 0; k < rounds; k++)
-      for (const n of sizes) timings.push({ n, ms: (await this.run(new Uint8Array(n * this.imageBytes), [n, h, w, c])).computeMs });
+    let spent = 0;
+    for (const n of sizes) {
+      for (let k = 0; k < rounds; k++) {
+        const ms = await time(n);
+        timings.push({ n, ms });
+        spent += ms;
+      }
+      if (auto && spent > budgetMs) break;
+    }
     if (auto) this.preferred = kneeBatch(timings);
     // The linear cost model is fitted where the batcher works: between single images and its batch size.
     this.cost.calibrate(timings.filter((t) => t.n === 1 || t.n === this.preferred));

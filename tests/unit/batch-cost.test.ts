@@ -95,11 +95,11 @@ describe('batcher calibration', () => {
     return Promise.resolve<RunResult>({ outputs: { y: { dims: [dims[0]!, 1], data: new Float32Array(dims[0]!) } }, computeMs: 10_000 + 500 * dims[0]! });
   };
 
-  it('times one unmeasured full batch, then batches of 1 and maxBatch; the fixed cost counts once per batch', async () => {
+  it('times one unmeasured single image, then batches of 1 and the batch size; the fixed cost counts once per batch', async () => {
     sizes.length = 0;
     const b = new DynamicBatcher(run, { maxBatch: 16, maxDelayMs: 0, maxQueue: 64, queueTimeoutMs: 15_000, imageShape: shape });
     await b.calibrate(3);
-    assert.deepEqual(sizes, [16, 1, 16, 1, 16, 1, 16]);
+    assert.deepEqual(sizes, [1, 1, 1, 1, 16, 16, 16], 'a fixed batch size ignores the time budget (these report 10 s and more)');
     b.pause();
     const waiting = Array.from({ length: 15 }, () => b.submit(new Uint8Array(4), 1));
     assert.equal(b.expectedWaitMs, 0, '15 waiting images form one batch: nothing ahead of a new one');
@@ -180,8 +180,8 @@ describe("batcher: 'auto' batch size and admission wait", () => {
     const b = new DynamicBatcher(run, { maxBatch: 64, preferredBatch: 'auto', admissionWaitMs: 'auto', maxDelayMs: 0, maxQueue: 100, imageShape: shape });
     assert.equal(b.preferredBatch, 64, 'maxBatch until calibrated');
     assert.equal(b.admissionLimitMs, 0, "'auto' refuses nothing before calibration");
-    const cal = await b.calibrate(2);
-    assert.deepEqual(sizes, [64, 1, 2, 4, 8, 16, 32, 64, 1, 2, 4, 8, 16, 32, 64]);
+    const cal = await b.calibrate(2, Infinity);
+    assert.deepEqual(sizes, [1, 1, 1, 2, 2, 4, 4, 8, 8, 16, 16, 32, 32, 64, 64]);
     assert.equal(cal.preferredBatch, 8);
     assert.equal(b.preferredBatch, 8);
     // The cost model is fitted on 1 and 8 images: t(8) = 5.04 s, the admission limit 1.5 x that.
@@ -196,6 +196,17 @@ describe("batcher: 'auto' batch size and admission wait", () => {
     b.resume();
     await Promise.all(waiting);
     assert.deepEqual(sizes, [8, 8, 4, 12]);
+    await b.close();
+  });
+
+  it("'auto' stops growing the batch once the timings have taken the budget, and picks among the sizes timed", async () => {
+    sizes.length = 0;
+    const b = new DynamicBatcher(run, { maxBatch: 64, preferredBatch: 'auto', maxDelayMs: 0, maxQueue: 100, imageShape: shape });
+    // 3 x 1.3 s, then 3 x 2.57 s: past 10 s after the second size.
+    const cal = await b.calibrate(3, 10_000);
+    assert.deepEqual(sizes, [1, 1, 1, 1, 2, 2, 2]);
+    assert.deepEqual([...new Set(cal.timings.map((t) => t.n))], [1, 2]);
+    assert.equal(cal.preferredBatch, 1, '1.3 s is within 15% of 2.57 / 2');
     await b.close();
   });
 
