@@ -78,6 +78,14 @@ export class QueueTimeoutError extends Error {
   }
 }
 
+/** Refused before queueing: the batches ahead would take longer than the admission limit (admissionLimitMs). */
+export class ExpectedWaitError extends Error {
+  constructor(expectedMs: number, limitMs: number) {
+    super(`server busy: the expected wait (${Math.round(expectedMs)} ms) exceeds the admission limit of ${Math.round(limitMs)} ms (--admission-wait-ms, --queue-timeout-ms); retry later`);
+    this.name = 'ExpectedWaitError';
+  }
+}
+
 export class ShuttingDownError extends Error {
   constructor() {
     super('server is shutting down');

@@ -11,7 +11,8 @@
 //   NOT_FOUND           unknown model or version [404]
 //   RESOURCE_EXHAUSTED  --max-queue or --max-inflight full, or a message over --body-limit [503/413]
 //   UNAVAILABLE         draining (and, once closed, the transport refuses new calls); the request waited past
-//                       --queue-timeout-ms (shed before it ran, so a retry with backoff is safe: the guide's
+//                       --queue-timeout-ms, or its expected wait exceeds --admission-wait-ms (refused or shed
+//                       before it ran, so a retry with backoff is safe: the guide's
 //                       "transient condition" - not DEADLINE_EXCEEDED, which is the client's deadline) [503]
 //   INTERNAL            the model failed [500]
 import { existsSync } from 'node:fs';
@@ -20,7 +21,7 @@ import { fileURLToPath } from 'node:url';
 import * as grpc from '@grpc/grpc-js';
 import * as protoLoader from '@grpc/proto-loader';
 import type { Admission } from './admission.js';
-import { QueueFullError, QueueTimeoutError, ShuttingDownError } from './batcher.js';
+import { ExpectedWaitError, QueueFullError, QueueTimeoutError, ShuttingDownError } from './batcher.js';
 import type { ServeContext } from './context.js';
 import { HttpError, errorMessage } from './errors.js';
 import type { ServeMetrics } from './metrics.js';
@@ -178,7 +179,7 @@ function toGrpcError(e: unknown, metrics: GrpcBackend['metrics']): GrpcError {
     metrics.rejected.inc({ reason: 'queue_full' });
     return new GrpcError(grpc.status.RESOURCE_EXHAUSTED, e.message);
   }
-  if (e instanceof QueueTimeoutError) {
+  if (e instanceof QueueTimeoutError || e instanceof ExpectedWaitError) {
     metrics.rejected.inc({ reason: 'queue_timeout' });
     return new GrpcError(grpc.status.UNAVAILABLE, e.message);
   }
@@ -405,6 +406,9 @@ function grpcModel(ctx: ServeContext, m: ServedModel): GrpcModel {
     },
     metadata: () => modelMetadata(m, ctx) as unknown as ReturnType<GrpcModel['metadata']>,
     infer: async (pixels, n, arrivedAt) => {
+      // REST refuses on arrival, before the body, beyond the admission limit; a gRPC message arrives whole, so the
+      // same check runs here, before it queues (the model's time is what it saves).
+      if (m.batcher.wouldMissDeadline) throw new ExpectedWaitError(m.batcher.expectedWaitMs, m.batcher.admissionLimitMs);
       const r = await m.batcher.submit(pixels, n, arrivedAt);
       return { outputs: r.outputs, parameters: { execution_provider: m.runner.ep, batch_images: r.batchImages } };
     },

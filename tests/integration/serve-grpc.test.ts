@@ -261,6 +261,32 @@ describe('gRPC limits shared with REST', () => {
   });
 });
 
+describe('gRPC admission wait', () => {
+  it('a call whose expected wait exceeds the admission limit -> UNAVAILABLE before it queues; REST and gRPC see the same batcher', async () => {
+    const s = await startServer({ modelPath: model.modelPath, port: 0, grpcPort: 0, ep: 'cpu', maxBatch: MAX_BATCH, preferredBatch: 2, admissionWaitMs: 'auto', queueTimeoutMs: 0, defaultMetrics: false });
+    try {
+      const c = connect(s.grpcAddress!);
+      assert.equal((await call<InferResponse>(c, 'ModelInfer', rawRequest(images[0]!, 1))).outputs.length, 3, 'nothing ahead: answered');
+      // 1 s an image (the model is far faster): batches of 2 take 2 s, the auto limit is 3 s.
+      s.batcher.cost.calibrate([{ n: 1, ms: 1000 }]);
+      assert.equal(s.batcher.admissionLimitMs, 3000);
+      s.batcher.pause();
+      const queued = [s.batcher.submit(Buffer.alloc(2 * IMG), 2), s.batcher.submit(Buffer.alloc(2 * IMG), 2)];
+      assert.equal(s.batcher.expectedWaitMs, 4000, 'two full batches ahead');
+      await assertStatus(call(c, 'ModelInfer', rawRequest(images[1]!, 1)), grpc.status.UNAVAILABLE, /expected wait \(4000 ms\) exceeds the admission limit of 3000 ms \(--admission-wait-ms/);
+      assert.equal(s.batcher.queuedRequests, 2, 'the refused call never queued');
+      const metrics = await (await fetch(`${s.url}/metrics`)).text();
+      assert.match(metrics, /ecl_inference_rejected_total\{reason="queue_timeout"\} 1\b/);
+      s.batcher.resume();
+      await Promise.all(queued);
+      assert.equal((await call<InferResponse>(c, 'ModelInfer', rawRequest(images[1]!, 1))).outputs.length, 3, 'the queue drained: answered again');
+    } finally {
+      s.batcher.resume();
+      await s.close();
+    }
+  });
+});
+
 describe('gRPC shutdown', () => {
   const children: ChildServer[] = [];
   after(() => {
