@@ -123,7 +123,7 @@ export const serveOptions = <T>(y: Argv<T>, cmd = '$0', listen = listenDefaults(
     })
     .option('grpc-host', { type: 'string', describe: 'address for gRPC (default: --host)' })
     .group(['grpc-port', 'grpc-host'], 'gRPC (KServe v2 / Open Inference Protocol):')
-    .option('max-batch', { type: 'number', default: SERVE_DEFAULTS.maxBatch, coerce: num('max-batch', { min: 1, int: true }), describe: 'most images per request and per onnxruntime run' })
+    .option('max-batch', { type: 'number', default: SERVE_DEFAULTS.maxBatch, coerce: num('max-batch', { min: 1, int: true }), describe: 'most images per request (and per onnxruntime run when one request is that big)' })
     .option('preferred-batch', {
       type: 'string',
       default: String(SERVE_DEFAULTS.preferredBatch),
