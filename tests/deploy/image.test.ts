@@ -176,6 +176,13 @@ describe('container image: HTTP', { skip, timeout: 120_000 }, () => {
       const m = (await r.json()) as { parameters: Record<string, unknown> };
       // Why CUDA was not used names each side's own folder.
       delete m.parameters.execution_providers_tried;
+      // Timed by each server when it loaded the model (--preferred-batch / --admission-wait-ms auto): they differ
+      // with the machine's load, so they are checked for shape, not compared.
+      const timed = { preferred: m.parameters.preferred_batch_size, limit: m.parameters.admission_limit_ms };
+      assert.ok(Number.isInteger(timed.preferred) && (timed.preferred as number) >= 1, `preferred_batch_size ${String(timed.preferred)}`);
+      assert.ok(typeof timed.limit === 'number' && timed.limit > 0, `admission_limit_ms ${String(timed.limit)}`);
+      delete m.parameters.preferred_batch_size;
+      delete m.parameters.admission_limit_ms;
       return m;
     };
     const [inBox, fromCheckout] = [await get(box.url), await get(checkout.url)];
@@ -257,7 +264,7 @@ describe('container image: SIGTERM', { skip, timeout: 120_000 }, () => {
     const box = await startContainer({
       port: envPort,
       grpcPort: await freePort(),
-      args: ['--model', '/mnt/models/model.onnx', '--model-name', 'model', '--port', String(flagPort), '--max-batch', '64', '--max-delay-ms', '8000', '--max-queue', '100'],
+      args: ['--model', '/mnt/models/model.onnx', '--model-name', 'model', '--port', String(flagPort), '--max-batch', '64', '--preferred-batch', '64', '--max-delay-ms', '8000', '--max-queue', '100'],
     });
     assert.equal(box.url, `http://127.0.0.1:${flagPort}`);
     const n = 24;

@@ -43,7 +43,7 @@ after(async () => {
 
 describe('dynamic batching', () => {
   it('runs concurrent requests together (max-delay-ms) and gives each its own rows', async () => {
-    const srv = await startServer({ modelPath: model.modelPath, port: 0, ep: 'cpu', maxBatch: 16, maxDelayMs: 150, defaultMetrics: false });
+    const srv = await startServer({ modelPath: model.modelPath, port: 0, ep: 'cpu', maxBatch: 16, preferredBatch: 16, maxDelayMs: 150, defaultMetrics: false });
     try {
       const sizes = [1, 3, 1, 2, 1, 1, 4, 1];
       const reqs = sizes.map((n, i) => ({ n, px: pixels(n, 100 + i) }));
