@@ -185,7 +185,7 @@ export class DynamicBatcher {
         this.liveReservations--;
       }
     }
-    if (head > 0) rs.splice(0, head);
+    rs.splice(0, head);
     return this.liveReservations;
   }
   /** Images per batch formed from several requests (after calibrate() when 'auto'). */

@@ -3,7 +3,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { BatchCostModel, kneeBatch } from '../../serve/node/batch-cost.js';
-import { DynamicBatcher } from '../../serve/node/batcher.js';
+import { DynamicBatcher, ExpectedWaitError } from '../../serve/node/batcher.js';
 import type { RunResult } from '../../serve/node/runner.js';
 
 describe('BatchCostModel', () => {
@@ -161,6 +161,14 @@ describe('kneeBatch', () => {
     assert.throws(() => kneeBatch([{ n: 1.5, ms: 1 }]), /batch timing 1.5 images/);
     assert.throws(() => kneeBatch([{ n: 2, ms: Infinity }]), /batch timing 2 images in Infinity ms/);
     assert.throws(() => kneeBatch([{ n: 2, ms: -1 }]), /batch timing/);
+    assert.throws(() => kneeBatch([{ n: 0, ms: 1 }]), /batch timing 0 images/);
+    assert.throws(() => kneeBatch([{ n: -2, ms: 1 }]), /batch timing -2 images/);
+    assert.equal(kneeBatch([{ n: 1, ms: 0 }, { n: 2, ms: 1 }]), 1, 'a 0 ms timing is valid (the fastest possible)');
+  });
+
+  it('sizes in any order: the smallest within tolerance wins, not the first given', () => {
+    assert.equal(kneeBatch([{ n: 8, ms: 8 }, { n: 1, ms: 1 }, { n: 4, ms: 4 }]), 1);
+    assert.equal(kneeBatch([{ n: 16, ms: 8 }, { n: 2, ms: 4 }, { n: 4, ms: 2.2 }]), 4);
   });
 });
 
@@ -186,6 +194,7 @@ describe("batcher: 'auto' batch size and admission wait", () => {
     assert.equal(b.preferredBatch, 8);
     // The cost model is fitted on 1 and 8 images: t(8) = 5.04 s, the admission limit 1.5 x that.
     assert.ok(Math.abs(cal.batchMs - 5040) < 1e-6, `${cal.batchMs}`);
+    assert.ok(Math.abs(b.cost.timeMs(1, 1) - 1300) < 1e-6, 'the single-image timing is part of the fit');
     assert.ok(Math.abs(b.admissionLimitMs - 7560) < 1e-6, `${b.admissionLimitMs}`);
     assert.equal(cal.admissionLimitMs, b.admissionLimitMs);
     // 20 single-image requests and one of 12 images: batches of 8, 8, then the 4 left, then the big one alone.
@@ -204,6 +213,10 @@ describe("batcher: 'auto' batch size and admission wait", () => {
     const b = new DynamicBatcher(run, { maxBatch: 64, preferredBatch: 'auto', maxDelayMs: 0, maxQueue: 100, imageShape: shape });
     // 3 x 1.3 s, then 3 x 2.57 s: past 10 s after the second size.
     const cal = await b.calibrate(3, 10_000);
+    assert.deepEqual(sizes, [1, 1, 1, 1, 2, 2, 2]);
+    // Exactly at the budget is not past it: 3 x 1.3 s = 3.9 s goes on to the next size.
+    sizes.length = 0;
+    await new DynamicBatcher(run, { maxBatch: 4, preferredBatch: 'auto', maxDelayMs: 0, maxQueue: 1, imageShape: shape }).calibrate(3, 3900);
     assert.deepEqual(sizes, [1, 1, 1, 1, 2, 2, 2]);
     assert.deepEqual([...new Set(cal.timings.map((t) => t.n))], [1, 2]);
     assert.equal(cal.preferredBatch, 1, '1.3 s is within 15% of 2.57 / 2');
@@ -283,6 +296,48 @@ describe("batcher: 'auto' batch size and admission wait", () => {
     assert.ok(Math.abs(b.expectedWaitMs - 7080) < 1e-6, `3 s into the first: ${b.expectedWaitMs}`);
     clock += 9000;
     assert.equal(b.expectedWaitMs, 0, 'past their predicted time (their answers not yet handled): nothing left');
+    // A batch handed over behind a running one does not restart the clock: the oldest's start counts.
+    finish.shift()!();
+    finish.shift()!();
+    await Promise.all(ps);
+    clock = 50_000;
+    const more = Array.from({ length: 8 }, () => b.submit(new Uint8Array(4), 1));
+    await new Promise((r) => setImmediate(r));
+    await new Promise((r) => setImmediate(r));
+    assert.equal(b.pendingBatches, 1);
+    clock += 1000;
+    assert.ok(Math.abs(b.expectedWaitMs - 4040) < 1e-6, `the first batch started at 50 s: ${b.expectedWaitMs}`);
+    more.push(...Array.from({ length: 8 }, () => b.submit(new Uint8Array(4), 1)));
+    await new Promise((r) => setImmediate(r));
+    await new Promise((r) => setImmediate(r));
+    assert.equal(b.pendingBatches, 2);
+    assert.ok(Math.abs(b.expectedWaitMs - 9080) < 1e-6, `two batches less the 1 s since the first started: ${b.expectedWaitMs}`);
+    finish.shift()!();
+    finish.shift()!();
+    await Promise.all(more);
+    await b.close();
+  });
+
+  it('a pipelined batch counts from when the one before it was answered', async (t) => {
+    let clock = 0;
+    t.mock.method(performance, 'now', () => clock);
+    const finish: Array<() => void> = [];
+    const slow = (px: Uint8Array, dims: number[]) =>
+      new Promise<RunResult>((resolve) => {
+        const n = dims[0]!;
+        finish.push(() => resolve({ outputs: { y: { dims: [n, 1], data: new Float32Array(n) } }, computeMs: table[n] ?? 600 * n }));
+      });
+    const b = new DynamicBatcher(slow, { maxBatch: 8, preferredBatch: 8, maxDelayMs: 0, maxQueue: 100, imageShape: shape, maxPendingBatches: 2 });
+    const cal = b.calibrate(1);
+    for (let i = 0; i < 3; i++) {
+      await new Promise((r) => setImmediate(r));
+      finish.shift()!();
+    }
+    await cal;
+    const ps = Array.from({ length: 16 }, () => b.submit(new Uint8Array(4), 1));
+    await new Promise((r) => setImmediate(r));
+    await new Promise((r) => setImmediate(r));
+    clock += 12_000;
     finish.shift()!();
     await new Promise((r) => setImmediate(r));
     assert.equal(b.pendingBatches, 1);
@@ -304,6 +359,13 @@ describe("batcher: 'auto' batch size and admission wait", () => {
     assert.equal(auto.admissionLimitMs, 2000, 'before calibration only the deadline');
     await auto.calibrate(1);
     assert.equal(auto.admissionLimitMs, 2000, 'the deadline is smaller than 1.5 x 5.04 s');
+    // A fixed size stays fixed, even where the knee of its timings is elsewhere (1.3 s for 1 is within 15% of 2.57 / 2).
+    const two = new DynamicBatcher(run, { maxBatch: 8, preferredBatch: 2, maxDelayMs: 0, maxQueue: 1, imageShape: shape });
+    assert.equal((await two.calibrate(1)).preferredBatch, 2);
+    assert.equal(two.preferredBatch, 2);
+    const e = new ExpectedWaitError(4000.4, 2999.6);
+    assert.equal(e.name, 'ExpectedWaitError');
+    assert.equal(e.message, 'server busy: the expected wait (4000 ms) exceeds the admission limit of 3000 ms (--admission-wait-ms, --queue-timeout-ms); retry later');
     assert.throws(() => mk(-1), /admissionWaitMs must be 'auto' or a number >= 0, got -1/);
     assert.throws(() => new DynamicBatcher(run, { maxBatch: 8, preferredBatch: 9, maxDelayMs: 0, maxQueue: 1, imageShape: shape }), /preferredBatch must be 'auto' or an integer 1..maxBatch \(8\), got 9/);
     assert.throws(() => new DynamicBatcher(run, { maxBatch: 8, preferredBatch: 0, maxDelayMs: 0, maxQueue: 1, imageShape: shape }), /got 0/);
