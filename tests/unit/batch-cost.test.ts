@@ -1,7 +1,7 @@
 // The batch cost model behind the queue deadline's arrival check (serve/node/batch-cost.ts), and the batcher's
 // calibration: a fixed cost per batch must not be charged once per image.
 import assert from 'node:assert/strict';
-import { describe, it } from 'node:test';
+import { type TestContext, describe, it } from 'node:test';
 import { BatchCostModel, kneeBatch } from '../../serve/node/batch-cost.js';
 import { DynamicBatcher, ExpectedWaitError } from '../../serve/node/batcher.js';
 import type { RunResult } from '../../serve/node/runner.js';
@@ -271,56 +271,13 @@ describe("batcher: 'auto' batch size and admission wait", () => {
     await b.close();
   });
 
-  it('the running batches count for what is left of them: their predicted time less the time since they started', async (t) => {
-    let clock = 0;
-    t.mock.method(performance, 'now', () => clock);
-    const finish: Array<() => void> = [];
-    const slow = (px: Uint8Array, dims: number[]) =>
-      new Promise<RunResult>((resolve) => {
-        const n = dims[0]!;
-        finish.push(() => resolve({ outputs: { y: { dims: [n, 1], data: new Float32Array(n) } }, computeMs: table[n] ?? 600 * n }));
-      });
-    const b = new DynamicBatcher(slow, { maxBatch: 8, preferredBatch: 8, maxDelayMs: 0, maxQueue: 100, imageShape: shape, maxPendingBatches: 2 });
-    const cal = b.calibrate(1);
-    for (let i = 0; i < 3; i++) {
-      await new Promise((r) => setImmediate(r));
-      finish.shift()!();
-    }
-    await cal; // t(8) = 5040 ms
-    const ps = Array.from({ length: 16 }, () => b.submit(new Uint8Array(4), 1));
-    await new Promise((r) => setImmediate(r));
-    await new Promise((r) => setImmediate(r));
-    assert.equal(b.pendingBatches, 2, 'two full batches handed to the runner');
-    assert.ok(Math.abs(b.expectedWaitMs - 10_080) < 1e-6, `${b.expectedWaitMs}`);
-    clock += 3000;
-    assert.ok(Math.abs(b.expectedWaitMs - 7080) < 1e-6, `3 s into the first: ${b.expectedWaitMs}`);
-    clock += 9000;
-    assert.equal(b.expectedWaitMs, 0, 'past their predicted time (their answers not yet handled): nothing left');
-    // A batch handed over behind a running one does not restart the clock: the oldest's start counts.
-    finish.shift()!();
-    finish.shift()!();
-    await Promise.all(ps);
-    clock = 50_000;
-    const more = Array.from({ length: 8 }, () => b.submit(new Uint8Array(4), 1));
-    await new Promise((r) => setImmediate(r));
-    await new Promise((r) => setImmediate(r));
-    assert.equal(b.pendingBatches, 1);
-    clock += 1000;
-    assert.ok(Math.abs(b.expectedWaitMs - 4040) < 1e-6, `the first batch started at 50 s: ${b.expectedWaitMs}`);
-    more.push(...Array.from({ length: 8 }, () => b.submit(new Uint8Array(4), 1)));
-    await new Promise((r) => setImmediate(r));
-    await new Promise((r) => setImmediate(r));
-    assert.equal(b.pendingBatches, 2);
-    assert.ok(Math.abs(b.expectedWaitMs - 9080) < 1e-6, `two batches less the 1 s since the first started: ${b.expectedWaitMs}`);
-    finish.shift()!();
-    finish.shift()!();
-    await Promise.all(more);
-    await b.close();
-  });
-
-  it('a pipelined batch counts from when the one before it was answered', async (t) => {
-    let clock = 0;
-    t.mock.method(performance, 'now', () => clock);
+  /**
+   * A batcher (batches of 8, two pending) on a runner that answers only when the test calls finish.shift()!(), and
+   * a fake clock; calibrated (t(8) = 5040 ms), then 16 single images handed over as two batches at clock 0.
+   */
+  async function twoPendingBatches(t: TestContext) {
+    const clock = { now: 0 };
+    t.mock.method(performance, 'now', () => clock.now);
     const finish: Array<() => void> = [];
     const slow = (px: Uint8Array, dims: number[]) =>
       new Promise<RunResult>((resolve) => {
@@ -337,7 +294,42 @@ describe("batcher: 'auto' batch size and admission wait", () => {
     const ps = Array.from({ length: 16 }, () => b.submit(new Uint8Array(4), 1));
     await new Promise((r) => setImmediate(r));
     await new Promise((r) => setImmediate(r));
-    clock += 12_000;
+    return { clock, finish, b, ps };
+  }
+
+  it('the running batches count for what is left of them: their predicted time less the time since they started', async (t) => {
+    const { clock, finish, b, ps } = await twoPendingBatches(t);
+    assert.equal(b.pendingBatches, 2, 'two full batches handed to the runner');
+    assert.ok(Math.abs(b.expectedWaitMs - 10_080) < 1e-6, `${b.expectedWaitMs}`);
+    clock.now += 3000;
+    assert.ok(Math.abs(b.expectedWaitMs - 7080) < 1e-6, `3 s into the first: ${b.expectedWaitMs}`);
+    clock.now += 9000;
+    assert.equal(b.expectedWaitMs, 0, 'past their predicted time (their answers not yet handled): nothing left');
+    // A batch handed over behind a running one does not restart the clock: the oldest's start counts.
+    finish.shift()!();
+    finish.shift()!();
+    await Promise.all(ps);
+    clock.now = 50_000;
+    const more = Array.from({ length: 8 }, () => b.submit(new Uint8Array(4), 1));
+    await new Promise((r) => setImmediate(r));
+    await new Promise((r) => setImmediate(r));
+    assert.equal(b.pendingBatches, 1);
+    clock.now += 1000;
+    assert.ok(Math.abs(b.expectedWaitMs - 4040) < 1e-6, `the first batch started at 50 s: ${b.expectedWaitMs}`);
+    more.push(...Array.from({ length: 8 }, () => b.submit(new Uint8Array(4), 1)));
+    await new Promise((r) => setImmediate(r));
+    await new Promise((r) => setImmediate(r));
+    assert.equal(b.pendingBatches, 2);
+    assert.ok(Math.abs(b.expectedWaitMs - 9080) < 1e-6, `two batches less the 1 s since the first started: ${b.expectedWaitMs}`);
+    finish.shift()!();
+    finish.shift()!();
+    await Promise.all(more);
+    await b.close();
+  });
+
+  it('a pipelined batch counts from when the one before it was answered', async (t) => {
+    const { clock, finish, b, ps } = await twoPendingBatches(t);
+    clock.now += 12_000;
     finish.shift()!();
     await new Promise((r) => setImmediate(r));
     assert.equal(b.pendingBatches, 1);
