@@ -21,13 +21,8 @@ export class BatchCostModel {
 
   /** Fits the fixed and per-image parts to timings of a small and a large batch (the fastest of each size counts). */
   calibrate(timings: readonly BatchTiming[]): void {
-    const best = new Map<number, number>();
-    for (const { n, ms } of timings) {
-      if (!(n >= 1) || !(ms >= 0) || !Number.isFinite(ms)) throw new RangeError(`batch timing ${n} images in ${ms} ms`);
-      best.set(n, Math.min(ms, best.get(n) ?? Infinity));
-    }
-    const sizes = [...best.keys()].sort((a, b) => a - b);
-    if (sizes.length === 0) throw new RangeError('calibrate: no timings');
+    const best = fastestBySize(timings, 'calibrate');
+    const sizes = [...best.keys()];
     const lo = sizes[0]!;
     const hi = sizes[sizes.length - 1]!;
     const tLo = best.get(lo)!;
@@ -69,13 +64,18 @@ export class BatchCostModel {
  * a batch takes 39 ms); on a GPU the knee sits at large batches. The fastest timing of each size counts.
  */
 export function kneeBatch(timings: readonly BatchTiming[], tolerance = 0.15): number {
+  const perImage = [...fastestBySize(timings, 'kneeBatch')].map(([n, ms]) => ({ n, per: ms / n }));
+  const min = Math.min(...perImage.map((x) => x.per));
+  return perImage.find((x) => x.per <= min * (1 + tolerance))!.n;
+}
+
+/** The fastest timing of each batch size, smallest size first; rejects a bad timing or none (`who` names the caller). */
+export function fastestBySize(timings: readonly BatchTiming[], who: string): Map<number, number> {
   const best = new Map<number, number>();
   for (const { n, ms } of timings) {
     if (!(Number.isInteger(n) && n >= 1) || !(ms >= 0) || !Number.isFinite(ms)) throw new RangeError(`batch timing ${n} images in ${ms} ms`);
     best.set(n, Math.min(ms, best.get(n) ?? Infinity));
   }
-  if (best.size === 0) throw new RangeError('kneeBatch: no timings');
-  const perImage = [...best].map(([n, ms]) => ({ n, per: ms / n })).sort((a, b) => a.n - b.n);
-  const min = Math.min(...perImage.map((x) => x.per));
-  return perImage.find((x) => x.per <= min * (1 + tolerance))!.n;
+  if (best.size === 0) throw new RangeError(`${who}: no timings`);
+  return new Map([...best].sort((a, b) => a[0] - b[0]));
 }

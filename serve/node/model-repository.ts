@@ -16,6 +16,7 @@ import { dirname, join, resolve as resolvePath } from 'node:path';
 import { checkpointSha256 } from '../../models/artifacts/checkpoint.js';
 import { assertModelFromCheckpoint, runPaths } from '../../models/artifacts/run-dir.js';
 import { METADATA_KEYS, buildModelInfo } from '../../models/onnx-contract.js';
+import { fastestBySize } from './batch-cost.js';
 import { DynamicBatcher } from './batcher.js';
 import type { EpChoice } from './ep.js';
 import { errorMessage } from './errors.js';
@@ -511,11 +512,10 @@ export class ModelRepository {
       // The arrival check and 'auto' batch size need the batch cost; with neither the load skips the timing.
       if (o.preferredBatch === 'auto' || o.admissionWaitMs === 'auto' || (o.queueTimeoutMs ?? 0) > 0) {
         const cal = await batcher.calibrate();
-        const per = (n: number) => Math.min(...cal.timings.filter((t) => t.n === n).map((t) => t.ms));
-        const sizes = [...new Set(cal.timings.map((t) => t.n))];
+        const fastest = fastestBySize(cal.timings, 'calibrate');
         this.log(
           `model ${name}/${version}: batches of ${cal.preferredBatch} images${o.preferredBatch === 'auto' ? ' (auto: the smallest within 15% of the best time per image)' : ''}, ${cal.batchMs.toFixed(1)} ms each; ` +
-            `refuse on arrival beyond an expected wait of ${cal.admissionLimitMs > 0 ? `${cal.admissionLimitMs.toFixed(1)} ms` : 'no limit'}; timed ms per image: ${sizes.map((n) => `${n}:${(per(n) / n).toFixed(3)}`).join(' ')}`,
+            `refuse on arrival beyond an expected wait of ${cal.admissionLimitMs > 0 ? `${cal.admissionLimitMs.toFixed(1)} ms` : 'no limit'}; timed ms per image: ${[...fastest].map(([n, ms]) => `${n}:${(ms / n).toFixed(3)}`).join(' ')}`,
         );
       }
     } catch (e) {
