@@ -1,7 +1,7 @@
 // The tfjs interpreter for a ModelSpec. Inputs are raw pixel values (0..255, float32, NHWC); the
 // model's own preprocessing ((x/255 - mean)/std) is the first thing it does, exactly as the ONNX graph does.
 import * as tf from '@tensorflow/tfjs-core';
-import { batchNormInference, batchNormTraining } from './ops/batchnorm.js';
+import { batchNormInference, batchNormReluTraining, batchNormTraining } from './ops/batchnorm.js';
 import { type LayerSpec, type ModelSpec, paramName } from './spec.js';
 
 export type ParamTensors = Map<string, tf.Tensor>;
@@ -27,7 +27,25 @@ export function preprocess(spec: ModelSpec, pixels: tf.Tensor4D): tf.Tensor4D {
 
 export function runLayers(layers: LayerSpec[], x: tf.Tensor, params: ParamTensors, opts: ForwardOptions): tf.Tensor {
   let y = x;
-  for (const l of layers) y = runLayer(l, y, params, opts);
+  for (let i = 0; i < layers.length; i++) {
+    const l = layers[i]!;
+    // Training: BatchNorm -> ReLU as one op (batchNormReluTraining; same values, fewer full-size passes).
+    if (opts.training && l.kind === 'batchnorm' && layers[i + 1]?.kind === 'relu') {
+      y = batchNormReluLayer(l, y, params, opts);
+      i++;
+    } else {
+      y = runLayer(l, y, params, opts);
+    }
+  }
+  return y;
+}
+
+/** Training-mode BN layer l followed by ReLU, with an optional residual added before the ReLU. */
+function batchNormReluLayer(l: Extract<LayerSpec, { kind: 'batchnorm' }>, x: tf.Tensor, params: ParamTensors, opts: ForwardOptions, residual?: tf.Tensor): tf.Tensor {
+  const gamma = param(params, l.name, 'gamma') as tf.Tensor1D;
+  const beta = param(params, l.name, 'beta') as tf.Tensor1D;
+  const { y, mean, variance } = batchNormReluTraining(x, gamma, beta, l.epsilon, residual);
+  opts.onBatchStats?.(l.name, mean, variance);
   return y;
 }
 
@@ -71,6 +89,13 @@ function runLayer(l: LayerSpec, x: tf.Tensor, params: ParamTensors, opts: Forwar
     case 'l2normalize':
       return l2Normalize(x, l.epsilon);
     case 'residual': {
+      const last = l.body[l.body.length - 1];
+      if (opts.training && l.postRelu && last?.kind === 'batchnorm') {
+        // relu(BN(body) + shortcut) as one op.
+        const pre = runLayers(l.body.slice(0, -1), x, params, opts);
+        const sc = l.shortcut.length ? runLayers(l.shortcut, x, params, opts) : x;
+        return batchNormReluLayer(last, pre, params, opts, sc);
+      }
       const body = runLayers(l.body, x, params, opts);
       const sc = l.shortcut.length ? runLayers(l.shortcut, x, params, opts) : x;
       const sum = tf.add(body, sc);

@@ -4,7 +4,9 @@
 // nested kernel calls count in their caller only. CPU time, unlike tf.profile's wall time, barely moves when
 // other processes share the cores, so before/after comparisons hold on a busy machine. With one thread the
 // numbers are the work itself; with more, workers' CPU time is included (the same work plus scheduling).
-// --detail splits the convolutions by input shapes and strides. Prints medians over --steps (after 2 warm-ups).
+// --detail splits the convolutions by input shapes and strides. --wall charges wall-clock time instead (on a quiet
+// machine: with threads, the CPU time counts the helpers' work too, the wall time what the step waits for).
+// Prints medians over --steps (after 2 warm-ups).
 import * as tf from '@tensorflow/tfjs-core';
 import { selectBackend } from '../pipeline/backend/select.js';
 import { buildModelSpec, initParams } from '../models/builders.js';
@@ -21,6 +23,7 @@ const model = arg('model', 'resnet32') as ModelFamily;
 const batch = Number(arg('batch', '128'));
 const steps = Number(arg('steps', '3'));
 const detail = process.argv.includes('--detail');
+const wall = process.argv.includes('--wall');
 if (!(batch > 0 && steps > 0)) throw new Error('--batch and --steps must be positive');
 
 const cpuMs = (c: NodeJS.CpuUsage) => (c.user + c.system) / 1000;
@@ -35,11 +38,12 @@ function instrument(charge: Map<string, { ms: number; n: number }>): void {
       if (depth > 0) return inner(args);
       depth++;
       const c0 = process.cpuUsage();
+      const w0 = performance.now();
       try {
         return inner(args);
       } finally {
         depth--;
-        const ms = cpuMs(process.cpuUsage(c0));
+        const ms = wall ? performance.now() - w0 : cpuMs(process.cpuUsage(c0));
         const shapes = Object.values(args.inputs).map((t) => JSON.stringify((t as tf.TensorInfo).shape));
         const key = detail && cfg.kernelName.startsWith('Conv') ? `${cfg.kernelName} ${shapes.join(' ')} s${JSON.stringify(args.attrs?.strides ?? 1)}` : cfg.kernelName;
         const e = charge.get(key) ?? { ms: 0, n: 0 };
@@ -91,14 +95,15 @@ async function main(): Promise<void> {
   for (let i = 0; i < steps; i++) {
     charge.clear();
     const c0 = process.cpuUsage();
+    const w0 = performance.now();
     step();
-    totals.push(cpuMs(process.cpuUsage(c0)));
+    totals.push(wall ? performance.now() - w0 : cpuMs(process.cpuUsage(c0)));
     perStep.push(new Map([...charge].map(([k, v]) => [k, { ...v }])));
   }
   const rows = [...perStep[0]!.keys()].map((k) => ({ k, ms: median(perStep.map((m) => m.get(k)?.ms ?? 0)), n: perStep[0]!.get(k)!.n })).sort((a, b) => b.ms - a.ms);
   const kernels = rows.reduce((a, r) => a + r.ms, 0);
   console.log(`backend ${choice.name}; ${choice.details.simd ? `simd: ${choice.details.simd}` : ''}`);
-  console.log(`${model} batch ${batch}: step CPU median ${median(totals).toFixed(0)} ms (${totals.map((t) => t.toFixed(0)).join(' ')}), in kernels ${kernels.toFixed(0)} ms`);
+  console.log(`${model} batch ${batch}: step ${wall ? 'wall' : 'CPU'} median ${median(totals).toFixed(0)} ms (${totals.map((t) => t.toFixed(0)).join(' ')}), in kernels ${kernels.toFixed(0)} ms`);
   for (const r of rows.slice(0, detail ? 40 : 20)) console.log(`  ${r.k.padEnd(detail ? 64 : 28)} ${r.ms.toFixed(1).padStart(8)} ms  x${r.n}`);
 }
 

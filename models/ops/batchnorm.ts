@@ -1,5 +1,6 @@
 // Batch normalisation over all axes but the last (NHWC or NC).
 import * as tf from '@tensorflow/tfjs-core';
+import { settings } from '../settings.js';
 
 export interface BatchNormTrainingResult {
   y: tf.Tensor;
@@ -22,6 +23,13 @@ export interface BatchNormTrainingResult {
 /** Fused kernels a backend may register (webgpu does: pipeline/backend/kernels/webgpu-training-kernels.ts). */
 export const BN_STATS = 'EclBatchNormStats';
 export const BN_GRAD = 'EclBatchNormGrad';
+/**
+ * y = relu(BN(x) [+ residual]) with x, mean, variance, gamma, beta [, residual] and attrs { epsilon }: the same
+ * values as tf.batchNorm, tf.add and tf.relu, in one pass (wasm registers it; its BN_GRAD then takes a `mask`).
+ */
+export const BN_RELU = 'EclBatchNormRelu';
+/** dx = dy where x > 0, else 0 (inputs dy, x; float32): ReLU's gradient as one kernel (wasm and webgpu have it). */
+export const RELU_GRAD = 'EclReluGrad';
 
 /**
  * The same BN with two fused kernels: [mean, variance] = BN_STATS(x) and [dx, dgamma, dbeta] =
@@ -75,6 +83,45 @@ export function batchNormTraining(x: tf.Tensor, gamma: tf.Tensor1D, beta: tf.Ten
     return { value, gradFunc };
   });
   const y = bn(x, gamma, beta);
+  return { y, mean, variance };
+}
+
+/**
+ * relu(BN(x) [+ residual]) in training mode: what batchNormTraining, tf.add and tf.relu compute, with the same
+ * values. Where the backend has BN_RELU (wasm) the forward is one pass, and the gradient folds ReLU's mask into
+ * BN_GRAD's two passes (without a residual; with one, the masked dy is needed as the residual's gradient anyway,
+ * so it is computed once by ReLU's gradient kernel and fed to BN_GRAD). Elsewhere (webgpu, cpu, or
+ * ECL_FUSE_BN_RELU=0) it is those three ops.
+ */
+export function batchNormReluTraining(x: tf.Tensor, gamma: tf.Tensor1D, beta: tf.Tensor1D, epsilon: number, residual?: tf.Tensor): BatchNormTrainingResult {
+  const backend = tf.getBackend();
+  if (x.dtype !== 'float32' || !settings.fuseBatchNormRelu() || !tf.getKernel(BN_RELU, backend) || !tf.getKernel(BN_GRAD, backend) || !tf.getKernel(BN_STATS, backend) || !tf.getKernel(RELU_GRAD, backend)) {
+    const r = batchNormTraining(x, gamma, beta, epsilon);
+    return { ...r, y: tf.relu(residual ? tf.add(r.y, residual) : r.y) };
+  }
+  const [mean, variance] = tf.engine().runKernel(BN_STATS, { x }, {}) as [tf.Tensor1D, tf.Tensor1D];
+  const forward = (xIn: tf.Tensor, g: tf.Tensor, b: tf.Tensor, res?: tf.Tensor) =>
+    tf.engine().runKernel(BN_RELU, { x: xIn, mean, variance, gamma: g, beta: b, ...(res ? { residual: res } : {}) }, { epsilon }) as tf.Tensor;
+  // Saved: x, gamma, the batch statistics and the output y (its sign is ReLU's mask). Saving keeps them alive
+  // until the backward pass (tidy would dispose the statistics otherwise).
+  const grad = (dy: tf.Tensor, saved: tf.Tensor[], withResidual: boolean): tf.Tensor[] => {
+    const [xs, g, mean, variance, y] = saved as [tf.Tensor, tf.Tensor1D, tf.Tensor1D, tf.Tensor1D, tf.Tensor];
+    if (!withResidual) return tf.engine().runKernel(BN_GRAD, { dy, x: xs, mean, variance, gamma: g, mask: y }, { epsilon }) as tf.Tensor[];
+    const dz = tf.engine().runKernel(RELU_GRAD, { dy, x: y }, {}) as tf.Tensor;
+    return [...(tf.engine().runKernel(BN_GRAD, { dy: dz, x: xs, mean, variance, gamma: g }, { epsilon }) as tf.Tensor[]), dz];
+  };
+  const op = residual
+    ? tf.customGrad((xIn, gIn, bIn, rIn, save) => {
+        const value = forward(xIn as tf.Tensor, gIn as tf.Tensor, bIn as tf.Tensor, rIn as tf.Tensor);
+        (save as tf.GradSaveFunc)([xIn as tf.Tensor, gIn as tf.Tensor, mean, variance, value]);
+        return { value, gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => grad(dy, saved, true) };
+      })
+    : tf.customGrad((xIn, gIn, bIn, save) => {
+        const value = forward(xIn as tf.Tensor, gIn as tf.Tensor, bIn as tf.Tensor);
+        (save as tf.GradSaveFunc)([xIn as tf.Tensor, gIn as tf.Tensor, mean, variance, value]);
+        return { value, gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => grad(dy, saved, false) };
+      });
+  const y = residual ? (op as (...t: tf.Tensor[]) => tf.Tensor)(x, gamma, beta, residual) : (op as (...t: tf.Tensor[]) => tf.Tensor)(x, gamma, beta);
   return { y, mean, variance };
 }
 

@@ -56,3 +56,10 @@ export async function on(backend: string, f: () => tf.Tensor | tf.Tensor[]): Pro
   assert.equal(tf.memory().numTensors, before, `${backend}: tensors leaked`);
   return res;
 }
+
+/** The input spec the kernel tests use for a model family (28x28x1 for cnn28, 32x32x3 otherwise). */
+export function testInput(family: string): { height: number; width: number; channels: number; mean: number[]; std: number[] } {
+  return family === 'cnn28'
+    ? { height: 28, width: 28, channels: 1, mean: [0.5], std: [0.5] }
+    : { height: 32, width: 32, channels: 3, mean: [0.49, 0.48, 0.45], std: [0.25, 0.24, 0.26] };
+}

@@ -12,7 +12,7 @@ import { buildModelSpec, initParams } from '../../models/builders.js';
 import { forwardClassifier } from '../../models/forward.js';
 import { softmaxCrossEntropy } from '../../models/losses/classification.js';
 import type { ModelFamily } from '../../models/spec.js';
-import { type Arr, T, TOL, assertClose, on, rand, relErr } from '../helpers/kernel-test-utils.js';
+import { type Arr, T, TOL, assertClose, on, rand, relErr, testInput } from '../helpers/kernel-test-utils.js';
 
 async function compare(what: string, f: () => tf.Tensor | tf.Tensor[]): Promise<void> {
   const want = await on('cpu', f);
@@ -299,10 +299,7 @@ describe('full training step: wasm gradients match cpu, no tensor leaks', () => 
   ];
   for (const { family, batch } of models) {
     test(`${family} batch ${batch}`, async () => {
-      const input =
-        family === 'cnn28'
-          ? { height: 28, width: 28, channels: 1, mean: [0.5], std: [0.5] }
-          : { height: 32, width: 32, channels: 3, mean: [0.49, 0.48, 0.45], std: [0.25, 0.24, 0.26] };
+      const input = testInput(family);
       const spec = buildModelSpec(family, { numClasses: 10, input });
       const store = initParams(spec, 3);
       const pixels = rand([batch, input.height, input.width, input.channels], 7, 127.5, 127.5);

@@ -2,9 +2,9 @@
 // webgpu-elementwise-kernels.ts; wasm: wasm-elementwise-kernels.ts), else tfjs's dy * step(x) (two full-size
 // passes and a temporary). Backend-neutral so either backend's registration can install it.
 import * as tf from '@tensorflow/tfjs-core';
+import { RELU_GRAD } from '../../../models/ops/batchnorm.js';
 
-/** dx = dy where x > 0, else 0 (inputs dy, x; float32). */
-export const RELU_GRAD = 'EclReluGrad';
+export { RELU_GRAD };
 
 /** ReLU's gradient through EclReluGrad where the backend has it (same values as tfjs's dy * step(x), +0 for -0). */
 export function registerReluGradient(): void {

@@ -18,14 +18,18 @@ type KernelArgs = { inputs: tf.NamedTensorInfoMap; backend: BackendWasm; attrs: 
 
 const BN_PARTS = 8;
 
-/** Per-channel [sum a, sum a^2] (mode 0) or [sum a, sum a*(b - mean)] (mode 1) over every row, in float64. */
-function columnSums(backend: BackendWasm, a: TI, b: TI | null, mean: TI | null, rows: number, C: number): [Float64Array, Float64Array] {
+/**
+ * Per-channel [sum a, sum a^2] (mode 0) or [sum a, sum a*(b - mean)] (mode 1) over every row, in float64; with a
+ * mask (mode 1 only), a reads as 0 where mask <= 0 (ReLU's gradient, mask = the ReLU's output).
+ */
+function columnSums(backend: BackendWasm, a: TI, b: TI | null, mean: TI | null, rows: number, C: number, mask: TI | null = null): [Float64Array, Float64Array] {
   const s1 = new Float64Array(C);
   const s2 = new Float64Array(C);
   const pool = C % 8 === 0 ? simdPool(backend.wasm, getThreadsCount()) : null;
   if (pool) {
     const partial = backend.makeOutput([BN_PARTS * 2 * C * 2], 'float32'); // BN_PARTS x 2 x C doubles
-    pool.run('bn_col_sums', [heapOffset(backend, a), b ? heapOffset(backend, b) : 0, mean ? heapOffset(backend, mean) : 0, heapOffset(backend, partial), rows, C, b ? 1 : 0, BN_PARTS], BN_PARTS);
+    const at = (t: TI | null) => (t ? heapOffset(backend, t) : 0);
+    pool.run('bn_col_sums', [at(a), at(b), at(mean), at(mask), heapOffset(backend, partial), rows, C, b ? 1 : 0, BN_PARTS], BN_PARTS);
     const p = f64(backend, partial);
     for (let k = 0; k < BN_PARTS; k++) {
       for (let c = 0; c < C; c++) {
@@ -39,9 +43,10 @@ function columnSums(backend: BackendWasm, a: TI, b: TI | null, mean: TI | null, 
   const av = f32(backend, a);
   const bv = b ? f32(backend, b) : null;
   const mv = mean ? f32(backend, mean) : null;
+  const kv = mask ? f32(backend, mask) : null;
   for (let r = 0, i = 0; r < rows; r++) {
     for (let c = 0; c < C; c++, i++) {
-      const v = av[i]!;
+      const v = kv && !(kv[i]! > 0) ? 0 : av[i]!;
       s1[c] += v;
       s2[c] += bv ? v * (bv[i]! - mv![c]!) : v * v;
     }
@@ -75,14 +80,16 @@ export function batchNormStats({ inputs, backend }: KernelArgs): TI[] {
 /**
  * [dx, dgamma, dbeta] of training-mode BN (the formulas of models/ops/batchnorm.ts): with s = rsqrt(var + eps)
  * and n rows, dbeta = sum(dy), dgamma = s * sum(dy * (x - mean)), dx = A*dy + B*(x - mean) + D where
- * A = gamma*s, B = -gamma*s^2*dgamma/n, D = -gamma*s*dbeta/n.
+ * A = gamma*s, B = -gamma*s^2*dgamma/n, D = -gamma*s*dbeta/n. With the optional input mask (the output of a ReLU
+ * after the BN, x's shape), dy is first taken as 0 where mask <= 0: the gradient of BN followed by ReLU.
  */
 export function batchNormGrad({ inputs, backend, attrs }: KernelArgs): TI[] {
-  const { dy, x, mean, variance, gamma } = inputs as Record<string, TI>;
+  const { dy, x, mean, variance, gamma, mask } = inputs as Record<string, TI>;
   const epsilon = (attrs as unknown as { epsilon: number }).epsilon;
-  for (const t of [dy!, x!, mean!, variance!, gamma!]) if (t.dtype !== 'float32') throw new Error(`${BN_GRAD}: float32 inputs expected`);
+  for (const t of [dy!, x!, mean!, variance!, gamma!, ...(mask ? [mask] : [])]) if (t.dtype !== 'float32') throw new Error(`${BN_GRAD}: float32 inputs expected`);
+  if (mask && !tf.util.arraysEqual(mask.shape, x!.shape)) throw new Error(`${BN_GRAD}: mask must have x's shape`);
   const [rows, C] = rowsCols(x!);
-  const [sdy, sdyx] = columnSums(backend, dy!, x!, mean!, rows, C);
+  const [sdy, sdyx] = columnSums(backend, dy!, x!, mean!, rows, C, mask ?? null);
   const dgamma = backend.makeOutput([C], 'float32');
   const dbeta = backend.makeOutput([C], 'float32');
   const coef = backend.makeOutput([4 * C], 'float32');
@@ -107,10 +114,13 @@ export function batchNormGrad({ inputs, backend, attrs }: KernelArgs): TI[] {
   const dx = backend.makeOutput(x!.shape, 'float32');
   const pool = C % 4 === 0 ? simdPool(backend.wasm, getThreadsCount()) : null;
   if (pool) {
-    pool.run('bn_grad_apply', [heapOffset(backend, dy!), heapOffset(backend, x!), heapOffset(backend, coef), heapOffset(backend, dx), C], rows);
+    pool.run('bn_grad_apply', [heapOffset(backend, dy!), heapOffset(backend, x!), mask ? heapOffset(backend, mask) : 0, heapOffset(backend, coef), heapOffset(backend, dx), C], rows);
   } else {
     const [dyv, xv, k, out] = [f32(backend, dy!), f32(backend, x!), f32(backend, coef), f32(backend, dx)];
-    for (let r = 0, i = 0; r < rows; r++) for (let c = 0; c < C; c++, i++) out[i] = k[c]! * dyv[i]! + k[C + c]! * (xv[i]! - k[3 * C + c]!) + k[2 * C + c]!;
+    const kv = mask ? f32(backend, mask) : null;
+    for (let r = 0, i = 0; r < rows; r++) {
+      for (let c = 0; c < C; c++, i++) out[i] = k[c]! * (kv && !(kv[i]! > 0) ? 0 : dyv[i]!) + k[C + c]! * (xv[i]! - k[3 * C + c]!) + k[2 * C + c]!;
+    }
   }
   backend.disposeData(coef.dataId);
   return [dx, dgamma, dbeta];

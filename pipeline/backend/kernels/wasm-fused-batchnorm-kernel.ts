@@ -25,6 +25,29 @@ function channelParam(backend: BackendWasm, t: TI | undefined, c: number, dflt: 
   return out;
 }
 
+/** Per-channel float32 scale gamma * rsqrt(var + eps), rounded as tfjs's own FusedBatchNorm does. */
+export function affineScale(gamma: Float64Array, variance: Float64Array, eps: number): Float64Array {
+  return gamma.map((g, i) => Math.fround(g * Math.fround(1 / Math.sqrt(Math.fround(variance[i]! + eps)))));
+}
+
+/** [s | t | m] as one float32 heap tensor: the coef argument of channel_affine and channel_affine_relu. */
+export function affineCoefficients(backend: BackendWasm, s: Float64Array, t: Float64Array, m: Float64Array): TI {
+  const c = s.length;
+  const coef = backend.makeOutput([3 * c], 'float32');
+  const k = f32(backend, coef);
+  k.set(s, 0);
+  k.set(t, c);
+  k.set(m, 2 * c);
+  return coef;
+}
+
+/** channelParam for a required [C] float32 parameter of a fused kernel (a clear error otherwise). */
+export function channelVector(backend: BackendWasm, t: TI | undefined, c: number, kernel: string, name: string): Float64Array {
+  const v = t ? channelParam(backend, t, c, 0) : null;
+  if (!v || tf.util.sizeFromShape(t!.shape) !== c) throw new Error(`${kernel}: ${name} must be float32 of shape [${c}]`);
+  return v;
+}
+
 function depthwiseAffine(backend: BackendWasm, x: TI, w: Float64Array, b: Float64Array): TI {
   const c = w.length;
   const filter = backend.makeOutput([1, 1, c, 1], 'float32');
@@ -54,16 +77,11 @@ export function fusedBatchNorm(args: KernelArgs): TI {
   const off = channelParam(backend, inputs.offset, c, 0);
   const sc = channelParam(backend, inputs.scale, c, 1);
   if (!m || !v || !off || !sc) return stock(tf.FusedBatchNorm)(args) as TI;
-  const s = new Float64Array(c);
-  for (let i = 0; i < c; i++) s[i] = Math.fround(sc[i]! * Math.fround(1 / Math.sqrt(Math.fround(v[i]! + eps))));
+  const s = affineScale(sc, v, eps);
   const pool = c % 4 === 0 ? simdPool(backend.wasm, getThreadsCount()) : null;
   if (pool) {
     // y = (x - m) * s + t: the same operations, in the same order, as the two depthwise passes below.
-    const coef = backend.makeOutput([3 * c], 'float32');
-    const k = f32(backend, coef);
-    k.set(s, 0);
-    k.set(off, c);
-    k.set(m, 2 * c);
+    const coef = affineCoefficients(backend, s, off, m);
     const out = backend.makeOutput(x.shape, 'float32');
     pool.run('channel_affine', [heapOffset(backend, x), heapOffset(backend, coef), heapOffset(backend, out), c], tf.util.sizeFromShape(x.shape) / c);
     backend.disposeData(coef.dataId);

@@ -42,7 +42,8 @@ import * as tf from '@tensorflow/tfjs-core';
 import '@tensorflow/tfjs-backend-wasm';
 import { simdKernelsWanted } from './simd-pool.js';
 import { batchNormGrad, batchNormStats } from './wasm-batchnorm-kernels.js';
-import { BN_GRAD, BN_STATS } from '../../../models/ops/batchnorm.js';
+import { BN_GRAD, BN_RELU, BN_STATS } from '../../../models/ops/batchnorm.js';
+import { batchNormRelu } from './wasm-batchnorm-relu-kernel.js';
 import { BACKEND, stock, type KernelArgs, type KFunc } from './wasm-kernel-support.js';
 import { conv2D } from './wasm-conv-forward-kernel.js';
 import { conv2DBackpropFilter } from './wasm-conv-filter-grad-kernel.js';
@@ -87,13 +88,13 @@ export function registerWasmTrainingKernels(): string[] {
   const existing = tf.getKernel(tf.Conv2DBackpropFilter, BACKEND);
   if (existing && (existing.kernelFunc as { [MARK]?: boolean })[MARK]) return (registered = replacements.map((r) => r.kernelName));
   // Kernels we call into; capture them before replacing any (the ones stock wasm lacks have nothing to capture).
-  const added = new Set<string>([tf.Conv2DBackpropFilter, BN_STATS, BN_GRAD, RELU_GRAD]);
+  const added = new Set<string>([tf.Conv2DBackpropFilter, BN_STATS, BN_GRAD, BN_RELU, RELU_GRAD]);
   for (const name of [tf.Conv2D, tf.Transpose, tf.Slice, tf.FusedDepthwiseConv2D, tf.AvgPool, ...replacements.map((r) => r.kernelName)]) {
     if (!added.has(name)) stock(name);
   }
   // The fused BatchNorm kernels only with the SIMD kernels on: ECL_WASM_SIMD_KERNELS=0 keeps the composite path.
   const all = simdKernelsWanted()
-    ? [...replacements, { kernelName: BN_STATS, kernelFunc: batchNormStats }, { kernelName: BN_GRAD, kernelFunc: batchNormGrad }, { kernelName: RELU_GRAD, kernelFunc: reluGrad }]
+    ? [...replacements, { kernelName: BN_STATS, kernelFunc: batchNormStats }, { kernelName: BN_GRAD, kernelFunc: batchNormGrad }, { kernelName: BN_RELU, kernelFunc: batchNormRelu }, { kernelName: RELU_GRAD, kernelFunc: reluGrad }]
     : replacements;
   // ReLU's gradient uses EclReluGrad where the active backend has it (it falls back to dy * step(x) elsewhere).
   registerReluGradient();

@@ -12,8 +12,9 @@
 
 /* partial[part][0..C) = first sums, partial[part][C..2C) = second sums (float64). */
 __attribute__((export_name("bn_col_sums"))) void bn_col_sums(const float *a, const float *b, const float *mean,
-                                                              double *partial, int rows, int C, int mode, int parts,
-                                                              int unit0, int unit1) {
+                                                              const float *mask, double *partial, int rows, int C,
+                                                              int mode, int parts, int unit0, int unit1) {
+  const v128_t zero = wasm_f32x4_splat(0.f);
   for (int k = unit0; k < unit1; k++) {
     const int r0 = (int)((long long)k * rows / parts), r1 = (int)((long long)(k + 1) * rows / parts);
     double *out = partial + (long)k * 2 * C;
@@ -32,10 +33,19 @@ __attribute__((export_name("bn_col_sums"))) void bn_col_sums(const float *a, con
             f10 = wasm_f32x4_add(f10, v0), f11 = wasm_f32x4_add(f11, v1);
             f20 = wasm_f32x4_add(f20, wasm_f32x4_mul(v0, v0)), f21 = wasm_f32x4_add(f21, wasm_f32x4_mul(v1, v1));
           }
-        } else {
+        } else if (!mask) {
           const float *pb = b + (long)r * C + c;
           for (int i = r; i < re; i++, pa += C, pb += C) {
             const v128_t v0 = wasm_v128_load(pa), v1 = wasm_v128_load(pa + 4);
+            const v128_t x0 = wasm_f32x4_sub(wasm_v128_load(pb), m0), x1 = wasm_f32x4_sub(wasm_v128_load(pb + 4), m1);
+            f10 = wasm_f32x4_add(f10, v0), f11 = wasm_f32x4_add(f11, v1);
+            f20 = wasm_f32x4_add(f20, wasm_f32x4_mul(v0, x0)), f21 = wasm_f32x4_add(f21, wasm_f32x4_mul(v1, x1));
+          }
+        } else {
+          const float *pb = b + (long)r * C + c, *pm = mask + (long)r * C + c;
+          for (int i = r; i < re; i++, pa += C, pb += C, pm += C) {
+            const v128_t v0 = wasm_v128_and(wasm_v128_load(pa), wasm_f32x4_gt(wasm_v128_load(pm), zero));
+            const v128_t v1 = wasm_v128_and(wasm_v128_load(pa + 4), wasm_f32x4_gt(wasm_v128_load(pm + 4), zero));
             const v128_t x0 = wasm_f32x4_sub(wasm_v128_load(pb), m0), x1 = wasm_f32x4_sub(wasm_v128_load(pb + 4), m1);
             f10 = wasm_f32x4_add(f10, v0), f11 = wasm_f32x4_add(f11, v1);
             f20 = wasm_f32x4_add(f20, wasm_f32x4_mul(v0, x0)), f21 = wasm_f32x4_add(f21, wasm_f32x4_mul(v1, x1));
@@ -59,14 +69,17 @@ __attribute__((export_name("bn_col_sums"))) void bn_col_sums(const float *a, con
 }
 
 /* coef = [A | B | D | mean], C floats each; units are rows (row-major, so x, dy and dx stream once). */
-__attribute__((export_name("bn_grad_apply"))) void bn_grad_apply(const float *dy, const float *x, const float *coef,
-                                                                  float *dx, int C, int unit0, int unit1) {
+__attribute__((export_name("bn_grad_apply"))) void bn_grad_apply(const float *dy, const float *x, const float *mask,
+                                                                  const float *coef, float *dx, int C, int unit0, int unit1) {
+  const v128_t zero = wasm_f32x4_splat(0.f);
   for (int r = unit0; r < unit1; r++) {
-    const float *pd = dy + (long)r * C, *px = x + (long)r * C;
+    const float *pd = dy + (long)r * C, *px = x + (long)r * C, *pm = mask ? mask + (long)r * C : 0;
     float *po = dx + (long)r * C;
     for (int c = 0; c < C; c += 4) {
+      v128_t d = wasm_v128_load(pd + c);
+      if (pm) d = wasm_v128_and(d, wasm_f32x4_gt(wasm_v128_load(pm + c), zero));
       const v128_t xc = wasm_f32x4_sub(wasm_v128_load(px + c), wasm_v128_load(coef + 3 * C + c));
-      const v128_t t = wasm_f32x4_add(wasm_f32x4_mul(wasm_v128_load(coef + c), wasm_v128_load(pd + c)), wasm_f32x4_mul(wasm_v128_load(coef + C + c), xc));
+      const v128_t t = wasm_f32x4_add(wasm_f32x4_mul(wasm_v128_load(coef + c), d), wasm_f32x4_mul(wasm_v128_load(coef + C + c), xc));
       wasm_v128_store(po + c, wasm_f32x4_add(t, wasm_v128_load(coef + 2 * C + c)));
     }
   }
