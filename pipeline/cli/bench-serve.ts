@@ -20,6 +20,7 @@ export interface BenchServeArgs {
   out: string;
   inference: string;
   'server-arg': string[];
+  'server-profile'?: string;
 }
 
 export const benchServeCommand: CommandModule<object, BenchServeArgs> = {
@@ -43,7 +44,8 @@ export const benchServeCommand: CommandModule<object, BenchServeArgs> = {
         .option('ep', { type: 'string', choices: EP_CHOICES as unknown as string[], default: 'cpu', describe: 'server: execution provider' })
         .option('inference', { type: 'string', choices: ['worker', 'inline'], default: SERVE_DEFAULTS.inference, describe: 'server: onnxruntime in a worker thread or on the event loop' })
         .option('server-arg', { type: 'string', array: true, default: [] as string[], describe: 'extra `serve` option for the server process (repeatable), e.g. --server-arg=--no-ort-spin' })
-        .group(['max-batch', 'max-delay-ms', 'ep', 'inference', 'server-arg'], 'Server:'),
+        .option('server-profile', { type: 'string', describe: "folder for a V8 CPU profile of the server process (node --cpu-prof), written when it stops: the hot path's per-function time" })
+        .group(['max-batch', 'max-delay-ms', 'ep', 'inference', 'server-arg', 'server-profile'], 'Server:'),
       'bench-serve',
       [
         ['$0 bench-serve --model runs/demo/model.onnx --payload binary', 'the demo model under load (make bench-serve)'],
@@ -72,6 +74,7 @@ export const benchServeCommand: CommandModule<object, BenchServeArgs> = {
       inference: a.inference as 'worker' | 'inline',
       out: a.out,
       serverArgs: a['server-arg'].map(String),
+      serverProfileDir: a['server-profile'],
     });
   },
 };

@@ -17,9 +17,12 @@ export interface ChildServer {
   exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
 }
 
-/** Spawns the server on 127.0.0.1 and a free port (the caller's args may override --host). */
-export function startChildServer(args: string[], timeoutMs = 30_000): Promise<ChildServer> {
-  const proc = spawn(process.execPath, [SERVE_MAIN, '--host', '127.0.0.1', '--port', '0', ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+/**
+ * Spawns the server on 127.0.0.1 and a free port (the caller's args may override --host). nodeArgs go to node
+ * itself, before the script (e.g. --cpu-prof).
+ */
+export function startChildServer(args: string[], timeoutMs = 30_000, nodeArgs: string[] = []): Promise<ChildServer> {
+  const proc = spawn(process.execPath, [...nodeArgs, SERVE_MAIN, '--host', '127.0.0.1', '--port', '0', ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
   let err = '';
   let out = '';
   const wantGrpc = args.includes('--grpc-port');

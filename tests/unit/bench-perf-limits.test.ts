@@ -5,7 +5,8 @@ import assert from 'node:assert/strict';
 import { buildModelSpec } from '../../models/builders.js';
 import { stepFlops } from '../../pipeline/bench/step-flops.js';
 import { FLOPS_PER_ITER, measureModule, simdPeakModule } from '../../pipeline/bench/simd-peak.js';
-import { type BenchLevel, summarizeLevels } from '../../pipeline/bench/serve.js';
+import { type BenchLevel, batchHistogramTotals, summarizeLevels } from '../../pipeline/bench/serve.js';
+import { ServeMetrics } from '../../serve/node/metrics.js';
 
 const cnn28 = () => buildModelSpec('cnn28', { numClasses: 10, input: { height: 28, width: 28, channels: 1, mean: [0.5], std: [0.5] } });
 
@@ -94,4 +95,14 @@ test('summarizeLevels: highest concurrency against min(session.run, floor); p99 
   assert.equal(summarizeLevels([level(64, 4000, 10, 5000, null)])!.limitIs, 'session.run');
   assert.equal(summarizeLevels([level(1, 1000, 2, 5000, 3000), level(64, 4000, 10, 16000, 8000)], 0.5)!.p99VsUnloaded, 20, 'the sequential probe wins over concurrency 1');
   assert.equal(summarizeLevels([]), null);
+});
+
+test("bench-serve's mean batch reads the server's labelled batch-size histogram (it read 0 before)", async () => {
+  const m = new ServeMetrics({ defaultMetrics: false });
+  m.observeBatch({ model: 'a', version: '1' }, 8, 0.01, []);
+  m.observeBatch({ model: 'a', version: '1' }, 4, 0.01, []);
+  m.observeBatch({ model: 'b', version: '2' }, 6, 0.01, []);
+  const t = batchHistogramTotals(await m.registry.metrics());
+  assert.deepEqual(t, { sum: 18, count: 3 });
+  assert.deepEqual(batchHistogramTotals('ecl_inference_batch_size_sum_other 5\n'), { sum: 0, count: 0 });
 });
