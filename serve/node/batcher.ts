@@ -27,7 +27,8 @@ export interface BatcherOptions {
    * Refuse a request on arrival, before its body is read, when its expected wait exceeds this (ms; 0 = only
    * the queue deadline's check). 'auto': 1.5 x the preferred batch's time, so under overload at most about one
    * full batch waits behind the computing one: the model is kept busy and an admitted request waits less than
-   * two batches. Until calibrate() has run, 'auto' does not refuse. Default 0.
+   * two batches; but never less than AUTO_ADMISSION_FLOOR_MS. Until calibrate() has run, 'auto' does not
+   * refuse. Default 0.
    */
   admissionWaitMs?: number | 'auto';
   maxDelayMs: number;
@@ -39,6 +40,14 @@ export interface BatcherOptions {
   /** Batches handed to the runner at once: 1 = strictly one at a time; 2 (default) = a full batch may wait in the runner behind the computing one. */
   maxPendingBatches?: number;
 }
+
+/**
+ * The least expected wait 'auto' admits. A fast model's 1.5 batches (ResNet-32 on 2 cores: 2 images, 2.4 ms)
+ * is shorter than the time the event loop loses its core for when the machine is loaded, and then the queue
+ * runs dry: at 2x load the model sat idle 13% of the time in batches of 1-2 and answered 0.80x of capacity;
+ * with 10 ms, 0.92x at a p99 of 25 ms (2026-12-01, docs/serving.md). A deadline set below it still wins.
+ */
+export const AUTO_ADMISSION_FLOOR_MS = 10;
 
 export interface BatchCalibration {
   timings: BatchTiming[];
@@ -195,7 +204,7 @@ export class DynamicBatcher {
   /** The expected wait beyond which a request is refused on arrival: the smaller of the admission wait and the queue deadline (0 = none). */
   get admissionLimitMs(): number {
     const a = this.opts.admissionWaitMs ?? 0;
-    const adm = a === 'auto' ? (this.cost.isCalibrated ? 1.5 * this.cost.timeMs(1, this.preferred) : 0) : a;
+    const adm = a === 'auto' ? (this.cost.isCalibrated ? Math.max(AUTO_ADMISSION_FLOOR_MS, 1.5 * this.cost.timeMs(1, this.preferred)) : 0) : a;
     const limits = [adm, this.opts.queueTimeoutMs ?? 0].filter((x) => x > 0);
     return limits.length ? Math.min(...limits) : 0;
   }

@@ -180,7 +180,7 @@ function toGrpcError(e: unknown, metrics: GrpcBackend['metrics']): GrpcError {
     return new GrpcError(grpc.status.RESOURCE_EXHAUSTED, e.message);
   }
   if (e instanceof QueueTimeoutError || e instanceof ExpectedWaitError) {
-    metrics.rejected.inc({ reason: 'queue_timeout' });
+    metrics.rejected.inc({ reason: e instanceof QueueTimeoutError ? 'deadline_expired' : 'queue_timeout' });
     return new GrpcError(grpc.status.UNAVAILABLE, e.message);
   }
   if (e instanceof ShuttingDownError) {

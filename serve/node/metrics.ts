@@ -43,7 +43,7 @@ export class ServeMetrics {
     this.computeTime = new Histogram({ name: 'ecl_inference_compute_seconds', help: 'onnxruntime session.run time per batch, by model and version', labelNames, buckets: LATENCY_BUCKETS, registers });
     this.batchSize = new Histogram({ name: 'ecl_inference_batch_size', help: 'Images per onnxruntime run, by model and version', labelNames, buckets: BATCH_BUCKETS, registers });
     this.images = new Counter({ name: 'ecl_inference_images_total', help: 'Images run through the model, by model and version', labelNames, registers });
-    this.rejected = new Counter({ name: 'ecl_inference_rejected_total', help: 'Requests refused by the batcher (queue full, shutting down)', labelNames: ['reason'], registers });
+    this.rejected = new Counter({ name: 'ecl_inference_rejected_total', help: 'Inference requests answered 503, by reason: queue_full, inflight_full, connection_inflight_full, queue_timeout (expected wait, on arrival), deadline_expired (shed from the queue), shutting_down, body_timeout (408)', labelNames: ['reason'], registers });
     const self = this;
     this.queueDepth = new Gauge({
       name: 'ecl_inference_queue_depth',

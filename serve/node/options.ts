@@ -134,7 +134,7 @@ export const serveOptions = <T>(y: Argv<T>, cmd = '$0', listen = listenDefaults(
       type: 'string',
       default: String(SERVE_DEFAULTS.admissionWaitMs),
       coerce: autoOr('admission-wait-ms', { min: 0 }),
-      describe: 'refuse a request before its body is read (503) when the batches ahead would take longer than this; auto: 1.5 x one batch (about one full batch waits behind the computing one); 0: only --queue-timeout-ms',
+      describe: 'refuse a request before its body is read (503) when the batches ahead would take longer than this; auto: 1.5 x one batch (about one full batch waits behind the computing one), at least 10 ms; 0: only --queue-timeout-ms',
     })
     .option('max-delay-ms', {
       type: 'number',

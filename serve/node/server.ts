@@ -42,7 +42,7 @@ export interface ServeOptions {
   maxDelayMs?: number;
   /** Images per batch formed from several requests; 'auto' (default): the knee of the per-image cost timed at load. */
   preferredBatch?: number | 'auto';
-  /** Refuse on arrival (before the body) when the expected wait exceeds this (ms); 'auto' (default): 1.5 x a preferred batch's time; 0: only --queue-timeout-ms. */
+  /** Refuse on arrival (before the body) when the expected wait exceeds this (ms); 'auto' (default): 1.5 x a preferred batch's time, at least 10 ms; 0: only --queue-timeout-ms. */
   admissionWaitMs?: number | 'auto';
   /** Most requests waiting (not running); beyond: 503 + Retry-After. */
   maxQueue?: number;

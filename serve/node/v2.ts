@@ -247,7 +247,9 @@ export function submitError(e: unknown, ctx: ServeContext): HttpError {
     return unavailable(e.message, 1);
   }
   if (e instanceof QueueTimeoutError) {
-    ctx.metrics.rejected.inc({ reason: 'queue_timeout' });
+    // Shed at batch forming: parsed and queued first, so nearly an answer's cost (queue_timeout is the cheap
+    // refusal on arrival, admission.ts); the two are counted apart to tell which one overload is paying for.
+    ctx.metrics.rejected.inc({ reason: 'deadline_expired' });
     return unavailable(e.message, 1);
   }
   if (e instanceof ShuttingDownError) {

@@ -252,6 +252,8 @@ describe('gRPC limits shared with REST', () => {
       s.batcher.resume();
       await assertStatus(late, grpc.status.UNAVAILABLE, /longer than the queue deadline of 300 ms/);
       assert.equal((await rest).status, 503);
+      const shed = await (await fetch(`${s.url}/metrics`)).text();
+      assert.match(shed, /ecl_inference_rejected_total\{reason="deadline_expired"\} 2\b/, 'the gRPC call and the REST request, both shed from the queue');
       // Released: the next call is admitted and answered.
       assert.equal((await call<InferResponse>(c, 'ModelInfer', rawRequest(images[2]!, 1))).outputs.length, 3);
     } finally {

@@ -99,6 +99,10 @@ describe('admission before the body is read', { timeout: 60_000 }, () => {
     assert.equal(r.status, 503);
     assert.equal(r.headers.get('retry-after'), '1');
     assert.match(((await r.json()) as { error: string }).error, /queue deadline of 200 ms \(--queue-timeout-ms\)/);
+    // Counted apart from the cheap refusal on arrival (queue_timeout): this one was parsed and queued first.
+    const metrics = await (await fetch(`${srv.url}/metrics`)).text();
+    assert.match(metrics, /ecl_inference_rejected_total\{reason="deadline_expired"\} 1\b/);
+    assert.doesNotMatch(metrics, /reason="queue_timeout"/);
     assert.equal((await post(srv.url + INFER, inferBody28())).status, 200);
   });
 });

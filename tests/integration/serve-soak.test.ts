@@ -44,11 +44,22 @@ const cpuS = (pid: number) => {
   const f = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
   return (Number(f[11]) + Number(f[12])) / 100;
 };
-/** The server's own memory gauges (prom-client default metrics), MB: to tell V8's heap from native memory in the RSS. */
-async function heapMb(url: string): Promise<{ heapTotal: number; external: number }> {
+/**
+ * The server's own figures from /metrics: V8 heap and external memory (MB, to tell V8's heap from native
+ * memory in the RSS), refusals by reason (which path each 503 took), and the model's batches (count, images,
+ * seconds in session.run: how busy overload kept the model).
+ */
+async function serverFigures(url: string) {
   const m = await (await fetch(`${url}/metrics`, { signal: AbortSignal.timeout(10_000) })).text();
-  const g = (name: string) => Math.round(Number(new RegExp(`^${name} (\\S+)`, 'm').exec(m)?.[1] ?? NaN) / 2 ** 20);
-  return { heapTotal: g('ecl_nodejs_heap_size_total_bytes'), external: g('ecl_nodejs_external_memory_bytes') };
+  const g = (name: string) => Number(new RegExp(`^${name}(?:\\{[^}]*\\})? (\\S+)`, 'm').exec(m)?.[1] ?? NaN);
+  return {
+    heapTotalMb: Math.round(g('ecl_nodejs_heap_size_total_bytes') / 2 ** 20),
+    externalMb: Math.round(g('ecl_nodejs_external_memory_bytes') / 2 ** 20),
+    refused: Object.fromEntries([...m.matchAll(/^ecl_inference_rejected_total\{reason="([^"]+)"\} (\S+)/gm)].map((x) => [x[1]!, Number(x[2])])),
+    computeS: g('ecl_inference_compute_seconds_sum'),
+    batches: g('ecl_inference_compute_seconds_count'),
+    images: g('ecl_inference_images_total'),
+  };
 }
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 /** Sockets of the server's port the server has not closed yet (ESTABLISHED or CLOSE_WAIT in /proc/net/tcp). */
@@ -115,11 +126,12 @@ describe(BENCH ? 'soak: 2x capacity, open loop' : 'soak: closed loop on more con
     await overload(5, false);
     await sleep(1000);
     const rss0 = rssMb(pid);
-    const mem0 = await heapMb(srv.url);
+    const f0 = await serverFigures(srv.url);
     const srvCpu0 = cpuS(pid);
     // 768 connections (the server allows 1024): enough that the server, not the generator, must refuse.
     const load = await overload(SOAK_S, true);
     const srvCpu = cpuS(pid) - srvCpu0;
+    const f1 = await serverFigures(srv.url);
     const ok = load.shots.filter((s) => s.status === 200);
     const goodput = ok.length / SOAK_S;
     const p99 = percentile(ok.map((s) => s.ms), 99);
@@ -135,7 +147,10 @@ describe(BENCH ? 'soak: 2x capacity, open loop' : 'soak: closed loop on more con
       await sleep(1000);
     }
     process.stdout.write(`# soak rss trail ${trail.join(' ')}\n`);
-    const mem1 = await heapMb(srv.url);
+    const f2 = await serverFigures(srv.url);
+    // A refusal before the body (queue_full, queue_timeout, inflight_full) costs a header parse; one shed at
+    // batch forming (deadline_expired) was parsed and queued first, nearly an answer's cost.
+    const refusedByReason = Object.fromEntries(Object.entries(f1.refused).map(([k, v]): [string, number] => [k, v - (f0.refused[k] ?? 0)]).filter(([, v]) => v > 0));
     const figures = {
       mode: BENCH ? 'open loop at 2x capacity' : 'closed loop, 768 connections',
       model: FAMILY,
@@ -148,6 +163,10 @@ describe(BENCH ? 'soak: 2x capacity, open loop' : 'soak: closed loop on more con
       goodputRps: Math.round(goodput),
       goodputShare: +(goodput / capacity).toFixed(2),
       rejected503: load.shots.filter((s) => s.status === 503).length,
+      refusedByReason,
+      // Seconds of session.run per second of load (above 1 when batches overlap in the worker) and images per batch.
+      modelBusyShare: +((f1.computeS - f0.computeS) / SOAK_S).toFixed(2),
+      meanBatch: +((f1.images - f0.images) / (f1.batches - f0.batches)).toFixed(1),
       p99Of200sMs: +p99.toFixed(1),
       p99OverUnloaded: +(p99 / p99Unloaded).toFixed(1),
       errors: other.length,
@@ -155,8 +174,8 @@ describe(BENCH ? 'soak: 2x capacity, open loop' : 'soak: closed loop on more con
       wrong200s: wrong.length,
       rssBeforeMb: Math.round(rss0),
       rssAfterMb: Math.round(rss1),
-      v8HeapMb: `${mem0.heapTotal} -> ${mem1.heapTotal}`,
-      externalMb: `${mem0.external} -> ${mem1.external}`,
+      v8HeapMb: `${f0.heapTotalMb} -> ${f2.heapTotalMb}`,
+      externalMb: `${f0.externalMb} -> ${f2.externalMb}`,
       loadGenCpuShare: +(load.cpuS / SOAK_S / cpus().length).toFixed(2),
       serverCpuShare: +(srvCpu / SOAK_S / cpus().length).toFixed(2),
     };

@@ -3,7 +3,7 @@
 import assert from 'node:assert/strict';
 import { type TestContext, describe, it } from 'node:test';
 import { BatchCostModel, kneeBatch } from '../../serve/node/batch-cost.js';
-import { DynamicBatcher, ExpectedWaitError } from '../../serve/node/batcher.js';
+import { AUTO_ADMISSION_FLOOR_MS, DynamicBatcher, ExpectedWaitError } from '../../serve/node/batcher.js';
 import type { RunResult } from '../../serve/node/runner.js';
 
 describe('BatchCostModel', () => {
@@ -351,6 +351,17 @@ describe("batcher: 'auto' batch size and admission wait", () => {
     assert.equal(auto.admissionLimitMs, 2000, 'before calibration only the deadline');
     await auto.calibrate(1);
     assert.equal(auto.admissionLimitMs, 2000, 'the deadline is smaller than 1.5 x 5.04 s');
+    // A fast model: 1.5 batches of 2 at 0.8 ms an image is 2.4 ms, less than the floor; a slower one is above it.
+    const cal = (ms: number, queueTimeoutMs?: number) => {
+      const b = mk('auto', queueTimeoutMs);
+      b.cost.calibrate([{ n: 1, ms }, { n: 2, ms: 2 * ms }]);
+      return b.admissionLimitMs;
+    };
+    assert.equal(AUTO_ADMISSION_FLOOR_MS, 10);
+    assert.equal(cal(0.1), AUTO_ADMISSION_FLOOR_MS, 'preferred batch of 8 at 0.1 ms an image: 1.2 ms, raised to the floor');
+    assert.ok(Math.abs(cal(2) - 24) < 1e-9, `8 images at 2 ms: 1.5 x 16 ms = 24 ms, above the floor: ${cal(2)}`);
+    assert.equal(cal(0.1, 5), 5, 'a queue deadline below the floor still wins');
+    assert.equal(mk(3).admissionLimitMs, 3, 'an explicit wait has no floor');
     // A fixed size stays fixed, even where the knee of its timings is elsewhere (1.3 s for 1 is within 15% of 2.57 / 2).
     const two = new DynamicBatcher(run, { maxBatch: 8, preferredBatch: 2, maxDelayMs: 0, maxQueue: 1, imageShape: shape });
     assert.equal((await two.calibrate(1)).preferredBatch, 2);
