@@ -14,6 +14,9 @@
 // everything already accepted still runs.
 import { BatchCostModel, type BatchTiming, kneeBatch } from './batch-cost.js';
 import type { OutputTensor, RunResult } from './runner.js';
+import { AUTO_ADMISSION_FLOOR_MS } from './defaults.js';
+
+export { AUTO_ADMISSION_FLOOR_MS };
 
 export interface BatcherOptions {
   /** Most images in one request, and in one batch when a single request is that big. */
@@ -40,14 +43,6 @@ export interface BatcherOptions {
   /** Batches handed to the runner at once: 1 = strictly one at a time; 2 (default) = a full batch may wait in the runner behind the computing one. */
   maxPendingBatches?: number;
 }
-
-/**
- * The least expected wait 'auto' admits. A fast model's 1.5 batches (ResNet-32 on 2 cores: 2 images, 2.4 ms)
- * is shorter than the time the event loop loses its core for when the machine is loaded, and then the queue
- * runs dry: at 2x load the model sat idle 13% of the time in batches of 1-2 and answered 0.80x of capacity;
- * with 10 ms, 0.92x at a p99 of 25 ms (2026-12-01, docs/serving.md). A deadline set below it still wins.
- */
-export const AUTO_ADMISSION_FLOOR_MS = 10;
 
 export interface BatchCalibration {
   timings: BatchTiming[];

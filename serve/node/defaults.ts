@@ -4,6 +4,14 @@ import type { EpChoice } from './ep.js';
 
 export type InferenceMode = 'worker' | 'inline';
 
+/**
+ * The least expected wait `--admission-wait-ms auto` admits. A fast model's 1.5 batches (ResNet-32 on 2 cores:
+ * 2 images, 2.4 ms) is shorter than the time the event loop loses its core for when the machine is loaded, and
+ * then the queue runs dry: at 2x load the model sat idle 13% of the time in batches of 1-2 and answered 0.80x
+ * of capacity; with 10 ms, 0.92x at a p99 of 25 ms (2026-12-01, docs/serving.md). A deadline set below it still wins.
+ */
+export const AUTO_ADMISSION_FLOOR_MS = 10;
+
 export const SERVE_DEFAULTS = {
   host: '127.0.0.1',
   port: 8000,

@@ -5,7 +5,7 @@ import { existsSync } from 'node:fs';
 import type { Argv } from 'yargs';
 import { settings, settingsHelp } from '../../models/settings.js';
 import { EP_CHOICES, type EpChoice } from './ep.js';
-import { SERVE_DEFAULTS } from './defaults.js';
+import { AUTO_ADMISSION_FLOOR_MS, SERVE_DEFAULTS } from './defaults.js';
 import { ServeUsageError } from './errors.js';
 import type { RunningServer, ServeOptions } from './server.js';
 
@@ -134,7 +134,7 @@ export const serveOptions = <T>(y: Argv<T>, cmd = '$0', listen = listenDefaults(
       type: 'string',
       default: String(SERVE_DEFAULTS.admissionWaitMs),
       coerce: autoOr('admission-wait-ms', { min: 0 }),
-      describe: 'refuse a request before its body is read (503) when the batches ahead would take longer than this; auto: 1.5 x one batch (about one full batch waits behind the computing one), at least 10 ms; 0: only --queue-timeout-ms',
+      describe: `refuse a request before its body is read (503) when the batches ahead would take longer than this; auto: 1.5 x one batch (about one full batch waits behind the computing one), at least ${AUTO_ADMISSION_FLOOR_MS} ms; 0: only --queue-timeout-ms`,
     })
     .option('max-delay-ms', {
       type: 'number',
