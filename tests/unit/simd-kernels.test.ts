@@ -137,6 +137,57 @@ describe('wasm SIMD kernels', () => {
     });
   }
 
+  // MaxPoolGrad 2x2/2 'valid' (elementwise.c maxpool2x2_grad): a selection, so bit-identical to cpu and to the
+  // JS path (ECL_WASM_SIMD_KERNELS=0), including ties (ReLU zeros), NaN and -inf windows, odd H and W (rows and
+  // columns outside every window get 0) and C % 4 != 0 (the scalar tail).
+  const poolShapes: number[][] = [
+    [2, 8, 8, 8],
+    [3, 7, 9, 6],
+    [2, 14, 14, 64],
+    [1, 5, 3, 1],
+    [4, 2, 2, 5],
+  ];
+  for (const shape of poolShapes) {
+    test(`MaxPoolGrad 2x2/2 x${JSON.stringify(shape)}: SIMD kernel runs, bit-identical to cpu and to the JS path`, async () => {
+      const pool = simdPool((tf.backend() as unknown as { wasm: unknown }).wasm, 2)!;
+      const x = rand(shape, 11);
+      // ReLU-like ties at 0 in about half of the elements, and some NaN and -inf (whole windows of them too).
+      for (let i = 0; i < x.data.length; i++) x.data[i] = Math.max(x.data[i]!, 0);
+      for (let i = 0; i < x.data.length; i += 13) x.data[i] = NaN;
+      for (let i = 5; i < x.data.length; i += 17) x.data[i] = -Infinity;
+      const C = shape[3]!;
+      for (let c = 0; c < C; c++) {
+        x.data[c] = NaN; // the first window of image 0: NaN / -inf / NaN / -inf in channel c
+        x.data[C + c] = -Infinity;
+        x.data[shape[2]! * C + c] = c % 2 ? NaN : -Infinity;
+        x.data[(shape[2]! + 1) * C + c] = -Infinity;
+      }
+      const ho = Math.floor(shape[1]! / 2);
+      const wo = Math.floor(shape[2]! / 2);
+      const dy = rand([shape[0]!, ho, wo, C], 12);
+      const f = () => {
+        const xt = T(x) as tf.Tensor4D;
+        return tf.engine().runKernel('MaxPoolGrad', { dy: T(dy), input: xt, output: tf.maxPool(xt, 2, 2, 'valid') }, { filterSize: 2, strides: 2, pad: 'valid' } as unknown as tf.NamedAttrMap) as tf.Tensor;
+      };
+      const want = await on('cpu', f);
+      const before = pool.calls.get('maxpool2x2_grad') ?? 0;
+      const got = await on('wasm', f);
+      assert.equal(pool.calls.get('maxpool2x2_grad'), before + 1, 'maxpool2x2_grad ran once');
+      process.env.ECL_WASM_SIMD_KERNELS = '0';
+      let js;
+      try {
+        js = await on('wasm', f);
+      } finally {
+        delete process.env.ECL_WASM_SIMD_KERNELS;
+      }
+      assert.equal(pool.calls.get('maxpool2x2_grad'), before + 1, 'the JS path ran without the kernel');
+      const bits = (a: Float32Array) => Buffer.from(a.buffer, a.byteOffset, a.byteLength);
+      assert.ok(bits(got[0]!.data).equals(bits(want[0]!.data)), 'SIMD kernel vs cpu: bit-identical');
+      assert.ok(bits(js[0]!.data).equals(bits(want[0]!.data)), 'JS path vs cpu: bit-identical');
+      assert.ok(got[0]!.data.some((v) => v === 0) && got[0]!.data.some((v) => v !== 0), 'a mix of routed and zero gradients');
+    });
+  }
+
   // Strides > 1 with Cin % 8 == 0: the input gradient runs the direct transposed conv (conv_transpose.c).
   const transposeCases: [number[], number, number, number, 'same' | 'valid'][] = [
     [[2, 16, 16, 16], 3, 32, 2, 'same'], // ResNet's downsampling conv (pad 0 before, 1 after)

@@ -1,7 +1,9 @@
-// MaxPoolGrad for tfjs-backend-wasm: one pass over the pooling windows (a fast path for 2x2 stride-2 'valid'),
-// with the tfjs cpu tie rule. Split out of wasm-training-kernels.ts.
+// MaxPoolGrad for tfjs-backend-wasm: one pass over the pooling windows (2x2 stride-2 'valid' as a threaded SIMD
+// kernel, simd/elementwise.c), with the tfjs cpu tie rule. Split out of wasm-training-kernels.ts.
 import * as tf from '@tensorflow/tfjs-core';
-import { f32 } from './wasm-heap.js';
+import { getThreadsCount } from '@tensorflow/tfjs-backend-wasm';
+import { simdPool } from './simd-pool.js';
+import { f32, heapOffset } from './wasm-heap.js';
 import { stock, type KernelArgs, type TI } from './wasm-kernel-support.js';
 
 // ---------------------------------------------------------------------------------------------
@@ -26,12 +28,19 @@ export function maxPoolGrad(args: KernelArgs): TI {
   const { strideHeight: sh, strideWidth: sw, effectiveFilterHeight: fh, effectiveFilterWidth: fw } = info;
   const { top, left } = info.padInfo;
   const out = backend.makeOutput(x.shape, 'float32');
+  const twoByTwo = fh === 2 && fw === 2 && sh === 2 && sw === 2 && top === 0 && left === 0 && 2 * ho <= H && 2 * wo <= W;
+  const pool = twoByTwo && n * ho * wo * C > 0 ? simdPool(backend.wasm, getThreadsCount()) : null;
+  if (pool) {
+    // Writes every element of dx (zeros outside the windows): no fill pass.
+    pool.run('maxpool2x2_grad', [heapOffset(backend, x), heapOffset(backend, dy), heapOffset(backend, out), H, W, C, ho, wo], n * ho);
+    return out;
+  }
   const xv = f32(backend, x);
   const dyv = f32(backend, dy);
   const dxv = f32(backend, out);
   dxv.fill(0);
-  if (fh === 2 && fw === 2 && sh === 2 && sw === 2 && top === 0 && left === 0 && 2 * ho <= H && 2 * wo <= W) {
-    // The usual 2x2/2 'valid' pool: four candidates per output, no bounds checks.
+  if (twoByTwo) {
+    // Without the SIMD kernels: the usual 2x2/2 'valid' pool: four candidates per output, no bounds checks.
     const rowStride = W * C;
     for (let b = 0; b < n; b++) {
       for (let yr = 0; yr < ho; yr++) {

@@ -8,6 +8,11 @@
 // channel_affine_relu: y = max((x - m) * s + t [+ res], 0), the same operations in the same order as
 //   channel_affine, then tfjs's Add of a residual (res: a heap offset, 0 for none), then Relu: the forward of
 //   BatchNorm -> (add) -> ReLU in one pass instead of three.
+// maxpool2x2_grad: MaxPoolGrad of a 2x2 stride-2 'valid' pool over NHWC x = [n, H, W, C], dy = [n, ho, wo, C]:
+//   dy goes to the first maximum of each window (row-major scan, strict '>' from -inf, so a window of NaNs
+//   gets nothing), exactly the tfjs cpu rule; every other element of dx is +0. Windows do not overlap, so each
+//   dx element is written once and no fill pass is needed. Units are output rows (b, yr); the unit of a
+//   batch's last output row also zeroes the input rows below it (odd H), and each unit its odd-W column.
 #include "common.h"
 
 #define RELU_BLOCK 16384
@@ -43,5 +48,56 @@ __attribute__((export_name("channel_affine_relu"))) void channel_affine_relu(con
       if (pr) v = ADD(v, wasm_v128_load(pr + c));
       wasm_v128_store(py + c, wasm_f32x4_max(v, zero));
     }
+  }
+}
+
+__attribute__((export_name("maxpool2x2_grad"))) void maxpool2x2_grad(const float *x, const float *dy, float *dx, int H, int W, int C, int ho, int wo,
+                                                                      int unit0, int unit1) {
+  const v128_t ninf = wasm_f32x4_splat(-__builtin_inff());
+  const long row = (long)W * C;
+  const int c4 = C & ~3;
+  for (int u = unit0; u < unit1; u++) {
+    const int b = u / ho, yr = u - b * ho;
+    const float *x0 = x + ((long)b * H + 2 * yr) * row, *x1 = x0 + row;
+    float *d0 = dx + ((long)b * H + 2 * yr) * row, *d1 = d0 + row;
+    const float *g = dy + (long)u * wo * C;
+    for (int yc = 0; yc < wo; yc++, g += C) {
+      const long o0 = 2L * yc * C, o1 = o0 + C;
+      int c = 0;
+      for (; c < c4; c += 4) {
+        const v128_t v0 = wasm_v128_load(x0 + o0 + c), v1 = wasm_v128_load(x0 + o1 + c);
+        const v128_t v2 = wasm_v128_load(x1 + o0 + c), v3 = wasm_v128_load(x1 + o1 + c);
+        /* g_i: candidate i beats the running maximum; the winner is the last candidate that did. */
+        const v128_t g0 = wasm_f32x4_gt(v0, ninf);
+        v128_t m = wasm_v128_bitselect(v0, ninf, g0);
+        const v128_t g1 = wasm_f32x4_gt(v1, m);
+        m = wasm_v128_bitselect(v1, m, g1);
+        const v128_t g2 = wasm_f32x4_gt(v2, m);
+        m = wasm_v128_bitselect(v2, m, g2);
+        const v128_t g3 = wasm_f32x4_gt(v3, m);
+        const v128_t later2 = g3, later1 = wasm_v128_or(g2, later2), later0 = wasm_v128_or(g1, later1);
+        const v128_t d = wasm_v128_load(g + c);
+        wasm_v128_store(d0 + o0 + c, wasm_v128_and(d, wasm_v128_andnot(g0, later0)));
+        wasm_v128_store(d0 + o1 + c, wasm_v128_and(d, wasm_v128_andnot(g1, later1)));
+        wasm_v128_store(d1 + o0 + c, wasm_v128_and(d, wasm_v128_andnot(g2, later2)));
+        wasm_v128_store(d1 + o1 + c, wasm_v128_and(d, g3));
+      }
+      for (; c < C; c++) {
+        const float v[4] = {x0[o0 + c], x0[o1 + c], x1[o0 + c], x1[o1 + c]};
+        float m = -__builtin_inff();
+        int p = -1;
+        for (int i = 0; i < 4; i++)
+          if (v[i] > m) m = v[i], p = i;
+        d0[o0 + c] = p == 0 ? g[c] : 0.f;
+        d0[o1 + c] = p == 1 ? g[c] : 0.f;
+        d1[o0 + c] = p == 2 ? g[c] : 0.f;
+        d1[o1 + c] = p == 3 ? g[c] : 0.f;
+      }
+    }
+    /* Columns past the last window (odd W) in both input rows. */
+    for (long i = 2L * wo * C; i < row; i++) d0[i] = 0.f, d1[i] = 0.f;
+    /* Rows past the last window (odd H), once per batch. */
+    if (yr == ho - 1)
+      for (long i = 2L * ho * row; i < (long)H * row; i++) dx[(long)b * H * row + i] = 0.f;
   }
 }
