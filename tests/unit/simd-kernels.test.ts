@@ -11,7 +11,9 @@ import { fileURLToPath } from 'node:url';
 import * as tf from '@tensorflow/tfjs-core';
 import '@tensorflow/tfjs-backend-cpu';
 import { selectBackend } from '../../pipeline/backend/select.js';
+import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
 import { simdPool } from '../../pipeline/backend/kernels/simd-pool.js';
+import { f64, heapOffset } from '../../pipeline/backend/kernels/wasm-heap.js';
 import { sourceDigest } from '../../pipeline/backend/kernels/simd/kernels-wasm.js';
 import { simdSourceDigest } from '../../pipeline/backend/kernels/simd/sources.js';
 import { batchNormTraining } from '../../models/ops/batchnorm.js';
@@ -262,6 +264,52 @@ describe('wasm SIMD kernels', () => {
     assert.equal(pool.calls.get('bn_grad_apply'), applies + 1);
     ['mean', 'variance', 'dx', 'dgamma', 'dbeta'].forEach((n, k) => assertClose(got[k]!, want[k]!, n));
   });
+
+  // bn_col_sums (batchnorm.c): the documented order — per part, float32 sums over 32-row runs, each run's sum
+  // added in float64 — replayed in JS with Math.fround, bit for bit, for the statistics (mode 0) and the gradient
+  // (mode 1, with and without the ReLU mask), rows not a multiple of 32 and C = 16 (two channel blocks).
+  for (const [mode, masked] of [[0, false], [1, false], [1, true]] as const) {
+    test(`bn_col_sums mode ${mode}${masked ? ' with mask' : ''}: the documented summation order, bit for bit`, () => {
+      const backend = tf.backend() as unknown as BackendWasm;
+      const pool = simdPool(backend.wasm, 2)!;
+      const [rows, C, parts] = [203, 16, 3];
+      const av = rand([rows, C], 21).data;
+      const bv = rand([rows, C], 22, 2, 0.5).data;
+      const mv = rand([C], 23, 0.3).data;
+      const kv = rand([rows, C], 24).data;
+      const [a, b, mean, mask] = [av, bv, mv, kv].map((d, i) => tf.tensor(d, i === 2 ? [C] : [rows, C]));
+      const partial = backend.makeOutput([parts * 2 * C * 2], 'float32');
+      const off = (t: tf.TensorInfo) => heapOffset(backend, t);
+      pool.run('bn_col_sums', [off(a!), mode ? off(b!) : 0, mode ? off(mean!) : 0, masked ? off(mask!) : 0, off(partial), rows, C, mode, parts], parts);
+      const got = Float64Array.from(f64(backend, partial));
+      backend.disposeData(partial.dataId);
+      tf.dispose([a!, b!, mean!, mask!]);
+      const f = Math.fround;
+      for (let k = 0; k < parts; k++) {
+        const r0 = Math.floor((k * rows) / parts);
+        const r1 = Math.floor(((k + 1) * rows) / parts);
+        for (let c = 0; c < C; c++) {
+          let s1 = 0;
+          let s2 = 0;
+          for (let r = r0; r < r1; r += 32) {
+            let f1 = 0;
+            let f2 = 0;
+            for (let i = r; i < Math.min(r1, r + 32); i++) {
+              const j = i * C + c;
+              const v = masked && !(kv[j]! > 0) ? 0 : av[j]!;
+              const w = mode ? f(bv[j]! - mv[c]!) : v;
+              f1 = f(f1 + v);
+              f2 = f(f2 + f(v * w));
+            }
+            s1 += f1;
+            s2 += f2;
+          }
+          assert.equal(got[k * 2 * C + c], s1, `part ${k} channel ${c}: first sum`);
+          assert.equal(got[k * 2 * C + C + c], s2, `part ${k} channel ${c}: second sum`);
+        }
+      }
+    });
+  }
 
   test('bit-identical on 1 thread (plain memory), 2 and 3 threads (shared memory); ECL_WASM_SIMD_KERNELS=0 turns it off', async () => {
     const one = await child({ ECL_WASM_THREADS: '1' });

@@ -10,7 +10,10 @@
 #define RUN 32
 
 
-/* partial[part][0..C) = first sums, partial[part][C..2C) = second sums (float64). */
+/* partial[part][0..C) = first sums, partial[part][C..2C) = second sums (float64). Runs of RUN rows are the outer
+   loop and channel blocks the inner one, so a part streams from memory once (a run of all three inputs stays in L1
+   while its channel blocks are summed); the float64 sums wait in `partial` between runs. Per channel the additions
+   are the same, in the same order, as summing each channel block over the whole part in turn. */
 __attribute__((export_name("bn_col_sums"))) void bn_col_sums(const float *a, const float *b, const float *mean,
                                                               const float *mask, double *partial, int rows, int C,
                                                               int mode, int parts, int unit0, int unit1) {
@@ -18,14 +21,13 @@ __attribute__((export_name("bn_col_sums"))) void bn_col_sums(const float *a, con
   for (int k = unit0; k < unit1; k++) {
     const int r0 = (int)((long long)k * rows / parts), r1 = (int)((long long)(k + 1) * rows / parts);
     double *out = partial + (long)k * 2 * C;
-    for (int c = 0; c < C; c += 8) {
-      v128_t m0 = wasm_f32x4_splat(0.f), m1 = m0;
-      if (mode == 1) m0 = wasm_v128_load(mean + c), m1 = wasm_v128_load(mean + c + 4);
-      v128_t s1a = wasm_f64x2_splat(0.0), s1b = s1a, s1c = s1a, s1d = s1a;
-      v128_t s2a = s1a, s2b = s1a, s2c = s1a, s2d = s1a;
-      for (int r = r0; r < r1; r += RUN) {
-        const int re = min_i(r1, r + RUN);
-        v128_t f10 = wasm_f32x4_splat(0.f), f11 = f10, f20 = f10, f21 = f10;
+    for (int c = 0; c < 2 * C; c += 2) wasm_v128_store(out + c, wasm_f64x2_splat(0.0));
+    for (int r = r0; r < r1; r += RUN) {
+      const int re = min_i(r1, r + RUN);
+      for (int c = 0; c < C; c += 8) {
+        v128_t m0 = zero, m1 = zero;
+        if (mode == 1) m0 = wasm_v128_load(mean + c), m1 = wasm_v128_load(mean + c + 4);
+        v128_t f10 = zero, f11 = zero, f20 = zero, f21 = zero;
         const float *pa = a + (long)r * C + c;
         if (mode == 0) {
           for (int i = r; i < re; i++, pa += C) {
@@ -51,19 +53,16 @@ __attribute__((export_name("bn_col_sums"))) void bn_col_sums(const float *a, con
             f20 = wasm_f32x4_add(f20, wasm_f32x4_mul(v0, x0)), f21 = wasm_f32x4_add(f21, wasm_f32x4_mul(v1, x1));
           }
         }
-        s1a = wasm_f64x2_add(s1a, wasm_f64x2_promote_low_f32x4(f10));
-        s1b = wasm_f64x2_add(s1b, wasm_f64x2_promote_low_f32x4(wasm_i32x4_shuffle(f10, f10, 2, 3, 0, 1)));
-        s1c = wasm_f64x2_add(s1c, wasm_f64x2_promote_low_f32x4(f11));
-        s1d = wasm_f64x2_add(s1d, wasm_f64x2_promote_low_f32x4(wasm_i32x4_shuffle(f11, f11, 2, 3, 0, 1)));
-        s2a = wasm_f64x2_add(s2a, wasm_f64x2_promote_low_f32x4(f20));
-        s2b = wasm_f64x2_add(s2b, wasm_f64x2_promote_low_f32x4(wasm_i32x4_shuffle(f20, f20, 2, 3, 0, 1)));
-        s2c = wasm_f64x2_add(s2c, wasm_f64x2_promote_low_f32x4(f21));
-        s2d = wasm_f64x2_add(s2d, wasm_f64x2_promote_low_f32x4(wasm_i32x4_shuffle(f21, f21, 2, 3, 0, 1)));
+        double *o1 = out + c, *o2 = out + C + c;
+        wasm_v128_store(o1, wasm_f64x2_add(wasm_v128_load(o1), wasm_f64x2_promote_low_f32x4(f10)));
+        wasm_v128_store(o1 + 2, wasm_f64x2_add(wasm_v128_load(o1 + 2), wasm_f64x2_promote_low_f32x4(wasm_i32x4_shuffle(f10, f10, 2, 3, 0, 1))));
+        wasm_v128_store(o1 + 4, wasm_f64x2_add(wasm_v128_load(o1 + 4), wasm_f64x2_promote_low_f32x4(f11)));
+        wasm_v128_store(o1 + 6, wasm_f64x2_add(wasm_v128_load(o1 + 6), wasm_f64x2_promote_low_f32x4(wasm_i32x4_shuffle(f11, f11, 2, 3, 0, 1))));
+        wasm_v128_store(o2, wasm_f64x2_add(wasm_v128_load(o2), wasm_f64x2_promote_low_f32x4(f20)));
+        wasm_v128_store(o2 + 2, wasm_f64x2_add(wasm_v128_load(o2 + 2), wasm_f64x2_promote_low_f32x4(wasm_i32x4_shuffle(f20, f20, 2, 3, 0, 1))));
+        wasm_v128_store(o2 + 4, wasm_f64x2_add(wasm_v128_load(o2 + 4), wasm_f64x2_promote_low_f32x4(f21)));
+        wasm_v128_store(o2 + 6, wasm_f64x2_add(wasm_v128_load(o2 + 6), wasm_f64x2_promote_low_f32x4(wasm_i32x4_shuffle(f21, f21, 2, 3, 0, 1))));
       }
-      wasm_v128_store(out + c, s1a), wasm_v128_store(out + c + 2, s1b);
-      wasm_v128_store(out + c + 4, s1c), wasm_v128_store(out + c + 6, s1d);
-      wasm_v128_store(out + C + c, s2a), wasm_v128_store(out + C + c + 2, s2b);
-      wasm_v128_store(out + C + c + 4, s2c), wasm_v128_store(out + C + c + 6, s2d);
     }
   }
 }
