@@ -139,8 +139,8 @@ describe('wasm SIMD kernels', () => {
     });
   }
 
-  // MaxPoolGrad 2x2/2 'valid' (elementwise.c maxpool2x2_grad): a selection, so bit-identical to cpu and to the
-  // JS path (ECL_WASM_SIMD_KERNELS=0), including ties (ReLU zeros), NaN and -inf windows, odd H and W (rows and
+  // MaxPool and MaxPoolGrad 2x2/2 'valid' (elementwise.c maxpool2x2, maxpool2x2_grad): selections, so bit-identical
+  // to cpu and (the gradient) to the JS path (ECL_WASM_SIMD_KERNELS=0), including ties (ReLU zeros), NaN and -inf windows, odd H and W (rows and
   // columns outside every window get 0) and C % 4 != 0 (the scalar tail).
   const poolShapes: number[][] = [
     [2, 8, 8, 8],
@@ -150,7 +150,7 @@ describe('wasm SIMD kernels', () => {
     [4, 2, 2, 5],
   ];
   for (const shape of poolShapes) {
-    test(`MaxPoolGrad 2x2/2 x${JSON.stringify(shape)}: SIMD kernel runs, bit-identical to cpu and to the JS path`, async () => {
+    test(`MaxPool and MaxPoolGrad 2x2/2 x${JSON.stringify(shape)}: SIMD kernels run, bit-identical to cpu (and the JS gradient path)`, async () => {
       const pool = simdPool((tf.backend() as unknown as { wasm: unknown }).wasm, 2)!;
       const x = rand(shape, 11);
       // ReLU-like ties at 0 in about half of the elements, and some NaN and -inf (whole windows of them too).
@@ -171,6 +171,11 @@ describe('wasm SIMD kernels', () => {
         const xt = T(x) as tf.Tensor4D;
         return tf.engine().runKernel('MaxPoolGrad', { dy: T(dy), input: xt, output: tf.maxPool(xt, 2, 2, 'valid') }, { filterSize: 2, strides: 2, pad: 'valid' } as unknown as tf.NamedAttrMap) as tf.Tensor;
       };
+      const fwd = () => tf.maxPool(T(x) as tf.Tensor4D, 2, 2, 'valid');
+      const wantY = await on('cpu', fwd);
+      const fwdBefore = pool.calls.get('maxpool2x2') ?? 0;
+      const gotY = await on('wasm', fwd);
+      assert.equal(pool.calls.get('maxpool2x2'), fwdBefore + 1, 'maxpool2x2 ran once');
       const want = await on('cpu', f);
       const before = pool.calls.get('maxpool2x2_grad') ?? 0;
       const got = await on('wasm', f);
@@ -184,6 +189,8 @@ describe('wasm SIMD kernels', () => {
       }
       assert.equal(pool.calls.get('maxpool2x2_grad'), before + 1, 'the JS path ran without the kernel');
       const bits = (a: Float32Array) => Buffer.from(a.buffer, a.byteOffset, a.byteLength);
+      assert.ok(bits(gotY[0]!.data).equals(bits(wantY[0]!.data)), 'MaxPool: SIMD kernel vs cpu: bit-identical (NaN windows give -inf)');
+      assert.ok(gotY[0]!.data.some((v) => v === -Infinity), 'an all-NaN/-inf window is in the case');
       assert.ok(bits(got[0]!.data).equals(bits(want[0]!.data)), 'SIMD kernel vs cpu: bit-identical');
       assert.ok(bits(js[0]!.data).equals(bits(want[0]!.data)), 'JS path vs cpu: bit-identical');
       assert.ok(got[0]!.data.some((v) => v === 0) && got[0]!.data.some((v) => v !== 0), 'a mix of routed and zero gradients');

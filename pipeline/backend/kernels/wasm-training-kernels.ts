@@ -17,7 +17,7 @@
 //    stride 2, or for 1x1 filters the same matmul with the strided x gathered directly.
 //  - the phase decomposition's conv and Conv2D on XNNPACK.
 // Also replaced for measured speed-ups (batch-128 NHWC tensors of ~2M elements):
-//  - MaxPoolGrad (~35 ms -> ~3 ms), FusedBatchNorm (~10 ms -> ~1 ms, as XNNPACK 1x1 depthwise convs),
+//  - MaxPool and MaxPoolGrad 2x2/2 (threaded SIMD; the grad ~35 ms -> ~3 ms), FusedBatchNorm (~10 ms -> ~1 ms, as XNNPACK 1x1 depthwise convs),
 //    Sum/Mean over non-innermost axes (~5 ms -> ~0.5 ms, XNNPACK average pooling + float64 chunk sums),
 //    Tile (~170 ms -> ~2 ms), BatchMatMul with transpose flags (~40 ms -> ~6 ms: transpose, then the
 //    XNNPACK path), Identity and same-dtype Cast (memcpy -> zero-copy incRef, as on every other
@@ -34,7 +34,7 @@
 //   wasm-layout-kernels.ts           Identity, Cast, Tile, BatchMatMul, JS layout helpers
 //   wasm-reduction-kernels.ts        Sum, Mean
 //   wasm-fused-batchnorm-kernel.ts   FusedBatchNorm
-//   wasm-maxpool-grad-kernel.ts      MaxPoolGrad
+//   wasm-maxpool-kernels.ts          MaxPool, MaxPoolGrad
 //   wasm-batchnorm-kernels.ts        BN_STATS, BN_GRAD
 //   wasm-elementwise-kernels.ts      EclReluGrad (ReLU's gradient: relu-gradient.ts)
 import * as tf from '@tensorflow/tfjs-core';
@@ -51,7 +51,7 @@ import { conv2DBackpropInput } from './wasm-conv-input-grad-kernel.js';
 import { batchMatMul, cast, identity, tile } from './wasm-layout-kernels.js';
 import { mean, sum } from './wasm-reduction-kernels.js';
 import { fusedBatchNorm } from './wasm-fused-batchnorm-kernel.js';
-import { maxPoolGrad } from './wasm-maxpool-grad-kernel.js';
+import { maxPool, maxPoolGrad } from './wasm-maxpool-kernels.js';
 import { reluGrad } from './wasm-elementwise-kernels.js';
 import { registerReluGradient, RELU_GRAD } from './relu-gradient.js';
 
@@ -64,6 +64,7 @@ const replacements: Replacement[] = [
   { kernelName: tf.Conv2D, kernelFunc: conv2D },
   { kernelName: tf.Conv2DBackpropFilter, kernelFunc: conv2DBackpropFilter },
   { kernelName: tf.Conv2DBackpropInput, kernelFunc: conv2DBackpropInput },
+  { kernelName: tf.MaxPool, kernelFunc: maxPool },
   { kernelName: tf.MaxPoolGrad, kernelFunc: maxPoolGrad },
   { kernelName: tf.FusedBatchNorm, kernelFunc: fusedBatchNorm },
   { kernelName: tf.Sum, kernelFunc: sum },

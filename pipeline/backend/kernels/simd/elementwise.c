@@ -8,6 +8,9 @@
 // channel_affine_relu: y = max((x - m) * s + t [+ res], 0), the same operations in the same order as
 //   channel_affine, then tfjs's Add of a residual (res: a heap offset, 0 for none), then Relu: the forward of
 //   BatchNorm -> (add) -> ReLU in one pass instead of three.
+// maxpool2x2: MaxPool 2x2 stride 2 'valid', NHWC: each output is the window's first maximum by the same scan as
+//   maxpool2x2_grad (strict '>' from -inf: tfjs cpu's rule, so an all-NaN window gives -inf and the forward agrees
+//   with where the gradient goes). Units are output rows (b, yr).
 // maxpool2x2_grad: MaxPoolGrad of a 2x2 stride-2 'valid' pool over NHWC x = [n, H, W, C], dy = [n, ho, wo, C]:
 //   dy goes to the first maximum of each window (row-major scan, strict '>' from -inf, so a window of NaNs
 //   gets nothing), exactly the tfjs cpu rule; every other element of dx is +0. Windows do not overlap, so each
@@ -99,5 +102,37 @@ __attribute__((export_name("maxpool2x2_grad"))) void maxpool2x2_grad(const float
     /* Rows past the last window (odd H), once per batch. */
     if (yr == ho - 1)
       for (long i = 2L * ho * row; i < (long)H * row; i++) dx[(long)b * H * row + i] = 0.f;
+  }
+}
+
+__attribute__((export_name("maxpool2x2"))) void maxpool2x2(const float *x, float *y, int H, int W, int C, int ho, int wo, int unit0, int unit1) {
+  const v128_t ninf = wasm_f32x4_splat(-__builtin_inff());
+  const long row = (long)W * C;
+  const int c4 = C & ~3;
+  for (int u = unit0; u < unit1; u++) {
+    const int b = u / ho, yr = u - b * ho;
+    const float *x0 = x + ((long)b * H + 2 * yr) * row, *x1 = x0 + row;
+    float *o = y + (long)u * wo * C;
+    for (int yc = 0; yc < wo; yc++, o += C) {
+      const long o0 = 2L * yc * C, o1 = o0 + C;
+      int c = 0;
+      for (; c < c4; c += 4) {
+        v128_t m = ninf, v = wasm_v128_load(x0 + o0 + c);
+        m = wasm_v128_bitselect(v, m, wasm_f32x4_gt(v, m));
+        v = wasm_v128_load(x0 + o1 + c);
+        m = wasm_v128_bitselect(v, m, wasm_f32x4_gt(v, m));
+        v = wasm_v128_load(x1 + o0 + c);
+        m = wasm_v128_bitselect(v, m, wasm_f32x4_gt(v, m));
+        v = wasm_v128_load(x1 + o1 + c);
+        wasm_v128_store(o + c, wasm_v128_bitselect(v, m, wasm_f32x4_gt(v, m)));
+      }
+      for (; c < C; c++) {
+        const float v[4] = {x0[o0 + c], x0[o1 + c], x1[o0 + c], x1[o1 + c]};
+        float m = -__builtin_inff();
+        for (int i = 0; i < 4; i++)
+          if (v[i] > m) m = v[i];
+        o[c] = m;
+      }
+    }
   }
 }

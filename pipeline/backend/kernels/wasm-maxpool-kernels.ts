@@ -1,10 +1,36 @@
-// MaxPoolGrad for tfjs-backend-wasm: one pass over the pooling windows (2x2 stride-2 'valid' as a threaded SIMD
-// kernel, simd/elementwise.c), with the tfjs cpu tie rule. Split out of wasm-training-kernels.ts.
+// MaxPool and MaxPoolGrad for tfjs-backend-wasm: 2x2 stride-2 'valid' pools (cnn28's) as threaded SIMD kernels
+// (simd/elementwise.c), both with the tfjs cpu rule (the first maximum by a strict '>' scan from -inf); other
+// pools: the stock MaxPool, and one JS pass over the windows for the gradient.
 import * as tf from '@tensorflow/tfjs-core';
 import { getThreadsCount } from '@tensorflow/tfjs-backend-wasm';
 import { simdPool } from './simd-pool.js';
 import { f32, heapOffset } from './wasm-heap.js';
 import { stock, type KernelArgs, type TI } from './wasm-kernel-support.js';
+
+/** 2x2 stride-2 with no padding and at least one output: the SIMD kernels' case. */
+function twoByTwoValid(info: tf.backend_util.Conv2DInfo): boolean {
+  const { inHeight: H, inWidth: W, outHeight: ho, outWidth: wo, batchSize: n, inChannels: C } = info;
+  const { strideHeight: sh, strideWidth: sw, effectiveFilterHeight: fh, effectiveFilterWidth: fw } = info;
+  return fh === 2 && fw === 2 && sh === 2 && sw === 2 && info.padInfo.top === 0 && info.padInfo.left === 0 && 2 * ho <= H && 2 * wo <= W && n * ho * wo * C > 0;
+}
+
+const poolInfo = (x: TI, attrs: KernelArgs['attrs']) =>
+  tf.backend_util.computePool2DInfo(x.shape as [number, number, number, number], attrs.filterSize as [number, number], attrs.strides as [number, number], 1, attrs.pad as 'same', attrs.dimRoundingMode as 'floor' | undefined);
+
+// ---------------------------------------------------------------------------------------------
+// MaxPool: XNNPACK's single-threaded pool took ~8 ms for cnn28's [384,28,28,32] (a memory-bound pass).
+
+export function maxPool(args: KernelArgs): TI {
+  const { inputs, backend, attrs } = args;
+  const x = inputs.x!;
+  if (x.dtype !== 'float32' || x.shape.length !== 4) return stock(tf.MaxPool)(args) as TI;
+  const info = poolInfo(x, attrs);
+  const pool = twoByTwoValid(info) ? simdPool(backend.wasm, getThreadsCount()) : null;
+  if (!pool) return stock(tf.MaxPool)(args) as TI;
+  const out = backend.makeOutput([info.batchSize, info.outHeight, info.outWidth, info.inChannels], 'float32');
+  pool.run('maxpool2x2', [heapOffset(backend, x), heapOffset(backend, out), info.inHeight, info.inWidth, info.inChannels, info.outHeight, info.outWidth], info.batchSize * info.outHeight);
+  return out;
+}
 
 // ---------------------------------------------------------------------------------------------
 // MaxPoolGrad: gradient to the first maximum of each window (row-major scan, strict '>'), exactly
@@ -16,20 +42,13 @@ export function maxPoolGrad(args: KernelArgs): TI {
   const dy = inputs.dy!;
   const x = inputs.input!;
   if (x.dtype !== 'float32') return stock(tf.MaxPoolGrad)(args) as TI;
-  const info = tf.backend_util.computePool2DInfo(
-    x.shape as [number, number, number, number],
-    attrs.filterSize as [number, number],
-    attrs.strides as [number, number],
-    1,
-    attrs.pad as 'same',
-    attrs.dimRoundingMode as 'floor' | undefined,
-  );
+  const info = poolInfo(x, attrs);
   const { batchSize: n, inHeight: H, inWidth: W, inChannels: C, outHeight: ho, outWidth: wo } = info;
   const { strideHeight: sh, strideWidth: sw, effectiveFilterHeight: fh, effectiveFilterWidth: fw } = info;
   const { top, left } = info.padInfo;
   const out = backend.makeOutput(x.shape, 'float32');
-  const twoByTwo = fh === 2 && fw === 2 && sh === 2 && sw === 2 && top === 0 && left === 0 && 2 * ho <= H && 2 * wo <= W;
-  const pool = twoByTwo && n * ho * wo * C > 0 ? simdPool(backend.wasm, getThreadsCount()) : null;
+  const twoByTwo = twoByTwoValid(info);
+  const pool = twoByTwo ? simdPool(backend.wasm, getThreadsCount()) : null;
   if (pool) {
     // Writes every element of dx (zeros outside the windows): no fill pass.
     pool.run('maxpool2x2_grad', [heapOffset(backend, x), heapOffset(backend, dy), heapOffset(backend, out), H, W, C, ho, wo], n * ho);
