@@ -86,6 +86,8 @@ describe('wasm SIMD kernels', () => {
     [[3, 15, 13, 8], 3, 32, 2, 'same'],
     [[2, 11, 12, 3], 3, 16, 1, 'valid'],
     [[2, 9, 9, 20], 1, 8, 2, 'same'],
+    [[3, 10, 9, 1], 3, 32, 1, 'same'], // 1 input channel, Cout % 32 == 0: 1 x 32 units (cnn28's first layer)
+    [[2, 9, 8, 3], 3, 64, 2, 'same'], // Cin % 4 != 0: 1 x 32 units, strided
   ];
   for (const [shape, k, cout, s, pad] of cases) {
     test(`filter gradient x${JSON.stringify(shape)} k${k} cout${cout} s${s} ${pad}: SIMD kernel runs and matches cpu`, async () => {

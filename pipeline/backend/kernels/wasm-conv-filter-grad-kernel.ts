@@ -54,7 +54,8 @@ export function conv2DBackpropFilter({ inputs, backend, attrs }: KernelArgs): TI
   if (pool) {
     const n = x.shape[0]!;
     const out = backend.makeOutput([kh, kw, cin, cout], 'float32');
-    const units = kh * kw * (cin % 4 === 0 ? cin / 4 : cin) * (cout / 8);
+    // As filter_grad.c splits the work: 4 input x 8 output channels a unit, or 1 x 32 (1 x 8) when Cin % 4 != 0.
+    const units = kh * kw * (cin % 4 === 0 ? (cin / 4) * (cout / 8) : cin * (cout % 32 === 0 ? cout / 32 : cout / 8));
     pool.run('filter_grad', [heapOffset(backend, x), heapOffset(backend, dy), heapOffset(backend, out), n, H, W, cin, ho, wo, cout, kh, kw, sh, sw, top, left], units);
     return out;
   }
