@@ -274,6 +274,36 @@ describe('wasm SIMD kernels', () => {
     ['mean', 'variance', 'dx', 'dgamma', 'dbeta'].forEach((n, k) => assertClose(got[k]!, want[k]!, n));
   });
 
+  // BatchMatMul with a transposed operand (gemm.c via wasm-gemm-kernel.ts): rows not a multiple of 4 or of the
+  // 16-row unit, K across the 256-wide chunks, both transposes; small products stay on XNNPACK.
+  const gemmCases: [number, number, number, boolean, boolean][] = [
+    [203, 300, 72, true, false], // dW-like: Aᵀ·B
+    [50, 600, 144, false, true], // dX-like: A·Bᵀ
+    [64, 520, 128, true, true],
+    [7, 2000, 304, false, true], // fewer rows than a tile
+  ];
+  for (const [M, K, N, ta, tb] of gemmCases) {
+    test(`matMul ${M}x${K}x${N} transposeA=${ta} transposeB=${tb}: SIMD GEMM runs and matches cpu`, async () => {
+      const pool = simdPool((tf.backend() as unknown as { wasm: unknown }).wasm, 2)!;
+      const a = rand(ta ? [K, M] : [M, K], 31);
+      const b = rand(tb ? [N, K] : [K, N], 32);
+      const f = () => tf.matMul(T(a) as tf.Tensor2D, T(b) as tf.Tensor2D, ta, tb);
+      const want = await on('cpu', f);
+      const before = pool.calls.get('gemm') ?? 0;
+      const got = await on('wasm', f);
+      assert.equal(pool.calls.get('gemm'), before + 1, 'gemm ran once');
+      assert.deepEqual(got[0]!.shape, [M, N]);
+      assertClose(got[0]!, want[0]!, 'C');
+    });
+  }
+  test('small or untransposed products stay on XNNPACK', async () => {
+    const pool = simdPool((tf.backend() as unknown as { wasm: unknown }).wasm, 2)!;
+    const before = pool.calls.get('gemm') ?? 0;
+    await on('wasm', () => tf.matMul(T(rand([40, 30], 1)) as tf.Tensor2D, T(rand([16, 30], 2)) as tf.Tensor2D, false, true));
+    await on('wasm', () => tf.matMul(T(rand([203, 300], 1)) as tf.Tensor2D, T(rand([300, 72], 2)) as tf.Tensor2D));
+    assert.equal(pool.calls.get('gemm') ?? 0, before);
+  });
+
   // bn_col_sums (batchnorm.c): the documented order — per part, float32 sums over 32-row runs, each run's sum
   // added in float64 — replayed in JS with Math.fround, bit for bit, for the statistics (mode 0) and the gradient
   // (mode 1, with and without the ReLU mask), rows not a multiple of 32 and C = 16 (two channel blocks).

@@ -4,6 +4,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
 import { f32 } from './wasm-heap.js';
+import { simdGemm } from './wasm-gemm-kernel.js';
 import { call, stock, transpose, type KernelArgs, type TI } from './wasm-kernel-support.js';
 
 const STOCK_IDENTITY = 'Identity';
@@ -116,7 +117,8 @@ export function tile(args: KernelArgs): TI {
 }
 
 // ---------------------------------------------------------------------------------------------
-// BatchMatMul: stock wasm only uses XNNPACK when neither operand is transposed; with a transpose
+// BatchMatMul: large single products with a transposed operand run on the SIMD GEMM (wasm-gemm-kernel.ts). Otherwise: stock wasm only uses
+// XNNPACK when neither operand is transposed; with a transpose
 // flag it falls back to a scalar loop (10x slower for the dense-layer gradients). Transpose first.
 
 export function batchMatMul(args: KernelArgs): TI {
@@ -125,6 +127,8 @@ export function batchMatMul(args: KernelArgs): TI {
   let b = inputs.b!;
   const ta = !!attrs.transposeA;
   const tb = !!attrs.transposeB;
+  const simd = simdGemm(backend, a, b, ta, tb);
+  if (simd) return simd;
   if ((!ta && !tb) || a.dtype !== 'float32' || b.dtype !== 'float32') return stock(tf.BatchMatMul)(args) as TI;
   const swapLast = (t: TI) => {
     const r = t.shape.length;
