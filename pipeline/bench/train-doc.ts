@@ -3,6 +3,7 @@
 import { readFileSync } from 'node:fs';
 import { writeFileAtomic } from '../../models/artifacts/atomic-write.js';
 import { type BenchTrainReport, formatTable } from './train-report.js';
+import { describeCpuFeatures } from './cpu-features.js';
 
 export const DOC_BEGIN = '<!-- bench-train table: generated from bench/train.json by `ecl bench-train --doc`; do not edit -->';
 export const DOC_END = '<!-- end of the bench-train table -->';
@@ -12,7 +13,7 @@ export function formatTrainDoc(r: BenchTrainReport): string {
   const m = r.machine;
   const lines = [formatTable(r.results), ''];
   lines.push(
-    `Measured ${r.generatedAt.slice(0, 16).replace('T', ' ')} UTC${m.note ? ` (${m.note})` : ''}: ${m.cpus} CPUs (${m.cpuModel}), load average ` +
+    `Measured ${r.generatedAt.slice(0, 16).replace('T', ' ')} UTC${m.note ? ` (${m.note})` : ''}: ${m.cpus} CPUs (${m.cpuModel}${m.cpuFeatures !== undefined ? `; ${describeCpuFeatures(m.cpuFeatures)}` : ''}), load average ` +
       `${m.loadavgBefore.join(' ')} → ${m.loadavgAfter.join(' ')}; Node ${m.node.replace(/^v/, '')}, tfjs ${m.tfjs}, ` +
       `${m.torch ? `torch ${m.torch} (${m.torchThreads} threads, mkldnn on)` : 'torch unavailable'}; ${r.config.rounds} interleaved rounds × ${r.config.steps} timed steps ` +
       `after ${r.config.warmup} warm-up. \`${r.command.replace(/^.*?(bench-train)/, 'ecl $1')}\``,

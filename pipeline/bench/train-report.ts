@@ -2,6 +2,7 @@
 // written report, and the arithmetic over them (medians, img/s, per-side summaries, tfjs/PyTorch ratios),
 // the markdown table, row keys and merging, option validation and list parsing. No benchmark runs here;
 // tests/unit/bench-train.test.ts covers it.
+import type { CpuFeatures } from './cpu-features.js';
 import type { ModelFamily } from '../../models/spec.js';
 
 export const BENCH_LOSSES = ['la-ce', 'ecl'] as const;
@@ -148,6 +149,8 @@ export interface BenchTrainReport {
   machine: {
     cpus: number;
     cpuModel: string;
+    /** Family/model and widest native SIMD (Linux); absent in reports written before 2026-12-02. */
+    cpuFeatures?: CpuFeatures | null;
     platform: string;
     node: string;
     tfjs: string;

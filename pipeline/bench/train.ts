@@ -21,6 +21,7 @@
 // This file orchestrates the rounds and writes the report; the pieces live in train-report.ts (options,
 // row/report shapes, medians, ratios, the table), trainer-run.ts (synthetic data, the tfjs trainer run)
 // and torch-peer.ts (the PyTorch peer process).
+import { cpuFeatures, describeCpuFeatures } from './cpu-features.js';
 import { existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { writeFileAtomic } from '../../models/artifacts/atomic-write.js';
 import { cpus, loadavg } from 'node:os';
@@ -174,6 +175,7 @@ export async function benchTrain(opts: Partial<BenchTrainOptions> = {}): Promise
     machine: {
       cpus: cpus().length,
       cpuModel: cpus()[0]?.model ?? '?',
+      cpuFeatures: cpuFeatures(),
       platform: `${process.platform} ${process.arch}`,
       node: process.version,
       tfjs: tfjsVersion,
@@ -194,7 +196,7 @@ export async function benchTrain(opts: Partial<BenchTrainOptions> = {}): Promise
   o.log(formatTable(results));
   o.log('');
   o.log(
-    `${report.machine.cpus} CPUs (${report.machine.cpuModel}), load average ${loadBefore.join(' ')} -> ${report.machine.loadavgAfter.join(' ')}; ` +
+    `${report.machine.cpus} CPUs (${report.machine.cpuModel}; ${describeCpuFeatures(report.machine.cpuFeatures)}), load average ${loadBefore.join(' ')} -> ${report.machine.loadavgAfter.join(' ')}; ` +
       `node ${process.version}, tfjs ${tfjsVersion}, ${report.machine.torch ? `torch ${report.machine.torch} (${o.threads} threads)` : 'torch unavailable'}; ` +
       `${o.rounds} rounds x ${o.steps} timed steps after ${o.warmup} warm-up. Ratio: median over rounds of tfjs / the faster PyTorch configuration. Wrote ${o.out}`,
   );
