@@ -40,7 +40,9 @@ function child(env: Record<string, string>): Promise<{ simd: string; bits: strin
     const dw = tf.engine().runKernel('Conv2DBackpropFilter', { x, dy }, { strides: [1, 1], pad: 'same', dataFormat: 'NHWC', filterShape: [3, 3, 16, 32] });
     const y = tf.conv2d(x, tf.tensor4d(r(5 * 5 * 16 * 8), [5, 5, 16, 8]), 2, 'same');
     const z = tf.conv2d(x, tf.tensor4d(r(3 * 3 * 16 * 8), [3, 3, 16, 8]), 1, 'same');
-    const bits = Buffer.concat([dw, y, z].map((t) => Buffer.from(t.dataSync().buffer))).toString('base64');
+    const ga = tf.matMul(tf.tensor2d(r(200 * 300), [200, 300]), tf.tensor2d(r(200 * 72), [200, 72]), true, false); // GEMM, Aᵀ·B
+    const gb = tf.matMul(tf.tensor2d(r(64 * 600), [64, 600]), tf.tensor2d(r(144 * 600), [144, 600]), false, true); // GEMM, A·Bᵀ
+    const bits = Buffer.concat([dw, y, z, ga, gb].map((t) => Buffer.from(t.dataSync().buffer))).toString('base64');
     console.log(JSON.stringify({ simd: c.details.simd, bits }));`;
   return new Promise((res, rej) =>
     execFile(process.execPath, ['--input-type=module', '-e', script], { cwd: root, env: { ...process.env, ...env }, timeout: 60_000 }, (err, stdout, stderr) =>
@@ -368,7 +370,7 @@ describe('wasm SIMD kernels', () => {
     };
     const a = floats(one.bits);
     const b = floats(off.bits);
-    assert.equal(a.length, 3 * 3 * 16 * 32 + 6 * 6 * 6 * 8 + 6 * 12 * 12 * 8);
+    assert.equal(a.length, 3 * 3 * 16 * 32 + 6 * 6 * 6 * 8 + 6 * 12 * 12 * 8 + 300 * 72 + 64 * 144);
     let maxAbs = 0;
     let maxDiff = 0;
     for (let i = 0; i < a.length; i++) {
