@@ -33,5 +33,7 @@ export const SERVE_DEFAULTS = {
   maxAspectRatio: 32,
   inference: 'worker' as InferenceMode,
   intraOpThreads: 0,
-  ortSpin: true,
+  // Off: the event loop, the inference worker and onnxruntime's intra-op threads share the cores, and spinning
+  // threads take CPU from HTTP handling (docs/serving.md "onnxruntime thread spinning").
+  ortSpin: false,
 } as const;

@@ -7,7 +7,7 @@ import type ort from 'onnxruntime-node';
 import { type EpAttempt, type EpChoice, type EpName, EpUnavailableError, createSession } from './ep.js';
 import type { TensorInfo } from './model-info.js';
 
-import type { InferenceMode } from './defaults.js';
+import { SERVE_DEFAULTS, type InferenceMode } from './defaults.js';
 
 export type { InferenceMode };
 
@@ -40,7 +40,7 @@ export interface RunnerOptions {
   mode?: InferenceMode;
   /** onnxruntime intra-op threads (0 = onnxruntime default). */
   intraOpThreads?: number;
-  /** Let onnxruntime's threads spin briefly between parallel sections (onnxruntime's default; default true). */
+  /** Let onnxruntime's threads spin briefly between parallel sections (onnxruntime's own default; ours is SERVE_DEFAULTS.ortSpin, off). */
   spin?: boolean;
   log?: (line: string) => void;
 }
@@ -171,7 +171,7 @@ class WorkerRunner implements InferenceRunner {
 
 async function startWorker(opts: RunnerOptions): Promise<InferenceRunner> {
   const log = opts.log ?? (() => {});
-  const init: WorkerInit = { modelPath: opts.modelPath, ep: opts.ep, intraOpThreads: opts.intraOpThreads ?? 0, spin: opts.spin ?? true };
+  const init: WorkerInit = { modelPath: opts.modelPath, ep: opts.ep, intraOpThreads: opts.intraOpThreads ?? 0, spin: opts.spin ?? SERVE_DEFAULTS.ortSpin };
   const worker = new Worker(new URL('./infer-worker.js', import.meta.url), { workerData: init });
   return new Promise<InferenceRunner>((resolve, reject) => {
     const onMessage = (m: WorkerReply) => {
@@ -213,7 +213,7 @@ export async function startRunner(opts: RunnerOptions): Promise<InferenceRunner>
   const { default: ortMod } = await import('onnxruntime-node');
   const { session, ep, tried } = await createSession(opts.modelPath, {
     ep: opts.ep,
-    sessionOptions: sessionOptionsFor(opts.intraOpThreads ?? 0, opts.spin ?? true),
+    sessionOptions: sessionOptionsFor(opts.intraOpThreads ?? 0, opts.spin ?? SERVE_DEFAULTS.ortSpin),
     ...(opts.log ? { log: opts.log } : {}),
   });
   return new InlineRunner(session, ortMod, ep, tried);
