@@ -11,6 +11,7 @@
 // inference). The served throughput is reported against min(raw session.run, HTTP floor), and the loaded
 // p99 against the unloaded p99 (400 sequential requests to the real server, high-resolution timer). Both payloads
 // (JSON, binary) by default.
+import { cpuFeatures, describeCpuFeatures, type CpuFeatures } from './cpu-features.js';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { cpus, loadavg, tmpdir } from 'node:os';
@@ -97,6 +98,8 @@ export interface BenchServeResult {
   maxDelayMs: number;
   durationS: number;
   cpus: number;
+  /** Family/model and widest native SIMD (Linux; absent in reports written before 2026-12-02). */
+  cpuFeatures?: CpuFeatures | null;
   /** os.loadavg() before and after the run: other processes on the machine skew both sides. */
   loadavgBefore: number[];
   loadavgAfter: number[];
@@ -183,7 +186,7 @@ export function batchHistogramTotals(text: string): { sum: number; count: number
 export function formatBenchTable(r: BenchServeResult): string {
   const lines = [
     `serve benchmark: ${r.family ? `generated ${r.family}` : r.model} (input ${r.input.join('x')}, ep ${r.ep}, ${r.payload} payload, inference ${r.inference}, ` +
-      `max-batch ${r.maxBatch}, max-delay ${r.maxDelayMs} ms${r.serverArgs.length ? `, ${r.serverArgs.join(' ')}` : ''}; ${r.cpus} CPUs, load average ${r.loadavgBefore[0]} -> ${r.loadavgAfter[0]})`,
+      `max-batch ${r.maxBatch}, max-delay ${r.maxDelayMs} ms${r.serverArgs.length ? `, ${r.serverArgs.join(' ')}` : ''}; ${r.cpus} CPUs${r.cpuFeatures !== undefined ? ` (${describeCpuFeatures(r.cpuFeatures)})` : ''}, load average ${r.loadavgBefore[0]} -> ${r.loadavgAfter[0]})`,
     'ratio = served single-image req/s / raw session.run img/s at batch = concurrency (measured before and after each level, averaged)',
     '',
     'ratio to limit = served req/s / min(session.run img/s, HTTP floor req/s)',
@@ -411,6 +414,7 @@ export async function benchServe(opts: BenchServeOptions = {}): Promise<BenchSer
         maxDelayMs,
         durationS,
         cpus: cpus().length,
+        cpuFeatures: cpuFeatures(),
         loadavgBefore: loadBefore.map((x) => Number(x.toFixed(2))),
         loadavgAfter: loadavg().map((x) => Number(x.toFixed(2))),
         serverArgs: opts.serverArgs ?? [],

@@ -21,3 +21,13 @@ describe('cpu features', () => {
     assert.equal(describeCpuFeatures(null), 'CPU family unknown');
   });
 });
+
+describe('report machine lines', () => {
+  test("bench-serve's table header names the CPU when the report has it, and stays as before when it has not", async () => {
+    const { formatBenchTable } = await import('../../pipeline/bench/serve.js');
+    const base = { model: 'm.onnx', family: 'cnn28', input: [28, 28, 1] as [number, number, number], ep: 'cpu', payload: 'json' as const, inference: 'worker', maxBatch: 64, maxDelayMs: 0, durationS: 8, cpus: 2, loadavgBefore: [1], loadavgAfter: [1], serverArgs: [], node: 'v20', levels: [], summary: null, date: '' };
+    const withCpu = formatBenchTable({ ...base, cpuFeatures: { vendor: 'AuthenticAMD', family: 26, model: 2, nativeSimdBits: 512 } }).split('\n')[0]!;
+    assert.match(withCpu, /2 CPUs \(family 26 model 2, native SIMD 512-bit \(AVX-512\)\), load average/);
+    assert.match(formatBenchTable(base).split('\n')[0]!, /; 2 CPUs, load average/);
+  });
+});
