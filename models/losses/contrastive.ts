@@ -58,10 +58,10 @@ function checkShapes(z: tf.Tensor2D, y: tf.Tensor2D, p: tf.Tensor2D, tau: number
  * (log D_i = m_i + log sum_c M~_c with every M~_c scaled by e^{-m_i}: d/dm = 1 - 1 = 0), so the gradient
  * through max was rounding noise that cost tfjs's broadcast Equal mask (~9 ms of a cnn28 ECL step on wasm).
  */
-const stabilityShift = tf.customGrad(((sOthers: tf.Tensor, sp: tf.Tensor) => ({
-  value: tf.maximum(tf.max(sOthers, 1, true), tf.max(sp, 1, true)),
-  gradFunc: () => [tf.zerosLike(sOthers), tf.zerosLike(sp)],
-})) as unknown as Parameters<typeof tf.customGrad>[0]) as unknown as (sOthers: tf.Tensor, sp: tf.Tensor) => tf.Tensor2D;
+const stabilityShift = tf.customGrad((sOthers, sp) => ({
+  value: tf.maximum(tf.max(sOthers as tf.Tensor, 1, true), tf.max(sp as tf.Tensor, 1, true)),
+  gradFunc: () => [tf.zerosLike(sOthers as tf.Tensor), tf.zerosLike(sp as tf.Tensor)],
+}));
 
 /** Shared masked sums. Call inside tf.tidy. */
 function pieces(z: tf.Tensor2D, y: tf.Tensor2D, p: tf.Tensor2D, tau: number): Pieces {
@@ -76,7 +76,7 @@ function pieces(z: tf.Tensor2D, y: tf.Tensor2D, p: tf.Tensor2D, tau: number): Pi
   // m_i = max(max_{k != i} s_ik, max_c s(z_i, p_c)); the self score is pushed down by 2/tau (scores are in
   // [-1/tau, 1/tau]) so it never wins. Every exponent below is then <= 0 and the largest is exactly 0.
   const sOthers = tf.sub(s, tf.mul(eye, tf.scalar(2 / tau)));
-  const shift = stabilityShift(sOthers, sp); // [N, 1]
+  const shift = stabilityShift(sOthers, sp) as tf.Tensor2D; // [N, 1]
   // exp of the self-excluded scores: exp(s_ii - m_i) itself could overflow to Inf, and Inf * 0 is NaN.
   const e = tf.mul(tf.exp(tf.sub(sOthers, shift)), notSelf) as tf.Tensor2D; // self excluded
   const sumExp = tf.matMul(e, y) as tf.Tensor2D; // [N, C]

@@ -117,9 +117,9 @@ export function tile(args: KernelArgs): TI {
 }
 
 // ---------------------------------------------------------------------------------------------
-// BatchMatMul: large single products with a transposed operand run on the SIMD GEMM (wasm-gemm-kernel.ts). Otherwise: stock wasm only uses
-// XNNPACK when neither operand is transposed; with a transpose
-// flag it falls back to a scalar loop (10x slower for the dense-layer gradients). Transpose first.
+// BatchMatMul: large single products with a transposed operand run on the SIMD GEMM (wasm-gemm-kernel.ts).
+// Otherwise stock wasm uses XNNPACK only when neither operand is transposed; with a transpose flag it falls
+// back to a scalar loop (10x slower for the dense-layer gradients), so transpose first.
 
 export function batchMatMul(args: KernelArgs): TI {
   const { inputs, backend, attrs } = args;

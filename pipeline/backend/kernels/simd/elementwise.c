@@ -54,9 +54,27 @@ __attribute__((export_name("channel_affine_relu"))) void channel_affine_relu(con
   }
 }
 
+/* One step of the 2x2 windows' first-maximum scan (strict '>' from -inf, tfjs cpu's rule), shared by the forward
+   and the gradient so that they agree: lanes where v beats the running maximum *m take v; returns those lanes. */
+static inline v128_t scan_step(v128_t v, v128_t *m) {
+  const v128_t g = wasm_f32x4_gt(v, *m);
+  *m = wasm_v128_bitselect(v, *m, g);
+  return g;
+}
+
+/* The same scan for one channel: the index (0..3) of the window's first maximum, -1 if nothing beats -inf. */
+static inline int first_max4(float a, float b, float c, float d) {
+  float m = -__builtin_inff();
+  int p = -1;
+  if (a > m) m = a, p = 0;
+  if (b > m) m = b, p = 1;
+  if (c > m) m = c, p = 2;
+  if (d > m) p = 3;
+  return p;
+}
+
 __attribute__((export_name("maxpool2x2_grad"))) void maxpool2x2_grad(const float *x, const float *dy, float *dx, int H, int W, int C, int ho, int wo,
                                                                       int unit0, int unit1) {
-  const v128_t ninf = wasm_f32x4_splat(-__builtin_inff());
   const long row = (long)W * C;
   const int c4 = C & ~3;
   for (int u = unit0; u < unit1; u++) {
@@ -68,16 +86,10 @@ __attribute__((export_name("maxpool2x2_grad"))) void maxpool2x2_grad(const float
       const long o0 = 2L * yc * C, o1 = o0 + C;
       int c = 0;
       for (; c < c4; c += 4) {
-        const v128_t v0 = wasm_v128_load(x0 + o0 + c), v1 = wasm_v128_load(x0 + o1 + c);
-        const v128_t v2 = wasm_v128_load(x1 + o0 + c), v3 = wasm_v128_load(x1 + o1 + c);
-        /* g_i: candidate i beats the running maximum; the winner is the last candidate that did. */
-        const v128_t g0 = wasm_f32x4_gt(v0, ninf);
-        v128_t m = wasm_v128_bitselect(v0, ninf, g0);
-        const v128_t g1 = wasm_f32x4_gt(v1, m);
-        m = wasm_v128_bitselect(v1, m, g1);
-        const v128_t g2 = wasm_f32x4_gt(v2, m);
-        m = wasm_v128_bitselect(v2, m, g2);
-        const v128_t g3 = wasm_f32x4_gt(v3, m);
+        /* g_i: candidate i beat the running maximum; the winner is the last candidate that did. */
+        v128_t m = wasm_f32x4_splat(-__builtin_inff());
+        const v128_t g0 = scan_step(wasm_v128_load(x0 + o0 + c), &m), g1 = scan_step(wasm_v128_load(x0 + o1 + c), &m);
+        const v128_t g2 = scan_step(wasm_v128_load(x1 + o0 + c), &m), g3 = scan_step(wasm_v128_load(x1 + o1 + c), &m);
         const v128_t later2 = g3, later1 = wasm_v128_or(g2, later2), later0 = wasm_v128_or(g1, later1);
         const v128_t d = wasm_v128_load(g + c);
         wasm_v128_store(d0 + o0 + c, wasm_v128_and(d, wasm_v128_andnot(g0, later0)));
@@ -86,11 +98,7 @@ __attribute__((export_name("maxpool2x2_grad"))) void maxpool2x2_grad(const float
         wasm_v128_store(d1 + o1 + c, wasm_v128_and(d, g3));
       }
       for (; c < C; c++) {
-        const float v[4] = {x0[o0 + c], x0[o1 + c], x1[o0 + c], x1[o1 + c]};
-        float m = -__builtin_inff();
-        int p = -1;
-        for (int i = 0; i < 4; i++)
-          if (v[i] > m) m = v[i], p = i;
+        const int p = first_max4(x0[o0 + c], x0[o1 + c], x1[o0 + c], x1[o1 + c]);
         d0[o0 + c] = p == 0 ? g[c] : 0.f;
         d0[o1 + c] = p == 1 ? g[c] : 0.f;
         d1[o0 + c] = p == 2 ? g[c] : 0.f;
@@ -106,32 +114,24 @@ __attribute__((export_name("maxpool2x2_grad"))) void maxpool2x2_grad(const float
 }
 
 __attribute__((export_name("maxpool2x2"))) void maxpool2x2(const float *x, float *y, int H, int W, int C, int ho, int wo, int unit0, int unit1) {
-  const v128_t ninf = wasm_f32x4_splat(-__builtin_inff());
   const long row = (long)W * C;
   const int c4 = C & ~3;
   for (int u = unit0; u < unit1; u++) {
-    const int b = u / ho, yr = u - b * ho;
-    const float *x0 = x + ((long)b * H + 2 * yr) * row, *x1 = x0 + row;
+    const float *x0 = x + ((long)(u / ho) * H + 2 * (u % ho)) * row, *x1 = x0 + row;
     float *o = y + (long)u * wo * C;
     for (int yc = 0; yc < wo; yc++, o += C) {
       const long o0 = 2L * yc * C, o1 = o0 + C;
       int c = 0;
       for (; c < c4; c += 4) {
-        v128_t m = ninf, v = wasm_v128_load(x0 + o0 + c);
-        m = wasm_v128_bitselect(v, m, wasm_f32x4_gt(v, m));
-        v = wasm_v128_load(x0 + o1 + c);
-        m = wasm_v128_bitselect(v, m, wasm_f32x4_gt(v, m));
-        v = wasm_v128_load(x1 + o0 + c);
-        m = wasm_v128_bitselect(v, m, wasm_f32x4_gt(v, m));
-        v = wasm_v128_load(x1 + o1 + c);
-        wasm_v128_store(o + c, wasm_v128_bitselect(v, m, wasm_f32x4_gt(v, m)));
+        v128_t m = wasm_f32x4_splat(-__builtin_inff());
+        scan_step(wasm_v128_load(x0 + o0 + c), &m), scan_step(wasm_v128_load(x0 + o1 + c), &m);
+        scan_step(wasm_v128_load(x1 + o0 + c), &m), scan_step(wasm_v128_load(x1 + o1 + c), &m);
+        wasm_v128_store(o + c, m);
       }
       for (; c < C; c++) {
-        const float v[4] = {x0[o0 + c], x0[o1 + c], x1[o0 + c], x1[o1 + c]};
-        float m = -__builtin_inff();
-        for (int i = 0; i < 4; i++)
-          if (v[i] > m) m = v[i];
-        o[c] = m;
+        const float a = x0[o0 + c], b = x0[o1 + c], e = x1[o0 + c], f = x1[o1 + c];
+        const int p = first_max4(a, b, e, f);
+        o[c] = p == 0 ? a : p == 1 ? b : p == 2 ? e : p == 3 ? f : -__builtin_inff();
       }
     }
   }
