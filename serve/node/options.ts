@@ -1,7 +1,8 @@
 // The server's options (yargs) and its process lifecycle: start, log the choice of EP, drain on SIGTERM.
 // Used by `ecl serve` (pipeline/cli/serve.ts) and by the standalone serve/node/main.ts, which must not load
 // the training side. Heavy modules load only when the server starts.
-import { existsSync } from 'node:fs';
+import { existsSync, statSync } from 'node:fs';
+import { join } from 'node:path';
 import type { Argv } from 'yargs';
 import { settings, settingsHelp } from '../../models/settings.js';
 import { EP_CHOICES, type EpChoice } from './ep.js';
@@ -97,7 +98,7 @@ export const serveOptions = <T>(y: Argv<T>, cmd = '$0', listen = listenDefaults(
     .option('model', {
       type: 'string',
       coerce: (v: unknown) => [v].flat().map(String),
-      describe: 'exported model, [name=]path, e.g. runs/<name>/model.onnx or fast=runs/a/model.onnx; repeatable (version: first 12 hex chars of its sha256)',
+      describe: 'exported model, [name=]path, e.g. runs/<name>/model.onnx (or its run folder runs/<name>) or fast=runs/a/model.onnx; repeatable (version: first 12 hex chars of its sha256)',
     })
     .option('model-repository', { type: 'string', describe: 'folder of models, <name>/<version>/model.onnx with <version> a positive integer (Triton layout); combinable with --model' })
     .option('default-model', { type: 'string', describe: 'model of /v1/classify without ?model= and of the web app (default: the first --model, else the first in the repository)' })
@@ -161,11 +162,25 @@ export const serveOptions = <T>(y: Argv<T>, cmd = '$0', listen = listenDefaults(
     .example("curl -s -X POST http://127.0.0.1:8000/v2/repository/models/fast/unload", 'unload a model (in-flight requests finish first); .../load (re)loads it')
     .epilogue(`${settingsHelp('serve')}\n\nExit codes: 0 drained after SIGTERM/SIGINT, 1 drain timed out, 2 usage error (bad option, missing or stale --model), 3 runtime error.`);
 
-/** `--model name=path` -> {name, path}; a plain path (or an existing file whose name holds '=') -> {path}. */
+/** `--model name=path` -> {name, path}; a plain path (or an existing file whose name holds '=') -> {path}. A run
+ * folder stands for its exported model (`runs/mine` -> `runs/mine/model.onnx`), as `ecl export runs/mine` takes it. */
 export function parseModelArg(arg: string): { name?: string; path: string } {
   const m = /^([A-Za-z0-9_][A-Za-z0-9_.-]*)=(.+)$/.exec(arg);
-  if (!m || existsSync(arg)) return { path: arg };
-  return { name: m[1]!, path: m[2]! };
+  const parsed = !m || existsSync(arg) ? { path: arg } : { name: m[1]!, path: m[2]! };
+  return { ...parsed, path: runFolderModel(parsed.path) };
+}
+
+function runFolderModel(path: string): string {
+  let dir = false;
+  try {
+    dir = statSync(path).isDirectory();
+  } catch {
+    return path; // missing: the model loader reports it
+  }
+  if (!dir) return path;
+  const model = join(path, 'model.onnx');
+  if (!existsSync(model)) throw new ServeUsageError(`${path} is a folder without model.onnx: export it first (ecl export ${path}), or give the .onnx file`);
+  return model;
 }
 
 export function serveOptionsFromArgs(a: ServeArgs, log?: (line: string) => void): ServeOptions {
