@@ -128,13 +128,19 @@ profile-train: build
 
 # Training numerics (docs/training-speed.md): teacher-forced gradients of one full trainer step, wasm kernels vs tfjs
 # cpu, 1e-4 relative (ResNet-32 at 32 images: within 2x the gradients' own pixel-jitter floor); 20 free-running steps, XNNPACK routes vs the SIMD kernels, within 2x the SIMD kernels'
-# lr-jitter floor (scripts/check-train-numerics.ts). JSON in bench/numerics-cpu/. Runs every check, then fails if any did. ~10 minutes (tfjs-cpu is slow).
+# lr-jitter floor (scripts/check-train-numerics.ts). Then the seed-1 gradient cases, ResNet-32's and cnn28's 20 steps with ECL_WASM_WINOGRAD=0
+# (direct 3x3 kernels: the default Winograd rounds ~10x more and flips a max-pool near-tie there, which
+# scripts/numerics-branch-flips.ts shows). JSON in bench/numerics-cpu/. Runs every check, then fails if any did. ~10 minutes (tfjs-cpu is slow).
 check-numerics: build
 	@st=0; \
 	node dist/scripts/check-train-numerics.js --gradients --cases cnn28:la-ce:24:2,cnn28:ecl:8:2,resnet8:la-ce:4,resnet8:ecl:2:2 --out bench/numerics-cpu/gradients.json || st=1; \
 	node dist/scripts/check-train-numerics.js --gradients --reference wasm:nosimd --floor --cases resnet32:la-ce:32,resnet32:ecl:8 --out bench/numerics-cpu/gradients-resnet32-floor.json || st=1; \
 	node dist/scripts/check-train-numerics.js --model cnn28 --data embedded --batch 32 --steps 20 --backends wasm:nosimd,wasm --floor --out bench/numerics-cpu/cnn28-floor.json || st=1; \
 	node dist/scripts/check-train-numerics.js --model resnet32 --data embedded --batch 32 --steps 20 --backends wasm:nosimd,wasm --floor --out bench/numerics-cpu/resnet32-floor.json || st=1; \
+	ECL_WASM_WINOGRAD=0 node dist/scripts/check-train-numerics.js --gradients --cases cnn28:la-ce:24:1,cnn28:ecl:8:1,resnet8:la-ce:4:1,resnet8:ecl:2:1 --out bench/numerics-cpu/gradients-seed1-direct3x3.json || st=1; \
+	ECL_WASM_WINOGRAD=0 node dist/scripts/check-train-numerics.js --gradients --reference wasm:nosimd --floor --cases resnet32:la-ce:32,resnet32:ecl:8 --out bench/numerics-cpu/gradients-resnet32-floor-direct3x3.json || st=1; \
+	ECL_WASM_WINOGRAD=0 node dist/scripts/check-train-numerics.js --model cnn28 --data embedded --batch 32 --steps 20 --backends wasm:nosimd,wasm --floor --out bench/numerics-cpu/cnn28-floor-direct3x3.json || st=1; \
+	node dist/scripts/numerics-branch-flips.js --batch 24 --seed 1 | tee bench/numerics-cpu/branch-flips-cnn28-seed1.txt; \
 	exit $$st
 
 # On a GPU machine: tfjs-backend-webgpu (Dawn) vs PyTorch eager CUDA; PYTHON = an interpreter with CUDA torch.

@@ -16,6 +16,7 @@ const TFJS_STAGES = ['train', 'eval', 'export-check', 'parity', 'bench-train', '
 export const SETTINGS: readonly SettingInfo[] = [
   { name: 'ECL_WASM_THREADS', describe: 'wasm training threads, 1..8 (default: one per core up to 4; 1 = single-threaded)', stages: TFJS_STAGES },
   { name: 'ECL_WASM_SIMD_KERNELS', describe: "0 = XNNPACK routes instead of the project's wasm SIMD training kernels", stages: TFJS_STAGES },
+  { name: 'ECL_WASM_WINOGRAD', describe: '0 = direct SIMD kernels instead of Winograd F(4x4,3x3) for 3x3 convolutions: ~10x less rounding (reference level), ~2x slower 3x3 convs', stages: TFJS_STAGES },
   { name: 'ECL_FUSE_BN_RELU', describe: '0 = BatchNorm, the residual add and ReLU as separate kernels in training (before/after runs; the values are the same)', stages: TFJS_STAGES },
   { name: 'ECL_WEBGPU_STOCK_KERNELS', describe: "1 = tfjs-backend-webgpu's own kernels instead of the replacements (before/after runs)", stages: TFJS_STAGES },
   { name: 'ECL_WEBGPU_FLAGS', describe: 'tfjs webgpu flags for training, e.g. WEBGPU_DEFERRED_SUBMIT_BATCH_SIZE=12', stages: TFJS_STAGES },
@@ -40,6 +41,7 @@ export const settings = {
   /** Raw ECL_WASM_THREADS ('' or undefined = not set); pipeline/backend/select.ts validates it. */
   wasmThreads: (e: Env = env()) => e.ECL_WASM_THREADS,
   wasmSimdKernels: (e: Env = env()) => e.ECL_WASM_SIMD_KERNELS !== '0',
+  wasmWinograd: (e: Env = env()) => e.ECL_WASM_WINOGRAD !== '0',
   fuseBatchNormRelu: (e: Env = env()) => e.ECL_FUSE_BN_RELU !== '0',
   webgpuStockKernels: (e: Env = env()) => e.ECL_WEBGPU_STOCK_KERNELS === '1',
   webgpuFlags: (e: Env = env()) => e.ECL_WEBGPU_FLAGS ?? '',

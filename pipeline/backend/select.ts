@@ -115,7 +115,7 @@ async function tryWasm(details: Record<string, string>): Promise<string> {
   // Start the SIMD kernels' workers now rather than inside the first training step.
   const { simdPool } = await import('./kernels/simd-pool.js');
   const pool = simdPool((tf.backend() as unknown as { wasm: unknown }).wasm, wasm.getThreadsCount());
-  details.simd = pool ? `wasm SIMD128 convolutions and their gradients (direct; Winograd F(4x4,3x3) conv and filter gradient for 3x3 stride 1; direct transposed conv for strided input gradients), BatchNorm and the ReLU gradient on ${pool.threads} thread(s)` : 'off (ECL_WASM_SIMD_KERNELS=0): XNNPACK routes';
+  details.simd = pool ? `wasm SIMD128 convolutions and their gradients (direct; ${settings.wasmWinograd() ? 'Winograd F(4x4,3x3) conv and filter gradient for 3x3 stride 1' : 'Winograd off (ECL_WASM_WINOGRAD=0): direct 3x3'}; direct transposed conv for strided input gradients), BatchNorm and the ReLU gradient on ${pool.threads} thread(s)` : 'off (ECL_WASM_SIMD_KERNELS=0): XNNPACK routes';
   details.threads = `${wasm.getThreadsCount()} (XNNPACK thread pool${threads > 1 ? `, ECL_WASM_THREADS=${threads}` : ''})`;
   return 'wasm';
 }

@@ -1,10 +1,11 @@
 // Conv2DBackpropFilter for tfjs-backend-wasm (stock wasm has none). On the SIMD kernels (float32, Cout % 8 == 0):
-// Winograd F(4x4, 3x3) for 3x3 stride 1 with Cin % 4 == 0 (simd/winograd43.c), else the direct kernel
+// Winograd F(4x4, 3x3) for 3x3 stride 1 with Cin % 4 == 0 (simd/winograd43.c; not with ECL_WASM_WINOGRAD=0), else the direct kernel
 // (simd/filter_grad.c). Otherwise on XNNPACK: a 1x1 matmul on the strided x, one im2col matmul, or one forward conv
 // on transposed tensors (see conv2DBackpropFilter). Split out of wasm-training-kernels.ts.
 import * as tf from '@tensorflow/tfjs-core';
 import { getThreadsCount } from '@tensorflow/tfjs-backend-wasm';
 import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
+import { settings } from '../../../models/settings.js';
 import { simdPool, type SimdPool } from './simd-pool.js';
 import { f32, heapOffset } from './wasm-heap.js';
 import { call, checkNHWC, convInfo, perThreadFloats, slice, transpose, type KernelArgs, type TI } from './wasm-kernel-support.js';
@@ -50,7 +51,7 @@ export function conv2DBackpropFilter({ inputs, backend, attrs }: KernelArgs): TI
   const { strideHeight: sh, strideWidth: sw } = info;
   const { top, left } = info.padInfo;
   const pool = x.dtype === 'float32' && dy.dtype === 'float32' && cout % 8 === 0 ? simdPool(backend.wasm, getThreadsCount()) : null;
-  if (pool && kh === 3 && kw === 3 && sh === 1 && sw === 1 && cin % 4 === 0) return winogradFilterGrad(backend, pool, x, dy, info);
+  if (pool && kh === 3 && kw === 3 && sh === 1 && sw === 1 && cin % 4 === 0 && settings.wasmWinograd()) return winogradFilterGrad(backend, pool, x, dy, info);
   if (pool) {
     const n = x.shape[0]!;
     const out = backend.makeOutput([kh, kw, cin, cout], 'float32');

@@ -1,11 +1,12 @@
 // Conv2D (forward) for tfjs-backend-wasm on our wasm SIMD128 kernels (pipeline/backend/kernels/simd/conv2d.c and
-// winograd43.c): Winograd F(4x4, 3x3) for 3x3 stride 1 with Cin % 4 == 0, else the direct kernel, for float32
+// winograd43.c): Winograd F(4x4, 3x3) for 3x3 stride 1 with Cin % 4 == 0 (unless ECL_WASM_WINOGRAD=0), else the direct kernel, for float32
 // NHWC with Cout % 8 == 0; XNNPACK (the stock kernel) otherwise. Also exports `conv`, the stride-1 conv with
 // explicit pads that the filter- and input-gradient kernels (wasm-conv-filter-grad-kernel.ts,
 // wasm-conv-input-grad-kernel.ts) run their transposed convolutions on. Split out of wasm-training-kernels.ts.
 import * as tf from '@tensorflow/tfjs-core';
 import { getThreadsCount } from '@tensorflow/tfjs-backend-wasm';
 import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
+import { settings } from '../../../models/settings.js';
 import { simdPool, type SimdPool } from './simd-pool.js';
 import { f32, heapOffset } from './wasm-heap.js';
 import { call, convInfo, perThreadFloats, stock, type Attrs, type KernelArgs, type TI } from './wasm-kernel-support.js';
@@ -37,7 +38,7 @@ function simdConv(backend: BackendWasm, x: TI, filter: TI, strides: [number, num
   const wo = Math.floor((W + pad[2] + pad[3] - kw) / sw) + 1;
   if (ho <= 0 || wo <= 0) return null;
   const out = backend.makeOutput([n, ho, wo, cout], 'float32');
-  if (kh === 3 && kw === 3 && sh === 1 && sw === 1 && cin % 4 === 0) {
+  if (kh === 3 && kw === 3 && sh === 1 && sw === 1 && cin % 4 === 0 && settings.wasmWinograd()) {
     winogradConv(backend, pool, x, filter, out, pad);
     return out;
   }
