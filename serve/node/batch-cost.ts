@@ -62,11 +62,16 @@ export class BatchCostModel {
  * best timed size's. Past that knee a bigger batch buys little throughput and costs its whole time in every
  * member's latency (ResNet-32 on 2 CPU cores: 1.3 ms per image at 1-2 images, 0.63 at 8, 0.61 at 64, where
  * a batch takes 39 ms); on a GPU the knee sits at large batches. The fastest timing of each size counts.
+ * `maxBatchMs` caps it: the largest timed size up to the knee whose batch takes at most that long (the smallest
+ * size when none does), because every member of a batch waits for all of it.
  */
-export function kneeBatch(timings: readonly BatchTiming[], tolerance = 0.15): number {
-  const perImage = [...fastestBySize(timings, 'kneeBatch')].map(([n, ms]) => ({ n, per: ms / n }));
+export function kneeBatch(timings: readonly BatchTiming[], tolerance = 0.15, maxBatchMs = Infinity): number {
+  const fastest = fastestBySize(timings, 'kneeBatch');
+  const perImage = [...fastest].map(([n, ms]) => ({ n, per: ms / n }));
   const min = Math.min(...perImage.map((x) => x.per));
-  return perImage.find((x) => x.per <= min * (1 + tolerance))!.n;
+  const knee = perImage.find((x) => x.per <= min * (1 + tolerance))!.n;
+  const within = [...fastest].filter(([n, ms]) => n <= knee && ms <= maxBatchMs).map(([n]) => n);
+  return within.length ? Math.max(...within) : perImage[0]!.n;
 }
 
 /** The fastest timing of each batch size, smallest size first; rejects a bad timing or none (`who` names the caller). */

@@ -14,7 +14,7 @@
 // everything already accepted still runs.
 import { BatchCostModel, type BatchTiming, kneeBatch } from './batch-cost.js';
 import type { OutputTensor, RunResult } from './runner.js';
-import { AUTO_ADMISSION_FLOOR_MS } from './defaults.js';
+import { AUTO_ADMISSION_FLOOR_MS, AUTO_BATCH_MAX_MS } from './defaults.js';
 
 export { AUTO_ADMISSION_FLOOR_MS };
 
@@ -23,9 +23,11 @@ export interface BatcherOptions {
   maxBatch: number;
   /**
    * Images per batch the batcher forms from several requests (default maxBatch). 'auto': the knee of the
-   * per-image cost timed by calibrate() (kneeBatch), maxBatch until then. A request bigger than this runs alone.
+   * per-image cost timed by calibrate() (kneeBatch, at most AUTO_BATCH_MAX_MS a batch), maxBatch until then. A request bigger than this runs alone.
    */
   preferredBatch?: number | 'auto';
+  /** 'auto' forms no batch longer than this (ms; default AUTO_BATCH_MAX_MS): see kneeBatch. */
+  autoBatchMaxMs?: number;
   /**
    * Refuse a request on arrival, before its body is read, when its expected wait exceeds this (ms; 0 = only
    * the queue deadline's check). 'auto': 1.5 x the preferred batch's time, so under overload at most about one
@@ -273,7 +275,7 @@ export class DynamicBatcher {
       }
       if (auto && spent > budgetMs) break;
     }
-    if (auto) this.preferred = kneeBatch(timings);
+    if (auto) this.preferred = kneeBatch(timings, 0.15, this.opts.autoBatchMaxMs ?? AUTO_BATCH_MAX_MS);
     // The linear cost model is fitted where the batcher works: between single images and its batch size.
     this.cost.calibrate(timings.filter((t) => t.n === 1 || t.n === this.preferred));
     return { timings, preferredBatch: this.preferred, batchMs: this.cost.timeMs(1, this.preferred), admissionLimitMs: this.admissionLimitMs };

@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import type { Argv } from 'yargs';
 import { settings, settingsHelp } from '../../models/settings.js';
 import { EP_CHOICES, type EpChoice } from './ep.js';
-import { AUTO_ADMISSION_FLOOR_MS, SERVE_DEFAULTS } from './defaults.js';
+import { AUTO_ADMISSION_FLOOR_MS, AUTO_BATCH_MAX_MS, SERVE_DEFAULTS } from './defaults.js';
 import { ServeUsageError } from './errors.js';
 import type { RunningServer, ServeOptions } from './server.js';
 
@@ -129,7 +129,7 @@ export const serveOptions = <T>(y: Argv<T>, cmd = '$0', listen = listenDefaults(
       type: 'string',
       default: String(SERVE_DEFAULTS.preferredBatch),
       coerce: autoOr('preferred-batch', { min: 1, int: true }),
-      describe: "images per batch formed from several requests (<= --max-batch); auto: timed at load, the smallest size within 15% of the best time per image",
+      describe: `images per batch formed from several requests (<= --max-batch); auto: timed at load, the smallest size within 15% of the best time per image, at most ${AUTO_BATCH_MAX_MS} ms a batch`,
     })
     .option('admission-wait-ms', {
       type: 'string',

@@ -4,6 +4,7 @@ import assert from 'node:assert/strict';
 import { type TestContext, describe, it } from 'node:test';
 import { BatchCostModel, kneeBatch } from '../../serve/node/batch-cost.js';
 import { AUTO_ADMISSION_FLOOR_MS, DynamicBatcher, ExpectedWaitError } from '../../serve/node/batcher.js';
+import { AUTO_BATCH_MAX_MS } from '../../serve/node/defaults.js';
 import type { RunResult } from '../../serve/node/runner.js';
 
 describe('BatchCostModel', () => {
@@ -156,6 +157,18 @@ describe('kneeBatch', () => {
     assert.equal(kneeBatch([{ n: 3, ms: 3 }]), 3);
   });
 
+  it('at most maxBatchMs a batch: the largest size up to the knee that fits, else the smallest', () => {
+    // ResNet-32 on the Zen 5 VM (ms per image 0.946 0.796 0.540 0.439 0.420 0.385 0.372): the knee is 16 (6.7 ms).
+    const zen5 = [1, 2, 4, 8, 16, 32, 64].map((n, k) => ({ n, ms: n * [0.946, 0.796, 0.54, 0.439, 0.42, 0.385, 0.372][k]! }));
+    assert.equal(kneeBatch(zen5), 16);
+    assert.equal(kneeBatch(zen5, 0.15, 5), 8, '8 images take 3.5 ms, 16 take 6.7 ms');
+    assert.equal(kneeBatch(zen5, 0.15, 6.72), 16, 'exactly at the limit counts as within it');
+    assert.equal(kneeBatch(zen5, 0.15, 1000), 16, 'never above the knee');
+    assert.equal(kneeBatch(zen5, 0.15, 0.5), 1, 'even one image is over: the smallest size');
+    // A slow model whose sizes start at 2: the smallest timed size.
+    assert.equal(kneeBatch([{ n: 2, ms: 100 }, { n: 4, ms: 150 }], 0.15, 5), 2);
+  });
+
   it('rejects bad timings', () => {
     assert.throws(() => kneeBatch([]), /no timings/);
     assert.throws(() => kneeBatch([{ n: 1.5, ms: 1 }]), /batch timing 1.5 images/);
@@ -185,7 +198,8 @@ describe("batcher: 'auto' batch size and admission wait", () => {
 
   it('times 1, 2, 4, ... maxBatch, forms batches of the knee, refuses beyond 1.5 batches of expected wait', async () => {
     sizes.length = 0;
-    const b = new DynamicBatcher(run, { maxBatch: 64, preferredBatch: 'auto', admissionWaitMs: 'auto', maxDelayMs: 0, maxQueue: 100, imageShape: shape });
+    // Seconds instead of ms: no batch-time cap here (it has its own test below).
+    const b = new DynamicBatcher(run, { maxBatch: 64, preferredBatch: 'auto', autoBatchMaxMs: Infinity, admissionWaitMs: 'auto', maxDelayMs: 0, maxQueue: 100, imageShape: shape });
     assert.equal(b.preferredBatch, 64, 'maxBatch until calibrated');
     assert.equal(b.admissionLimitMs, 0, "'auto' refuses nothing before calibration");
     const cal = await b.calibrate(2, Infinity);
@@ -206,6 +220,17 @@ describe("batcher: 'auto' batch size and admission wait", () => {
     await Promise.all(waiting);
     assert.deepEqual(sizes, [8, 8, 4, 12]);
     await b.close();
+  });
+
+  it(`'auto' forms no batch longer than ${AUTO_BATCH_MAX_MS} ms by default (ResNet-32 on the Zen 5 VM: 8, not the knee's 16)`, async () => {
+    const perImage: Record<number, number> = { 1: 0.946, 2: 0.796, 4: 0.54, 8: 0.439, 16: 0.42, 32: 0.385, 64: 0.372 };
+    const zen5 = (px: Uint8Array, dims: number[]) => Promise.resolve<RunResult>({ outputs: { y: { dims: [dims[0]!, 1], data: new Float32Array(dims[0]!) } }, computeMs: dims[0]! * perImage[dims[0]!]! });
+    const mk = (autoBatchMaxMs?: number) => new DynamicBatcher(zen5, { maxBatch: 64, preferredBatch: 'auto', ...(autoBatchMaxMs !== undefined ? { autoBatchMaxMs } : {}), admissionWaitMs: 'auto', maxDelayMs: 0, maxQueue: 100, imageShape: shape });
+    const capped = mk();
+    assert.equal((await capped.calibrate(1, Infinity)).preferredBatch, 8);
+    assert.ok(Math.abs(capped.admissionLimitMs - 1.5 * 8 * 0.439) < 1e-9, `1.5 batches of 3.5 ms, above the ${AUTO_ADMISSION_FLOOR_MS} ms floor: ${capped.admissionLimitMs}`);
+    assert.equal((await mk(Infinity).calibrate(1, Infinity)).preferredBatch, 16);
+    await capped.close();
   });
 
   it("'auto' stops growing the batch once the timings have taken the budget, and picks among the sizes timed", async () => {
@@ -357,10 +382,10 @@ describe("batcher: 'auto' batch size and admission wait", () => {
       b.cost.calibrate([{ n: 1, ms }, { n: 2, ms: 2 * ms }]);
       return b.admissionLimitMs;
     };
-    assert.equal(AUTO_ADMISSION_FLOOR_MS, 10);
+    assert.equal(AUTO_ADMISSION_FLOOR_MS, 4);
     assert.equal(cal(0.1), AUTO_ADMISSION_FLOOR_MS, 'preferred batch of 8 at 0.1 ms an image: 1.2 ms, raised to the floor');
     assert.ok(Math.abs(cal(2) - 24) < 1e-9, `8 images at 2 ms: 1.5 x 16 ms = 24 ms, above the floor: ${cal(2)}`);
-    assert.equal(cal(0.1, 5), 5, 'a queue deadline below the floor still wins');
+    assert.equal(cal(0.1, 3), 3, 'a queue deadline below the floor still wins');
     assert.equal(mk(3).admissionLimitMs, 3, 'an explicit wait has no floor');
     // A fixed size stays fixed, even where the knee of its timings is elsewhere (1.3 s for 1 is within 15% of 2.57 / 2).
     const two = new DynamicBatcher(run, { maxBatch: 8, preferredBatch: 2, maxDelayMs: 0, maxQueue: 1, imageShape: shape });
