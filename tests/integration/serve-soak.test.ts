@@ -32,7 +32,8 @@ let srv: ChildServer;
 before(async () => {
   root = mkdtempSync(join(tmpdir(), 'ecl-serve-soak-'));
   model = await makeServeModel(root, { name: 'soak', seed: 5, family: FAMILY });
-  srv = await startChildServer(['--model', model.modelPath, '--ep', 'cpu', '--no-ort-spin', ...settings.soakServerArgs()]);
+  // SIGUSR2 -> a full GC in the server (tests/helpers/gc-on-signal.ts), so that the RSS checks see retained memory, not garbage.
+  srv = await startChildServer(['--model', model.modelPath, '--ep', 'cpu', '--no-ort-spin', ...settings.soakServerArgs()], 30_000, ['--expose-gc', '--import', GC_ON_SIGNAL]);
 });
 after(() => {
   if (srv && srv.proc.exitCode === null && srv.proc.signalCode === null) srv.proc.kill('SIGKILL');
@@ -40,6 +41,13 @@ after(() => {
 });
 
 const rssMb = (pid: number) => Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))![1]) / 1024;
+const GC_ON_SIGNAL = new URL('../helpers/gc-on-signal.js', import.meta.url).href;
+/** The server's RSS after a full GC (idle node never collects on its own). */
+async function rssAfterGc(pid: number): Promise<number> {
+  process.kill(pid, 'SIGUSR2');
+  await sleep(500);
+  return rssMb(pid);
+}
 const cpuS = (pid: number) => {
   const f = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
   return (Number(f[11]) + Number(f[12])) / 100;
@@ -125,7 +133,7 @@ describe(BENCH ? 'soak: 2x capacity, open loop' : 'soak: closed loop on more con
     };
     await overload(5, false);
     await sleep(1000);
-    const rss0 = rssMb(pid);
+    const rss0 = await rssAfterGc(pid);
     const f0 = await serverFigures(srv.url);
     const srvCpu0 = cpuS(pid);
     // 768 connections (the server allows 1024): enough that the server, not the generator, must refuse.
@@ -140,9 +148,9 @@ describe(BENCH ? 'soak: 2x capacity, open loop' : 'soak: closed loop on more con
       const got = (JSON.parse(s.body!) as { outputs: Array<{ data: number[] }> }).outputs[0]!.data;
       return got.length !== expected[s.tag]!.length || got.some((v, i) => Math.abs(v - expected[s.tag]![i]!) > 1e-4);
     });
-    let rss1 = rssMb(pid);
+    let rss1 = await rssAfterGc(pid);
     const trail: number[] = [];
-    for (const t0 = Date.now(); rss1 > rss0 * 1.1 && Date.now() - t0 < 20_000; rss1 = rssMb(pid)) {
+    for (const t0 = Date.now(); rss1 > rss0 * 1.1 && Date.now() - t0 < 20_000; rss1 = await rssAfterGc(pid)) {
       trail.push(Math.round(rss1));
       await sleep(1000);
     }
