@@ -62,17 +62,24 @@ export class BatchCostModel {
  * best timed size's. Past that knee a bigger batch buys little throughput and costs its whole time in every
  * member's latency (ResNet-32 on 2 CPU cores: 1.3 ms per image at 1-2 images, 0.63 at 8, 0.61 at 64, where
  * a batch takes 39 ms); on a GPU the knee sits at large batches. The fastest timing of each size counts.
- * `maxBatchMs` caps it: the largest timed size up to the knee whose batch takes at most that long (the smallest
- * size when none does), because every member of a batch waits for all of it.
+ * `maxBatchMs` caps it, because every member of a batch waits for all of it, but only among the sizes up to the
+ * knee whose time per image is within CAP_TOLERANCE of the best (so the cap never costs more than that in
+ * throughput, e.g. on a GPU whose small batches are several times slower per image): the largest of those whose
+ * batch takes at most `maxBatchMs`, else the smallest of them.
  */
 export function kneeBatch(timings: readonly BatchTiming[], tolerance = 0.15, maxBatchMs = Infinity): number {
   const fastest = fastestBySize(timings, 'kneeBatch');
-  const perImage = [...fastest].map(([n, ms]) => ({ n, per: ms / n }));
+  const perImage = [...fastest].map(([n, ms]) => ({ n, ms, per: ms / n }));
   const min = Math.min(...perImage.map((x) => x.per));
   const knee = perImage.find((x) => x.per <= min * (1 + tolerance))!.n;
-  const within = [...fastest].filter(([n, ms]) => n <= knee && ms <= maxBatchMs).map(([n]) => n);
-  return within.length ? Math.max(...within) : perImage[0]!.n;
+  if (!(maxBatchMs < Infinity)) return knee;
+  const candidates = perImage.filter((x) => x.n <= knee && x.per <= min * (1 + Math.max(tolerance, CAP_TOLERANCE)));
+  const fits = candidates.filter((x) => x.ms <= maxBatchMs);
+  return fits.length ? fits.at(-1)!.n : candidates[0]!.n;
 }
+
+/** How much time per image above the best the batch-time cap of kneeBatch may cost. */
+export const CAP_TOLERANCE = 0.5;
 
 /** The fastest timing of each batch size, smallest size first; rejects a bad timing or none (`who` names the caller). */
 export function fastestBySize(timings: readonly BatchTiming[], who: string): Map<number, number> {

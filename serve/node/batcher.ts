@@ -257,7 +257,7 @@ export class DynamicBatcher {
    * slow model (a ResNet-50 on a CPU: ~50 ms an image) the big batches would cost tens of seconds at start-up
    * and buy little. Call before any submit.
    */
-  async calibrate(rounds = 3, budgetMs = 2000): Promise<BatchCalibration> {
+  async calibrate(rounds = 5, budgetMs = 2000): Promise<BatchCalibration> {
     const [h, w, c] = this.opts.imageShape;
     const max = this.opts.maxBatch;
     const auto = this.opts.preferredBatch === 'auto';

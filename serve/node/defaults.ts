@@ -19,7 +19,7 @@ export const AUTO_ADMISSION_FLOOR_MS = 4;
  * the queue and then its own, so a batch much longer than an unloaded request's few milliseconds multiplies the
  * tail. ResNet-32 on the Zen 5 VM: the 15% knee picked 16 (6.5 ms) and the p99 at 2x load was 5.5-8.8x the
  * unloaded one, with 8 (3.5 ms) 2.8-4.5x at the same or a higher goodput (2026-12-02, docs/serving.md). On a GPU
- * or for small models the knee's batch is far below it.
+ * or for small models the knee's batch is far below it; kneeBatch never lets it cost over 50% per image.
  */
 export const AUTO_BATCH_MAX_MS = 5;
 

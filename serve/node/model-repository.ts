@@ -515,7 +515,7 @@ export class ModelRepository {
         const cal = await batcher.calibrate();
         const fastest = fastestBySize(cal.timings, 'calibrate');
         this.log(
-          `model ${name}/${version}: batches of ${cal.preferredBatch} images${o.preferredBatch === 'auto' ? ` (auto: the smallest within 15% of the best time per image, at most ${AUTO_BATCH_MAX_MS} ms a batch)` : ''}, ${cal.batchMs.toFixed(1)} ms each; ` +
+          `model ${name}/${version}: batches of ${cal.preferredBatch} images${o.preferredBatch === 'auto' ? ` (auto: the smallest within 15% of the best time per image, at most ${AUTO_BATCH_MAX_MS} ms a batch where that costs under 50% per image)` : ''}, ${cal.batchMs.toFixed(1)} ms each; ` +
             `refuse on arrival beyond an expected wait of ${cal.admissionLimitMs > 0 ? `${cal.admissionLimitMs.toFixed(1)} ms` : 'no limit'}; timed ms per image: ${[...fastest].map(([n, ms]) => `${n}:${(ms / n).toFixed(3)}`).join(' ')}`,
         );
       }

@@ -129,7 +129,7 @@ export const serveOptions = <T>(y: Argv<T>, cmd = '$0', listen = listenDefaults(
       type: 'string',
       default: String(SERVE_DEFAULTS.preferredBatch),
       coerce: autoOr('preferred-batch', { min: 1, int: true }),
-      describe: `images per batch formed from several requests (<= --max-batch); auto: timed at load, the smallest size within 15% of the best time per image, at most ${AUTO_BATCH_MAX_MS} ms a batch`,
+      describe: `images per batch formed from several requests (<= --max-batch); auto: timed at load, the smallest size within 15% of the best time per image, at most ${AUTO_BATCH_MAX_MS} ms a batch where that costs under 50% per image`,
     })
     .option('admission-wait-ms', {
       type: 'string',

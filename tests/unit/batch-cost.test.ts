@@ -128,7 +128,7 @@ describe('batcher calibration', () => {
     sizes.length = 0;
     const b = new DynamicBatcher(run, { maxBatch: 1, maxDelayMs: 0, maxQueue: 8, queueTimeoutMs: 15_000, imageShape: shape });
     await b.calibrate();
-    assert.deepEqual(sizes, [1, 1, 1, 1], 'one unmeasured, then the default 3 rounds');
+    assert.deepEqual(sizes, [1, 1, 1, 1, 1, 1], 'one unmeasured, then the default 5 rounds');
     b.pause();
     const waiting = [b.submit(new Uint8Array(4), 1), b.submit(new Uint8Array(4), 1)];
     assert.equal(b.expectedWaitMs, 2 * 10_500, 'two single-image batches ahead');
@@ -157,16 +157,22 @@ describe('kneeBatch', () => {
     assert.equal(kneeBatch([{ n: 3, ms: 3 }]), 3);
   });
 
-  it('at most maxBatchMs a batch: the largest size up to the knee that fits, else the smallest', () => {
+  it('at most maxBatchMs a batch, among the sizes up to the knee within 50% of the best per image: the largest that fits, else the smallest', () => {
     // ResNet-32 on the Zen 5 VM (ms per image 0.946 0.796 0.540 0.439 0.420 0.385 0.372): the knee is 16 (6.7 ms).
     const zen5 = [1, 2, 4, 8, 16, 32, 64].map((n, k) => ({ n, ms: n * [0.946, 0.796, 0.54, 0.439, 0.42, 0.385, 0.372][k]! }));
     assert.equal(kneeBatch(zen5), 16);
     assert.equal(kneeBatch(zen5, 0.15, 5), 8, '8 images take 3.5 ms, 16 take 6.7 ms');
     assert.equal(kneeBatch(zen5, 0.15, 6.72), 16, 'exactly at the limit counts as within it');
     assert.equal(kneeBatch(zen5, 0.15, 1000), 16, 'never above the knee');
-    assert.equal(kneeBatch(zen5, 0.15, 0.5), 1, 'even one image is over: the smallest size');
-    // A slow model whose sizes start at 2: the smallest timed size.
+    assert.equal(kneeBatch(zen5, 0.15, 0.5), 4, 'no size fits: the smallest within 50% of the best time per image (4: +45%)');
+    // A slow model: no size fits; 2 images cost 33% more per image than 4 (within 50%): the smaller.
     assert.equal(kneeBatch([{ n: 2, ms: 100 }, { n: 4, ms: 150 }], 0.15, 5), 2);
+    assert.equal(kneeBatch([{ n: 2, ms: 100 }, { n: 4, ms: 120 }], 0.15, 5), 4, '2 images cost 67% more per image: the knee stays');
+    // A GPU-like curve (small batches several times slower per image): the cap may cost at most 50% per image.
+    const gpu = [[1, 2], [2, 2.1], [4, 2.2], [8, 2.5], [16, 4], [32, 7], [64, 13]].map(([n, ms]) => ({ n: n!, ms: ms! }));
+    assert.equal(kneeBatch(gpu), 32);
+    assert.equal(kneeBatch(gpu, 0.15, 5), 16, '16: 4 ms, 23% above the best per image');
+    assert.equal(kneeBatch(gpu, 0.15, 1), 16, 'nothing fits 1 ms: the smallest within 50% (8 is 54% above)');
   });
 
   it('rejects bad timings', () => {
