@@ -45,6 +45,7 @@ const bn = (y: Float32Array) => runLayers(layers.slice(at('bn2'), at('bn2') + 1)
 const [ref, ...rest] = outs.map(([name, y]) => ({ name, z: bn(y) }));
 const scale = ref!.z.reduce((m, v) => Math.max(m, Math.abs(v)), 0);
 const relu = (v: number) => Math.max(0, v);
+const firstMax = (v: number[]) => v.indexOf(Math.max(...v));
 for (const o of rest) {
   const reluFlips: string[] = [];
   const poolFlips: string[] = [];
@@ -58,11 +59,10 @@ for (const o of rest) {
     for (let i = 0; i + 1 < H!; i += 2)
       for (let j = 0; j + 1 < W!; j += 2)
         for (let c = 0; c < CO; c++) {
-          const win = (z: Float32Array) => [0, 1, 2, 3].map((q) => relu(Number(z[((n * H! + i + (q >> 1)) * W! + j + (q & 1)) * CO + c])));
-          const first = (v: number[]) => v.indexOf(Math.max(...v));
+          const win = (z: Float32Array) => [0, 1, 2, 3].map((q) => relu(z[((n * H! + i + (q >> 1)) * W! + j + (q & 1)) * CO + c]!));
           const a = win(ref!.z);
           const b = win(o.z);
-          if (first(a) !== first(b)) poolFlips.push(`image ${n}, window (${i / 2},${j / 2}), channel ${c}: cpu [${a.map((v) => v.toPrecision(8)).join(', ')}] argmax ${first(a)}, this kernel [${b.map((v) => v.toPrecision(8)).join(', ')}] argmax ${first(b)}`);
+          if (firstMax(a) !== firstMax(b)) poolFlips.push(`image ${n}, window (${i / 2},${j / 2}), channel ${c}: cpu [${a.map((v) => v.toPrecision(8)).join(', ')}] argmax ${firstMax(a)}, this kernel [${b.map((v) => v.toPrecision(8)).join(', ')}] argmax ${firstMax(b)}`);
         }
   console.log(`${o.name}: BatchNorm output max |diff| / max |cpu| ${(maxd / scale).toExponential(2)}; ReLU branches flipped: ${reluFlips.length}; max-pool windows flipped: ${poolFlips.length}`);
   for (const f of [...reluFlips, ...poolFlips].slice(0, 10)) console.log(`  ${f}`);

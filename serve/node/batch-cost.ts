@@ -72,7 +72,6 @@ export function kneeBatch(timings: readonly BatchTiming[], tolerance = 0.15, max
   const perImage = [...fastest].map(([n, ms]) => ({ n, ms, per: ms / n }));
   const min = Math.min(...perImage.map((x) => x.per));
   const knee = perImage.find((x) => x.per <= min * (1 + tolerance))!.n;
-  if (!(maxBatchMs < Infinity)) return knee;
   const candidates = perImage.filter((x) => x.n <= knee && x.per <= min * (1 + Math.max(tolerance, CAP_TOLERANCE)));
   const fits = candidates.filter((x) => x.ms <= maxBatchMs);
   return fits.length ? fits.at(-1)!.n : candidates[0]!.n;

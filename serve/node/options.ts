@@ -4,6 +4,7 @@
 import { existsSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Argv } from 'yargs';
+import { RUN_FILES } from '../../models/artifacts/run-dir.js';
 import { settings, settingsHelp } from '../../models/settings.js';
 import { EP_CHOICES, type EpChoice } from './ep.js';
 import { AUTO_ADMISSION_FLOOR_MS, AUTO_BATCH_MAX_MS, SERVE_DEFAULTS } from './defaults.js';
@@ -171,14 +172,8 @@ export function parseModelArg(arg: string): { name?: string; path: string } {
 }
 
 function runFolderModel(path: string): string {
-  let dir = false;
-  try {
-    dir = statSync(path).isDirectory();
-  } catch {
-    return path; // missing: the model loader reports it
-  }
-  if (!dir) return path;
-  const model = join(path, 'model.onnx');
+  if (!statSync(path, { throwIfNoEntry: false })?.isDirectory()) return path; // a file, or missing: the loader reports it
+  const model = join(path, RUN_FILES.model);
   if (!existsSync(model)) throw new ServeUsageError(`${path} is a folder without model.onnx: export it first (ecl export ${path}), or give the .onnx file`);
   return model;
 }
